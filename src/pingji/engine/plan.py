@@ -1,0 +1,835 @@
+"""Compile a resolved scheme + period + data set into one set-based Ibis plan for all entities."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from pingji import expr
+from pingji.data.contract import ROW_COLUMN, TABLES
+from pingji.errors import BadInput, DataError
+from pingji.periods import Period
+from pingji.scheme.models import Band, Bands
+from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
+
+ROUND = 9  # ratios are compared and steps counted on values rounded to 9 decimals
+
+
+def col_metric(name: str) -> str:
+    """Return the plan column holding a metric."""
+    return f"m__{name}"
+
+
+def col_node(node_id: str, part: str) -> str:
+    """Return the plan column holding one part (value, points, max, missing …) of a node."""
+    return f"n__{node_id}__{part}"
+
+
+@dataclass
+class Plan:
+    """A compiled evaluation: the Ibis table expression and what is needed to read its result."""
+
+    scheme: ResolvedScheme
+    period: Period
+    params: dict[str, Any]
+    table: ir.Table
+    key: str
+    warnings_queries: list[tuple[str, ir.Scalar]] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)  # columns that must be all-false after the run
+
+    def sql(self, dialect: str | None = None) -> str:
+        """Return the SQL the plan compiles to."""
+        return str(ibis.to_sql(self.table, dialect=dialect))
+
+
+def resolve_params(rs: ResolvedScheme, given: dict[str, str] | None) -> dict[str, Any]:
+    """Return parameter values: defaults overridden by `--param name=value` strings."""
+    values: dict[str, Any] = {name: p.default for name, p in rs.scheme.params.items()}
+    for name, raw in (given or {}).items():
+        if name not in rs.scheme.params:
+            known = ", ".join(rs.scheme.params) or "none"
+            raise BadInput(f"unknown parameter '{name}' for scheme {rs.id} (parameters: {known})")
+        p = rs.scheme.params[name]
+        kind = p.type or ("bool" if isinstance(p.default, bool) else "number" if isinstance(p.default, int | float) else "string")
+        try:
+            if kind == "bool":
+                low = str(raw).strip().lower()
+                if low not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                values[name] = low in ("true", "1", "yes")
+            elif kind == "integer":
+                values[name] = int(raw)
+            elif kind == "money":
+                values[name] = Decimal(str(raw))
+            elif kind == "number":
+                values[name] = int(raw) if str(raw).lstrip("-").isdigit() else float(raw)
+            else:
+                values[name] = str(raw)
+        except (ValueError, ArithmeticError):
+            raise BadInput(f"parameter '{name}' expects a {kind}, got {raw!r}") from None
+    return values
+
+
+def _param_literal(value: Any, kind: str | None) -> ir.Value:
+    if isinstance(value, bool):
+        return ibis.literal(value)
+    if kind == "money" or isinstance(value, Decimal):
+        return ibis.literal(Decimal(str(value)), type="decimal(38, 9)")
+    if isinstance(value, int):
+        return ibis.literal(value, type="int64")
+    if isinstance(value, float):
+        return ibis.literal(value, type="float64")
+    return ibis.literal(str(value))
+
+
+def _rounded(x: ir.Value) -> ir.Value:
+    return x.cast("float64").round(ROUND)
+
+
+class Compiler:
+    """Builds the plan; one instance per (scheme, data set, parameters)."""
+
+    def __init__(
+        self,
+        rs: ResolvedScheme,
+        dataset,
+        params: dict[str, Any],
+        entity_filter: str | None = None,
+    ) -> None:
+        self.rs = rs
+        self.s = rs.scheme
+        self.ds = dataset
+        self.params = params
+        self.entity_filter = entity_filter
+        self.entity_spec = TABLES[self.s.entity]
+        self.key = self.entity_spec.key
+        self._checked_ratings: set[str] = set()
+
+    # --------------------------------------------------------------- names
+    def _param(self, name: str) -> ir.Value:
+        p = self.s.params[name]
+        return _param_literal(self.params[name], p.type)
+
+    def _base_resolver(self, t: ir.Table, period: Period, extra: dict[str, ir.Value] | None = None):
+        def resolve(name: str) -> ir.Value:
+            if extra and name in extra:
+                return extra[name]
+            if name in self.s.metrics:
+                return t[col_metric(name)]
+            if name in self.s.params:
+                return self._param(name)
+            if name == "period_start":
+                return ibis.literal(period.start)
+            if name == "period_end":
+                return ibis.literal(period.end)
+            if name in ("score", "points", "max_points", "grade", "class", "status"):
+                return t[name]
+            raise KeyError(name)  # the checker refused unknown names already
+
+        return resolve
+
+    def _functions(self, t: ir.Table, streaks: dict[tuple[str, int], ir.Value] | None = None):
+        def node_part(part: str):
+            def fn(node_id: ir.Value) -> ir.Value:
+                nid = node_id.op().value
+                return t[col_node(nid, part)]
+
+            return fn
+
+        fns = {
+            "points": node_part("points"),
+            "score": node_part("score"),
+            "passed": node_part("passed"),
+            "missing": node_part("missing"),
+            "has_class": lambda cid: t[f"c__{cid.op().value}"],
+        }
+        if streaks is not None:
+            fns["grade_streak"] = lambda g, n: streaks[(g.op().value, int(n.op().value))]
+        return fns
+
+    def compile(self, path: tuple, t: ir.Table, period: Period, extra=None, functions=None) -> ir.Value:
+        """Compile the expression stored at a scheme field path against table t."""
+        tree = self.rs.exprs[path]
+        return expr.compile_expr(tree, self._base_resolver(t, period, extra), functions)
+
+    def _number(self, value: Any, path: tuple, t: ir.Table, period: Period, extra=None) -> ir.Value:
+        if isinstance(value, str):
+            return self.compile(path, t, period, extra).cast("float64")
+        return ibis.literal(float(value), type="float64")
+
+    # ----------------------------------------------------------- entities
+    def entities(self) -> ir.Table:
+        """Return the entity table (optionally filtered to one entity)."""
+        self.ds.require(self.s.entity, [self.key], f"scheme {self.rs.id}")
+        t = self.ds.table(self.s.entity)
+        if self.entity_filter is not None:
+            t = t.filter(t[self.key] == self.entity_filter)
+        return t
+
+    def _window(self, window, period: Period) -> tuple[date | None, date | None]:
+        if window == "period":
+            return period.start, period.end
+        if window == "previous":
+            p = period.previous()
+            return p.start, p.end
+        if window == "to_date":
+            return None, period.end
+        if window == "all":
+            return None, None
+        if hasattr(window, "last_months"):
+            return period.last_months(window.last_months)
+        p = period.shift(-window.periods_back)
+        return p.start, p.end
+
+    # --------------------------------------------------------------- metrics
+    def base(self, period: Period) -> ir.Table:
+        """Return one row per entity with every metric as a column `m__<name>`."""
+        ent = self.entities()
+        metrics = self.s.metrics
+        for n, m in metrics.items():
+            if m.attribute is not None:
+                self.ds.require(self.s.entity, [m.attribute], f"scheme {self.rs.id} (metric {n})")
+        # only the key and the declared attributes: entity columns never clash with plan columns
+        attrs = {
+            col_metric(n): ent[m.attribute] for n, m in metrics.items() if m.attribute is not None
+        }
+        t = ent.select(entity_id=ent[self.key].cast("string"), **attrs)
+        # aggregations: one grouped pass per fact table
+        by_table: dict[str, list[str]] = {}
+        for n, m in metrics.items():
+            if m.aggregation:
+                by_table.setdefault(getattr(m, m.aggregation).partition(".")[0], []).append(n)
+        for table, names in by_table.items():
+            t = self._join(t, self._aggregate(table, names, period))
+        # latest rows as of the period end
+        latest: dict[str, list[str]] = {}
+        for n, m in metrics.items():
+            if m.latest:
+                latest.setdefault(m.latest.partition(".")[0], []).append(n)
+        for table, names in latest.items():
+            t = self._join(t, self._latest(table, names, period))
+        # manual ratings
+        rated = [n for n, m in metrics.items() if m.rating is not None]
+        if rated:
+            t = self._join(t, self._ratings(rated, [period]))
+        # derived metrics, in dependency order
+        for n in self.rs.metric_order:
+            m = metrics[n]
+            if m.expr is not None:
+                t = t.mutate(**{col_metric(n): self.compile(("metrics", n, "expr"), t, period)})
+        return t
+
+    def _join(self, t: ir.Table, agg: ir.Table) -> ir.Table:
+        joined = t.left_join(agg, t.entity_id == agg["__k"])
+        return joined.drop("__k")
+
+    def _fact(self, table: str, columns: list[str], who: str) -> ir.Table:
+        spec = TABLES[table]
+        self.ds.require(table, columns, who)
+        f = self.ds.table(table)
+        if self.entity_filter is not None:
+            f = f.filter(f[spec.key] == self.entity_filter)
+        return f
+
+    def _aggregate(self, table: str, names: list[str], period: Period) -> ir.Table:
+        spec = TABLES[table]
+        metrics = self.s.metrics
+        needed = {spec.key}
+        for n in names:
+            m = metrics[n]
+            col = getattr(m, m.aggregation).partition(".")[2]
+            if col:
+                needed.add(col)
+            if m.where:
+                needed |= expr.names(self.rs.exprs[("metrics", n, "where")]) - set(self.s.params) - {
+                    "period_start",
+                    "period_end",
+                }
+        if spec.date:
+            needed.add(spec.date)
+        f = self._fact(table, sorted(needed), f"scheme {self.rs.id}")
+        windows = {n: self._window(metrics[n].window, period) for n in names}
+        # prefilter on the union of the windows so the scan reads only what any metric needs
+        if spec.date and all(w != (None, None) for w in windows.values()):
+            starts = [w[0] for w in windows.values()]
+            end = max(w[1] for w in windows.values())
+            cond = f[spec.date] <= end
+            if all(s is not None for s in starts):
+                cond = cond & (f[spec.date] >= min(starts))
+            f = f.filter(cond)
+        aggs: dict[str, ir.Value] = {}
+        for n in names:
+            m = metrics[n]
+            start, end = windows[n]
+            cond = ibis.literal(True)
+            if spec.date and end is not None:
+                cond = f[spec.date] <= end
+                if start is not None:
+                    cond = cond & (f[spec.date] >= start)
+            if m.where:
+                where = expr.compile_expr(
+                    self.rs.exprs[("metrics", n, "where")],
+                    self._fact_resolver(f, period),
+                )
+                cond = cond & where
+            kind = m.aggregation
+            col = getattr(m, kind).partition(".")[2]
+            if kind == "count":
+                value = cond.cast("int64").sum()
+            elif kind == "count_distinct":
+                # a row without a value counts as its own (batches = rows when batch_id is absent)
+                value = f[col].nunique(where=cond) + (cond & f[col].isnull()).cast("int64").sum()
+            elif kind == "sum":
+                value = f[col].sum(where=cond)
+            elif kind == "mean":
+                value = f[col].mean(where=cond)
+            elif kind in ("min", "first"):
+                value = f[col].min(where=cond)
+            else:  # max, last
+                value = f[col].max(where=cond)
+            aggs[col_metric(n)] = value
+        agg = f.group_by(__k=f[spec.key].cast("string")).aggregate(**aggs)
+        return agg
+
+    def defaults(self, t: ir.Table) -> ir.Table:
+        """Fill aggregation metrics that found no rows with their default (sum/count: 0)."""
+        fills = {}
+        for n, m in self.s.metrics.items():
+            if not m.aggregation:
+                continue
+            default = m.default
+            if default is None and m.aggregation in ("sum", "count", "count_distinct"):
+                default = 0
+            if default is not None:
+                c = t[col_metric(n)]
+                fills[col_metric(n)] = ibis.coalesce(c, ibis.literal(default).cast(c.type()))
+        return t.mutate(**fills) if fills else t
+
+    def _fact_resolver(self, f: ir.Table, period: Period):
+        def resolve(name: str) -> ir.Value:
+            if name in self.s.params:
+                return self._param(name)
+            if name == "period_start":
+                return ibis.literal(period.start)
+            if name == "period_end":
+                return ibis.literal(period.end)
+            return f[name]
+
+        return resolve
+
+    def _latest(self, table: str, names: list[str], period: Period) -> ir.Table:
+        spec = TABLES[table]
+        cols = [self.s.metrics[n].latest.partition(".")[2] for n in names]
+        f = self._fact(table, [spec.key, spec.date, *cols], f"scheme {self.rs.id}")
+        f = f.filter(f[spec.date] <= period.end)
+        ranked = f.mutate(
+            __rn=ibis.row_number().over(group_by=f[spec.key], order_by=ibis.desc(f[spec.date]))
+        )
+        ranked = ranked.filter(ranked.__rn == 0)
+        return ranked.select(
+            __k=ranked[spec.key].cast("string"),
+            **{col_metric(n): ranked[c] for n, c in zip(names, cols, strict=True)},
+        )
+
+    def _ratings(self, names: list[str], periods: list[Period]) -> ir.Table:
+        metrics = self.s.metrics
+        self.ds.require("ratings", ["entity_id", "period", "indicator", "score"], f"scheme {self.rs.id}")
+        r = self.ds.table("ratings")
+        if self.entity_filter is not None:
+            r = r.filter(r.entity_id == self.entity_filter)
+        labels = [str(p) for p in periods]
+        indicators = sorted({metrics[n].rating for n in names})
+        r = r.filter(r.period.isin(labels) & r.indicator.isin(indicators))
+        self._check_scales(r, names)
+        period = labels[0]
+        aggs = {
+            col_metric(n): r.score.mean(
+                where=(r.indicator == metrics[n].rating) & (r.period == period)
+            )
+            for n in names
+        }
+        return r.group_by(__k=r.entity_id.cast("string")).aggregate(**aggs)
+
+    def _check_scales(self, r: ir.Table, names: list[str]) -> None:
+        """A rating outside its declared scale is an error, never silently clamped."""
+        conds = []
+        for n in names:
+            m = self.s.metrics[n]
+            if m.rating in self._checked_ratings:
+                continue
+            self._checked_ratings.add(m.rating)
+            lo, hi = m.scale
+            conds.append(
+                ((r.indicator == m.rating) & ((r.score < lo) | (r.score > hi)), m.rating, lo, hi)
+            )
+        if not conds:
+            return
+        bad = r.filter(ibis.or_(*[c for c, *_ in conds]))
+        cols = ["entity_id", "period", "indicator", "score"]
+        if ROW_COLUMN in r.columns:
+            cols.append(ROW_COLUMN)
+        rows = bad.select(*cols).limit(1).to_pyarrow().to_pylist()
+        if rows:
+            row = rows[0]
+            lo, hi = next((lo, hi) for _, ind, lo, hi in conds if ind == row["indicator"])
+            raise DataError(
+                self.ds.source("ratings"),
+                f"rating of '{row['indicator']}' for {row['entity_id']} in {row['period']} is outside its scale",
+                row=row.get(ROW_COLUMN),
+                column="score",
+                value=row["score"],
+                expected=f"a score from {lo:g} to {hi:g} (scheme {self.rs.id})",
+            )
+
+    # ------------------------------------------------------------------ tree
+    def score_tree(self, t: ir.Table, period: Period) -> ir.Table:
+        """Add value/points/max/missing/score/passed columns for every node, leaves first."""
+        if not self.rs.nodes:
+            return t
+        order = sorted(self.rs.nodes.values(), key=lambda n: -n.depth)
+        by_depth: dict[int, list[ResolvedNode]] = {}
+        for n in order:
+            by_depth.setdefault(n.depth, []).append(n)
+        for depth in sorted(by_depth, reverse=True):
+            cols: dict[str, ir.Value] = {}
+            for rn in by_depth[depth]:
+                if rn.node.is_group:
+                    cols.update(self._group(rn, t, period))
+                else:
+                    cols.update(self._leaf(rn, t, period))
+            t = t.mutate(**cols)
+            # second step: score and passed from points
+            more = {}
+            for rn in by_depth[depth]:
+                p, mx = t[col_node(rn.id, "points")], t[col_node(rn.id, "max")]
+                more[col_node(rn.id, "score")] = ibis.ifelse(
+                    mx > 0, (p * 100 / mx).round(ROUND), ibis.null("float64")
+                )
+                if rn.pass_points is not None:
+                    more[col_node(rn.id, "passed")] = ibis.coalesce(
+                        p.round(ROUND) >= round(rn.pass_points, ROUND), False
+                    )
+            t = t.mutate(**more)
+        root = next(iter(self.rs.nodes.values()))
+        t = t.mutate(
+            points=t[col_node(root.id, "points")],
+            max_points=t[col_node(root.id, "max")],
+            score=t[col_node(root.id, "score")],
+        )
+        return self._shares(t)
+
+    def _leaf(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
+        node, rule = rn.node, rn.node.rule
+        vpath = (*rn.path, "$value")
+        value = self.compile(vpath, t, period) if self.rs.exprs.get(vpath) is not None else None
+        extra = {"value": value} if value is not None else {}
+        mx = ibis.literal(rn.max, type="float64")
+        kind = rule.kind
+        if kind == "linear":
+            z = self._number(rule.linear.zero_at, (*rn.path, "rule", "linear", "zero_at"), t, period, extra)
+            full = self._number(rule.linear.full_at, (*rn.path, "rule", "linear", "full_at"), t, period, extra)
+            frac = ((value.cast("float64") - z) / (full - z)).round(ROUND)
+            points = _clamp(frac, 0, 1) * mx
+        elif kind == "bands":
+            points = self._bands(rule.bands, value) * (mx / rn.max)
+        elif kind == "mapping":
+            v = value.cast("string")
+            points = ibis.cases(
+                *[(v == k, ibis.literal(float(p))) for k, p in rule.mapping.cases.items()],
+                else_=ibis.literal(float(rule.mapping.else_)),
+            )
+            points = ibis.ifelse(value.isnull(), ibis.null("float64"), points)
+        elif kind == "manual":
+            metric = self.s.metrics[node.value or node.id]
+            lo, hi = metric.scale
+            points = _clamp((value.cast("float64") - lo) / (hi - lo), 0, 1) * mx
+        elif kind == "expr":
+            points = _clamp(self.compile((*rn.path, "rule", "expr"), t, period, extra).cast("float64"), 0, rn.max)
+        else:
+            points = self._deduction(rn, t, period, extra)
+        points = points.cast("float64").round(ROUND)
+        if value is not None:
+            missing = value.isnull()
+            if kind == "deduction":
+                points = ibis.ifelse(missing, ibis.null("float64"), points)
+        else:
+            missing = ibis.literal(False)
+        points = self._apply_missing(rn, points, missing)
+        cols = {
+            col_node(rn.id, "points"): points,
+            col_node(rn.id, "max"): mx,
+            col_node(rn.id, "missing"): missing,
+        }
+        if value is not None:
+            cols[col_node(rn.id, "value")] = value
+        return cols
+
+    def _apply_missing(self, rn: ResolvedNode, points: ir.Value, missing: ir.Value) -> ir.Value:
+        if rn.missing == "zero":
+            return ibis.ifelse(missing, 0.0, ibis.coalesce(points, 0.0))
+        return ibis.ifelse(missing, ibis.null("float64"), points)
+
+    def _bands(self, bands: Bands, value: ir.Value) -> ir.Value:
+        v = _rounded(value)
+        cases = [(self._in_band(b, v), self._band_points(b, bands.better, v)) for b in bands.bands]
+        out = ibis.cases(*cases, else_=ibis.literal(float(bands.else_)))
+        return ibis.ifelse(value.isnull(), ibis.null("float64"), out)
+
+    @staticmethod
+    def _in_band(b: Band, v: ir.Value) -> ir.Value:
+        cond = ibis.literal(True)
+        if b.equals is not None:
+            return v == round(float(b.equals), ROUND)
+        if b.lower is not None:
+            lo = round(float(b.lower), ROUND)
+            cond = cond & ((v >= lo) if b.lower_closed else (v > lo))
+        if b.upper is not None:
+            hi = round(float(b.upper), ROUND)
+            cond = cond & ((v <= hi) if b.upper_closed else (v < hi))
+        return cond
+
+    @staticmethod
+    def _band_points(b: Band, better: str, v: ir.Value) -> ir.Value:
+        if not isinstance(b.points, tuple):
+            return ibis.literal(float(b.points))
+        # the best end of the band gets the highest point, the other end the lowest
+        hi_pts, lo_pts = max(b.points), min(b.points)
+        lo, hi = float(b.lower), float(b.upper)
+        frac = (v - lo) / (hi - lo)  # 0 at the lower edge, 1 at the upper
+        if better == "lower":
+            frac = 1 - frac
+        return lo_pts + (hi_pts - lo_pts) * frac
+
+    def _deduction(self, rn: ResolvedNode, t: ir.Table, period: Period, extra) -> ir.Value:
+        d = rn.node.rule.deduction
+        start = float(d.start) if d.start is not None else rn.max
+        total = ibis.literal(0.0)
+        base = (*rn.path, "rule", "deduction", "items")
+        for i, item in enumerate(d.items):
+            ip = (*base, i)
+            kind = item.kind
+            if kind == "per":
+                n = ibis.coalesce(self.compile((*ip, "per"), t, period, extra).cast("float64"), 0.0)
+                amount = n * self._number(item.points, (*ip, "points"), t, period, extra)
+            elif kind in ("shortfall", "excess"):
+                v = self.compile((*ip, kind), t, period, extra).cast("float64")
+                ref_key = "below" if kind == "shortfall" else "above"
+                ref = self._number(getattr(item, ref_key), (*ip, ref_key), t, period, extra)
+                gap = (ref - v) if kind == "shortfall" else (v - ref)
+                units = (gap / float(item.step)).round(ROUND)
+                steps = units.ceil() if item.steps == "started" else units.floor()
+                steps = ibis.greatest(steps.cast("float64"), 0.0)
+                amount = ibis.coalesce(steps * self._number(item.points, (*ip, "points"), t, period, extra), 0.0)
+            elif kind == "amount":
+                amount = ibis.coalesce(self.compile((*ip, "amount"), t, period, extra).cast("float64"), 0.0)
+            else:
+                of = self.compile((*ip, "of"), t, period, extra)
+                amount = ibis.coalesce(self._bands(item.bands, of), 0.0)
+            if item.cap is not None:
+                amount = ibis.least(amount, float(item.cap))
+            total = total + amount
+        if d.cap is not None:
+            total = ibis.least(total, float(d.cap))
+        result = ibis.greatest(ibis.literal(start) - total, float(d.floor))
+        return result * (rn.max / start) if start else result
+
+    def _group(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
+        children = [self.rs.nodes[ch.id] for ch in rn.node.children]
+        weights = self._weights(rn, t)
+        num = ibis.literal(0.0)
+        den = ibis.literal(0.0)
+        for ch, w in zip(children, weights, strict=True):
+            p = t[col_node(ch.id, "points")]
+            present = p.notnull()
+            num = num + ibis.ifelse(present, w * p / ch.max, 0.0)
+            den = den + ibis.ifelse(present, w, 0.0)
+        points = ibis.ifelse(den > 0, (num / den * rn.max), ibis.null("float64")).round(ROUND)
+        missing = ibis.and_(*[t[col_node(ch.id, "missing")] for ch in children])
+        points = self._apply_missing(rn, points, missing)
+        return {
+            col_node(rn.id, "points"): points,
+            col_node(rn.id, "max"): ibis.literal(rn.max, type="float64"),
+            col_node(rn.id, "missing"): missing,
+        }
+
+    def _weights(self, rn: ResolvedNode, t: ir.Table) -> list[ir.Value]:
+        children = rn.node.children
+        wb = rn.node.weights_by
+        if wb is None:
+            return [ibis.literal(float(self.rs.nodes[ch.id].weight or 0)) for ch in children]
+        key = t[col_metric(wb.by)].cast("string")
+        out = []
+        for ch in children:
+            cases = [(key == prof, ibis.literal(float(w[ch.id]))) for prof, w in wb.profiles.items()]
+            default = wb.profiles[wb.default][ch.id] if wb.default else None
+            out.append(ibis.cases(*cases, else_=ibis.literal(default, type="float64")))
+        return out
+
+    def _shares(self, t: ir.Table) -> ir.Table:
+        """Add each indicator's points lost, weighted to the root (for the reasons)."""
+        shares: dict[str, ir.Value] = {}
+        root = next(iter(self.rs.nodes.values()))
+        shares[root.id] = ibis.literal(root.max, type="float64")
+        for rn in self.rs.nodes.values():
+            if not rn.node.is_group:
+                continue
+            weights = self._weights(rn, t)
+            total = sum(weights[1:], weights[0])
+            for ch, w in zip(rn.node.children, weights, strict=True):
+                shares[ch.id] = ibis.ifelse(total > 0, shares[rn.id] * w / total, 0.0)
+        lost = {}
+        for rn in self.rs.leaves():
+            p = t[col_node(rn.id, "points")]
+            lost[col_node(rn.id, "lost")] = ibis.coalesce(
+                (shares[rn.id] * (1 - p / rn.max)).round(ROUND), 0.0
+            )
+        return t.mutate(**lost)
+
+    # ---------------------------------------------------------------- grades
+    def grade(self, t: ir.Table, period: Period) -> ir.Table:
+        """Add `grade` (code) and `grade_rank` (0 = best); caps, demotions and overrides applied."""
+        g = self.s.grades
+        if g is None:
+            return t
+        funcs = self._functions(t)
+        n = len(g.levels)
+        rank_of = {lv.grade: i for i, lv in enumerate(g.levels)}
+        null_rank = ibis.null("int64")
+        if g.rules is not None:
+            cases = []
+            for i, rule in enumerate(g.rules):
+                cond = self.compile(("grades", "rules", i, "when"), t, period, functions=funcs)
+                target = ibis.literal(rank_of[rule.grade], type="int64") if rule.grade else null_rank
+                cases.append((cond, target))
+            default = ibis.literal(rank_of[g.else_], type="int64") if g.else_ else null_rank
+            rank = ibis.cases(*cases, else_=default) if cases else default
+        else:
+            on = _rounded(self.compile(("grades", "on"), t, period, functions=funcs))
+            cases = []
+            for i, lv in enumerate(g.levels):
+                if lv.min is None:
+                    cases.append((on.notnull(), ibis.literal(i, type="int64")))
+                else:
+                    cases.append((on >= round(float(lv.min), ROUND), ibis.literal(i, type="int64")))
+            default = ibis.literal(rank_of[g.else_], type="int64") if g.else_ else null_rank
+            rank = ibis.cases(*cases, else_=default)
+        t = t.mutate(grade_rank=rank)
+        cap_cols = {}
+        for i, cap in enumerate(g.caps):
+            cond = self.compile(("grades", "caps", i, "when"), t, period, functions=funcs)
+            cap_cols[f"g__cap{i}"] = cond
+        for i, dem in enumerate(g.demotions):
+            cap_cols[f"g__dem{i}"] = self.compile(("grades", "demotions", i, "when"), t, period, functions=funcs)
+        if cap_cols:
+            t = t.mutate(**cap_cols)
+            rank = t.grade_rank
+            # caps and demotions never give a grade to an entity that has none
+            for i, cap in enumerate(g.caps):
+                capped = ibis.greatest(rank, rank_of[cap.at_most])
+                rank = ibis.ifelse(t[f"g__cap{i}"] & rank.notnull(), capped, rank)
+            for i, dem in enumerate(g.demotions):
+                demoted = ibis.least(rank + dem.steps, n - 1)
+                rank = ibis.ifelse(t[f"g__dem{i}"] & rank.notnull(), demoted, rank)
+            t = t.mutate(grade_rank=rank)
+        codes = ibis.cases(
+            *[(t.grade_rank == i, ibis.literal(lv.grade)) for i, lv in enumerate(g.levels)],
+            else_=ibis.null("string"),
+        )
+        t = t.mutate(grade_computed=codes)
+        if g.overrides and self.ds.has("overrides"):
+            t = self._overrides(t, period)
+        else:
+            t = t.mutate(grade=t.grade_computed, override_reason=ibis.null("string"))
+        return t
+
+    def _overrides(self, t: ir.Table, period: Period) -> ir.Table:
+        o = self.ds.table("overrides")
+        o = o.filter(o.period == str(period))
+        if self.entity_filter is not None:
+            o = o.filter(o.entity_id == self.entity_filter)
+        codes = [lv.grade for lv in self.s.grades.levels]
+        bad = o.filter(~o.grade.isin(codes))
+        cols = ["entity_id", "grade"] + ([ROW_COLUMN] if ROW_COLUMN in o.columns else [])
+        rows = bad.select(*cols).limit(1).to_pyarrow().to_pylist()
+        if rows:
+            raise DataError(
+                self.ds.source("overrides"),
+                f"override for {rows[0]['entity_id']} names an unknown grade",
+                row=rows[0].get(ROW_COLUMN),
+                column="grade",
+                value=rows[0]["grade"],
+                expected=f"one of {', '.join(codes)} (scheme {self.rs.id})",
+            )
+        reason = o.reason if "reason" in o.columns else ibis.literal("")
+        # the last row for an entity wins when several were entered
+        o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason.cast("string"), ""))
+        o = o.group_by("__k").aggregate(__g=o.__g.last(), __r=o.__r.last())
+        t = t.left_join(o, t.entity_id == o.__k).drop("__k")
+        rank_of = ibis.cases(
+            *[(t.__g == lv.grade, ibis.literal(i, type="int64")) for i, lv in enumerate(self.s.grades.levels)],
+            else_=ibis.null("int64"),
+        )
+        return t.mutate(
+            grade=ibis.coalesce(t.__g, t.grade_computed),
+            grade_rank=ibis.ifelse(t.__g.notnull(), rank_of, t.grade_rank),
+            override_reason=ibis.ifelse(t.__g.notnull(), t.__r, ibis.null("string")),
+        ).drop("__g", "__r")
+
+    # ------------------------------------------------------ classes and after
+    def classify(self, t: ir.Table, period: Period) -> ir.Table:
+        """Add one boolean column per class rule and `class` (by precedence, else fallback)."""
+        cl = self.s.classes
+        if cl is None:
+            return t
+        funcs = self._functions(t)
+        flags = {
+            f"c__{r.id}": ibis.coalesce(
+                self.compile(("classes", "rules", i, "when"), t, period, functions=funcs), False
+            )
+            for i, r in enumerate(cl.rules)
+        }
+        t = t.mutate(**flags)
+        order = cl.precedence or [r.id for r in cl.rules]
+        rest = [r.id for r in cl.rules if r.id not in order]
+        fallback = ibis.literal(cl.fallback.id) if cl.fallback else ibis.null("string")
+        return t.mutate(
+            **{"class": ibis.cases(*[(t[f"c__{cid}"], ibis.literal(cid)) for cid in [*order, *rest]], else_=fallback)}
+        )
+
+    def consequences(self, t: ir.Table, period: Period, streaks) -> ir.Table:
+        """Add `status` (first rule that holds) and one boolean column per action rule."""
+        cq = self.s.consequences
+        if cq is None:
+            return t
+        funcs = self._functions(t, streaks)
+        cols = {}
+        for i, _ in enumerate(cq.statuses):
+            cols[f"s__{i}"] = ibis.coalesce(
+                self.compile(("consequences", "statuses", i, "when"), t, period, functions=funcs), False
+            )
+        for i, a in enumerate(cq.actions):
+            cols[f"a__{a.action}"] = ibis.coalesce(
+                self.compile(("consequences", "actions", i, "when"), t, period, functions=funcs), False
+            )
+        t = t.mutate(**cols)
+        default = ibis.literal(cq.default_status) if cq.default_status else ibis.null("string")
+        status = ibis.cases(
+            *[(t[f"s__{i}"], ibis.literal(r.status)) for i, r in enumerate(cq.statuses)], else_=default
+        ) if cq.statuses else default
+        return t.mutate(status=status).drop(*[f"s__{i}" for i in range(len(cq.statuses))])
+
+    def outputs(self, t: ir.Table, period: Period) -> ir.Table:
+        """Add the scheme's extra outputs and the check flags."""
+        funcs = self._functions(t)
+        cols = {}
+        for i, out in enumerate(self.s.outputs):
+            v = self.compile(("outputs", i, "expr"), t, period, functions=funcs)
+            if out.type == "money":
+                v = v.cast("decimal(38, 4)")
+            elif out.type == "integer":
+                v = v.cast("float64").round(0).cast("int64")
+            elif out.type == "number":
+                v = v.cast("float64").round(out.round if out.round is not None else ROUND)
+            else:
+                v = v.cast("string")
+            if out.round is not None and out.type == "money":
+                v = v.round(out.round)
+            cols[f"o__{out.id}"] = v
+        for i, chk in enumerate(self.s.checks):
+            cols[f"k__{chk.id}__num"] = ibis.coalesce(
+                self.compile(("checks", i, "share_of"), t, period, functions=funcs), False
+            )
+            cols[f"k__{chk.id}__den"] = ibis.coalesce(
+                self.compile(("checks", i, "among"), t, period, functions=funcs), False
+            )
+        return t.mutate(**cols) if cols else t
+
+
+def _clamp(x: ir.Value, lo: float, hi: float) -> ir.Value:
+    return ibis.greatest(ibis.least(x, hi), lo)
+
+
+def scored(c: Compiler, period: Period) -> ir.Table:
+    """Return metrics, node columns and grade for one period."""
+    t = c.defaults(c.base(period))
+    t = c.score_tree(t, period)
+    return c.grade(t, period)
+
+
+def build_plan(
+    rs: ResolvedScheme,
+    dataset,
+    period: Period,
+    params: dict[str, str] | None = None,
+    entity: str | None = None,
+) -> Plan:
+    """Compile the whole evaluation of one period into a Plan (nothing runs here but data checks)."""
+    values = resolve_params(rs, params)
+    c = Compiler(rs, dataset, values, entity_filter=entity)
+    t = scored(c, period)
+    streaks = _streaks(c, t, period)
+    t = c.classify(t, period)
+    if streaks:
+        t, streak_cols = streaks
+        streaks = {k: t[v] for k, v in streak_cols.items()}
+    t = c.consequences(t, period, streaks or {})
+    t = c.outputs(t, period)
+    t = t.mutate(period=ibis.literal(str(period)))
+    plan = Plan(rs, period, values, t, c.key)
+    plan.warnings_queries = _orphan_queries(c)
+    fail_cols = [col_node(n.id, "missing") for n in rs.nodes.values() if n.missing == "fail"]
+    plan.checks = fail_cols
+    return plan
+
+
+def _streaks(c: Compiler, t: ir.Table, period: Period):
+    """Join the grades of earlier periods when a consequence asks for a streak of grades."""
+    rs = c.rs
+    wanted: set[tuple[str, int]] = set()
+    from pingji.scheme.resolve import _calls_with_args
+
+    for path, tree in rs.exprs.items():
+        if path[0] != "consequences":
+            continue
+        for call in _calls_with_args(tree, "grade_streak"):
+            wanted.add((call.args[0].value, int(call.args[1].value)))
+    if not wanted:
+        return None
+    depth = max(n for _, n in wanted) - 1
+    for k in range(1, depth + 1):
+        earlier = scored(c, period.shift(-k))
+        earlier = earlier.select(__k=earlier.entity_id, **{f"g__prev{k}": earlier.grade})
+        t = t.left_join(earlier, t.entity_id == earlier.__k).drop("__k")
+    cols = {}
+    for grade, n in wanted:
+        cond = t.grade == grade
+        for k in range(1, n):
+            cond = cond & (t[f"g__prev{k}"] == grade)
+        cols[f"g__streak_{grade}_{n}"] = ibis.coalesce(cond, False)
+    t = t.mutate(**cols)
+    return t, {k: f"g__streak_{k[0]}_{k[1]}" for k in wanted}
+
+
+def _orphan_queries(c: Compiler) -> list[tuple[str, ir.Scalar]]:
+    """Count fact rows whose key is not in the entity table (ignored, reported as a warning)."""
+    if c.entity_filter is not None:
+        return []
+    out = []
+    tables = set()
+    for m in c.s.metrics.values():
+        if m.aggregation:
+            tables.add(getattr(m, m.aggregation).partition(".")[0])
+        elif m.latest:
+            tables.add(m.latest.partition(".")[0])
+    ent = c.entities()
+    for table in sorted(tables):
+        spec = TABLES[table]
+        f = c.ds.table(table)
+        orphans = f.anti_join(ent, f[spec.key] == ent[c.key]).count()
+        out.append((table, orphans))
+    return out

@@ -1,0 +1,196 @@
+"""Run a plan on its backend and assemble the per-entity output (Arrow), set-based throughout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from pingji.engine.plan import ROUND, Plan, build_plan, col_node
+from pingji.errors import EvaluationError
+from pingji.periods import Period
+from pingji.scheme.resolve import ResolvedScheme
+
+# The output keys of one evaluation, in order (templates.md, "Output of one evaluation").
+OUTPUT_KEYS = (
+    "entity_id",
+    "period",
+    "score",
+    "points",
+    "max_points",
+    "grade",
+    "classes",
+    "class",
+    "status",
+    "actions",
+    "missing",
+    "nodes",
+    "reasons",
+)
+
+
+@dataclass
+class CheckResult:
+    """A run-level quality check and whether it held."""
+
+    id: str
+    label: str | None
+    share: float | None
+    at_least: float
+    ok: bool
+
+
+@dataclass
+class Evaluation:
+    """The result of evaluating a scheme for one period."""
+
+    plan: Plan
+    table: pa.Table  # one row per entity, columns OUTPUT_KEYS + extra outputs
+    warnings: list[str] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    raw: pa.Table | None = None  # the flat plan result (all metric and node columns)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _list_of_flags(flags: list[tuple[str, str]]) -> str:
+    """SQL for the list of labels whose boolean column is true, in order."""
+    if not flags:
+        return "CAST([] AS VARCHAR[])"
+    items = ", ".join(f"CASE WHEN {_q(col)} THEN {_lit(label)} END" for col, label in flags)
+    return f"list_filter([{items}], x -> x IS NOT NULL)"
+
+
+def assembly_sql(plan: Plan, columns: set[str]) -> str:
+    """Return the DuckDB query that turns the flat plan result into the output shape."""
+    rs = plan.scheme
+    s = rs.scheme
+    sel: list[str] = ["entity_id", "period"]
+    for name in ("score", "points", "max_points"):
+        sel.append(f"{_q(name)}" if name in columns else f"CAST(NULL AS DOUBLE) AS {name}")
+    sel.append("grade" if "grade" in columns else "CAST(NULL AS VARCHAR) AS grade")
+    classes = [(f"c__{r.id}", r.id) for r in s.classes.rules] if s.classes else []
+    sel.append(f"{_list_of_flags(classes)} AS classes")
+    sel.append('"class"' if "class" in columns else 'CAST(NULL AS VARCHAR) AS "class"')
+    sel.append("status" if "status" in columns else "CAST(NULL AS VARCHAR) AS status")
+    actions = [(f"a__{a.action}", a.action) for a in s.consequences.actions] if s.consequences else []
+    sel.append(f"{_list_of_flags(actions)} AS actions")
+    missing = [(col_node(n.id, "missing"), n.id) for n in rs.leaves()]
+    sel.append(f"{_list_of_flags(missing)} AS missing")
+    if rs.nodes:
+        parts = []
+        for n in rs.nodes.values():
+            fields = []
+            value_col = col_node(n.id, "value")
+            if value_col in columns:
+                fields.append(f"value := {_q(value_col)}")
+            fields += [
+                f"points := {_q(col_node(n.id, 'points'))}",
+                f"max := {_q(col_node(n.id, 'max'))}",
+                f"score := {_q(col_node(n.id, 'score'))}",
+            ]
+            if n.pass_points is not None:
+                fields.append(f"passed := {_q(col_node(n.id, 'passed'))}")
+            parts.append(f"{_q(n.id)} := struct_pack({', '.join(fields)})")
+        sel.append(f"struct_pack({', '.join(parts)}) AS nodes")
+        leaves = rs.leaves()
+        reasons = []
+        for i, n in enumerate(leaves):
+            code = n.node.reason.code if n.node.reason else n.id
+            label = (n.node.reason.label if n.node.reason and n.node.reason.label else None) or (
+                f"{n.node.label or n.id}失分"
+            )
+            reasons.append(
+                f"struct_pack(lost := round({_q(col_node(n.id, 'lost'))}, {ROUND}), ord := {-i}, "
+                f"code := {_lit(code)}, label := {_lit(label)})"
+            )
+        sel.append(
+            f"list_transform(list_slice(list_sort(list_filter([{', '.join(reasons)}], r -> r.lost > 0), 'DESC'), 1, 3), "
+            "r -> struct_pack(code := r.code, label := r.label, lost := r.lost)) AS reasons"
+        )
+    else:
+        sel.append("NULL AS nodes")
+        sel.append("NULL AS reasons")
+    if s.grades is not None:
+        sel.append("override_reason AS override")
+    for out in s.outputs:
+        sel.append(f"{_q('o__' + out.id)} AS {_q(out.id)}")
+    return f"SELECT {', '.join(sel)} FROM raw ORDER BY entity_id"
+
+
+def execute(plan: Plan) -> Evaluation:
+    """Run the plan on its backend, then assemble the output table."""
+    con = plan.table._find_backend()
+    raw = con.to_pyarrow(plan.table)
+    warnings: list[str] = []
+    for table, query in plan.warnings_queries:
+        n = int(con.execute(query))
+        if n:
+            warnings.append(
+                f"{n} row(s) of {table} name entities that are not in {plan.scheme.scheme.entity}: ignored"
+            )
+    _fail_checks(plan, raw)
+    local = duckdb.connect()
+    local.register("raw", raw)
+    table = local.execute(assembly_sql(plan, set(raw.column_names))).fetch_arrow_table()
+    checks = _run_checks(plan, raw)
+    for chk in checks:
+        if not chk.ok:
+            share = "n/a" if chk.share is None else f"{chk.share:.1%}"
+            warnings.append(f"check {chk.id} ({chk.label or ''}) failed: {share} < {chk.at_least:.0%}")
+    return Evaluation(plan, table, warnings, checks, raw)
+
+
+def _fail_checks(plan: Plan, raw: pa.Table) -> None:
+    """Nodes whose missing policy is `fail` stop the evaluation, naming a few entities."""
+    import pyarrow.compute as pc
+
+    for col in plan.checks:
+        if col not in raw.column_names:
+            continue
+        mask = pc.fill_null(raw[col], False)
+        n = pc.sum(mask).as_py() or 0
+        if n:
+            ids = raw.filter(mask)["entity_id"].slice(0, 5).to_pylist()
+            node = col.split("__")[1]
+            raise EvaluationError(
+                f"indicator '{node}' has no input for {n} entit{'y' if n == 1 else 'ies'} "
+                f"(e.g. {', '.join(map(str, ids))}) and its missing policy is `fail`"
+            )
+
+
+def _run_checks(plan: Plan, raw: pa.Table) -> list[CheckResult]:
+    import pyarrow.compute as pc
+
+    out = []
+    for chk in plan.scheme.scheme.checks:
+        num = pc.sum(pc.and_(raw[f"k__{chk.id}__num"], raw[f"k__{chk.id}__den"])).as_py() or 0
+        den = pc.sum(raw[f"k__{chk.id}__den"]).as_py() or 0
+        share = num / den if den else None
+        ok = share is not None and round(share, ROUND) >= chk.at_least
+        out.append(CheckResult(chk.id, chk.label, share, float(chk.at_least), ok))
+    return out
+
+
+def evaluate(
+    scheme: ResolvedScheme,
+    dataset: Any,
+    period: str | Period,
+    params: dict[str, str] | None = None,
+    entity: str | None = None,
+) -> Evaluation:
+    """Evaluate a scheme for one period over every entity of a data set (or just one)."""
+    if not isinstance(period, Period):
+        period = Period.parse(period, scheme.scheme.period)
+    elif period.kind != scheme.scheme.period:
+        period = Period.parse(str(period), scheme.scheme.period)
+    plan = build_plan(scheme, dataset, period, params, entity)
+    return execute(plan)

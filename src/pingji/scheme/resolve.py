@@ -1,0 +1,646 @@
+"""Check a typed scheme for consistency and resolve it: names, expressions, weights, maxima."""
+
+from __future__ import annotations
+
+import dataclasses
+import graphlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pingji import expr
+from pingji.data.contract import TABLES
+from pingji.errors import Problem, SchemeError
+from pingji.scheme.loader import Path_, Positions, parse_scheme_text, read_scheme_file
+from pingji.scheme.models import AGGREGATIONS, Node, Scheme
+
+PERIOD_NAMES = {"period_start": "date", "period_end": "date"}
+RESULT_NAMES = {"score": "number", "points": "number", "max_points": "number"}
+NODE_FUNCTIONS = {"points": (1, 1), "score": (1, 1), "passed": (1, 1), "missing": (1, 1)}
+CONSEQUENCE_FUNCTIONS = {**NODE_FUNCTIONS, "has_class": (1, 1), "grade_streak": (2, 2)}
+WEIGHT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class ResolvedNode:
+    """A tree node with everything the engine needs worked out."""
+
+    node: Node
+    path: Path_
+    max: float
+    weight: float | None  # this node's static weight in its parent's combination
+    parent: str | None
+    depth: int
+    missing: str  # zero | exclude | fail
+    pass_points: float | None
+
+    @property
+    def id(self) -> str:
+        """Return the node id."""
+        return self.node.id
+
+
+@dataclass(frozen=True)
+class ResolvedScheme:
+    """A scheme that passed every check, with parsed expressions and resolved tree."""
+
+    scheme: Scheme
+    file: str
+    text: str
+    positions: Positions
+    exprs: dict[Path_, Any]  # parsed expression AST by field path
+    metric_order: list[str]
+    nodes: dict[str, ResolvedNode]  # depth first, root first
+    history: int  # how many earlier periods the consequences look at
+    grade_codes: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """Return the scheme id."""
+        return self.scheme.id
+
+    def expr_at(self, *path: str | int):
+        """Return the parsed expression stored at a field path."""
+        return self.exprs[tuple(path)]
+
+    def leaves(self) -> list[ResolvedNode]:
+        """Return the indicators (nodes without children)."""
+        return [n for n in self.nodes.values() if not n.node.is_group]
+
+    def tables_needed(self) -> dict[str, set[str]]:
+        """Return table → columns this scheme reads (entity table included)."""
+        need: dict[str, set[str]] = {self.scheme.entity: {TABLES[self.scheme.entity].key}}
+        for m in self.scheme.metrics.values():
+            if m.aggregation:
+                table, _, column = getattr(m, m.aggregation).partition(".")
+                spec = TABLES[table]
+                cols = need.setdefault(table, set())
+                cols.add(spec.key)
+                if spec.date:
+                    cols.add(spec.date)
+                if column:
+                    cols.add(column)
+                if m.where:
+                    cols |= expr.names(self._where_ast(m)) & self._table_columns(table)
+            elif m.attribute:
+                need[self.scheme.entity].add(m.attribute)
+            elif m.latest:
+                table, _, column = m.latest.partition(".")
+                spec = TABLES[table]
+                need.setdefault(table, set()).update({spec.key, spec.date or "", column})
+                need[table].discard("")
+            elif m.rating:
+                need.setdefault("ratings", set()).update(
+                    {"entity_id", "period", "indicator", "score"}
+                )
+        return need
+
+    def _where_ast(self, metric) -> Any:
+        for name, m in self.scheme.metrics.items():
+            if m is metric:
+                return self.exprs[("metrics", name, "where")]
+        raise KeyError(metric)
+
+    def _table_columns(self, table: str) -> set[str]:
+        return {c.name for c in TABLES[table].columns} | set(
+            self.scheme.extra_columns.get(table, [])
+        )
+
+
+class _Checker:
+    """Collects problems while resolving one scheme."""
+
+    def __init__(self, scheme: Scheme, file: str, text: str, pos: Positions) -> None:
+        self.scheme, self.file, self.text, self.pos = scheme, file, text, pos
+        self.problems: list[Problem] = []
+        self.exprs: dict[Path_, Any] = {}
+
+    def problem(self, path: Path_, message: str, key: bool = False) -> None:
+        """Record a problem at a field path."""
+        line, col = self.pos.of(path, key=key) or (None, None)
+        self.problems.append(Problem(message, line, col, ".".join(map(str, path))))
+
+    def expression(
+        self,
+        path: Path_,
+        text: str,
+        known: dict[str, str],
+        functions: dict[str, tuple[int, int | None]] | None = None,
+    ) -> Any:
+        """Parse and check one expression, recording a positioned problem on error."""
+        try:
+            tree = expr.parse(str(text))
+            expr.check(tree, known, functions)
+        except expr.ExprError as err:
+            line, col = self.pos.expr_column(path, err.offset) or (None, None)
+            self.problems.append(
+                Problem(f"in expression `{text}`: {err.message}", line, col, ".".join(map(str, path)))
+            )
+            return None
+        self.exprs[path] = tree
+        return tree
+
+    def fail_if_any(self) -> None:
+        """Raise a SchemeError with every problem found so far."""
+        if self.problems:
+            raise SchemeError(self.file, self.problems, self.text)
+
+
+def _number_or_param(c: _Checker, path: Path_, value: Any, known: dict[str, str]) -> None:
+    if isinstance(value, str):
+        c.expression(path, value, known)
+
+
+def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedScheme:
+    """Check names, expressions, weights and grades; return the resolved scheme or raise."""
+    c = _Checker(scheme, file, text, pos)
+    entity = TABLES[scheme.entity]
+
+    # ---------------------------------------------------------- params, extra columns
+    param_types = {
+        name: (p.type or _type_of(p.default)) for name, p in scheme.params.items()
+    }
+    for table, cols in scheme.extra_columns.items():
+        if table not in TABLES:
+            c.problem(("extra_columns", table), f"unknown table '{table}'", key=True)
+    base_names = {**param_types, **PERIOD_NAMES}
+    clashes = set(scheme.params) & set(scheme.metrics)
+    for name in sorted(clashes):
+        c.problem(("params", name), f"'{name}' is both a parameter and a metric", key=True)
+
+    # ---------------------------------------------------------------------- metrics
+    metric_types: dict[str, str] = {}
+    deps: dict[str, set[str]] = {}
+    for name, m in scheme.metrics.items():
+        path = ("metrics", name)
+        if name in PERIOD_NAMES or name in RESULT_NAMES or name in ("grade", "class", "status", "value"):
+            c.problem(path, f"'{name}' is a reserved name; choose another metric name", key=True)
+        deps[name] = set()
+        if m.aggregation:
+            ref = getattr(m, m.aggregation)
+            table, _, column = ref.partition(".")
+            spec = TABLES.get(table)
+            if spec is None or spec.kind != "fact":
+                facts = ", ".join(t for t, s in TABLES.items() if s.kind == "fact")
+                c.problem((*path, m.aggregation), f"'{table}' is not a fact table; one of: {facts}")
+                continue
+            if spec.entity not in (None, scheme.entity):
+                c.problem(
+                    (*path, m.aggregation),
+                    f"table '{table}' describes {spec.entity}, but this scheme evaluates {scheme.entity}",
+                )
+            columns = {col.name: col for col in spec.columns}
+            extras = set(scheme.extra_columns.get(table, []))
+            if m.aggregation == "count" and column:
+                c.problem((*path, "count"), "`count` counts rows: write the table name only")
+            elif m.aggregation != "count" and not column:
+                c.problem((*path, m.aggregation), f"write `{m.aggregation}: {table}.<column>`")
+            elif column and column not in columns and column not in extras:
+                c.problem(
+                    (*path, m.aggregation),
+                    f"table '{table}' has no column '{column}' "
+                    f"(columns: {', '.join(columns)}; declare others under extra_columns)",
+                )
+            if spec.date is None and m.window != "all":
+                c.problem(
+                    (*path, "window"),
+                    f"table '{table}' has no date column: use `window: all`",
+                )
+            if m.where:
+                where_known = {col: _col_type(columns.get(col)) for col in (*columns, *extras)}
+                c.expression((*path, "where"), m.where, {**where_known, **base_names})
+            metric_types[name] = (
+                "number" if m.aggregation in ("sum", "count", "count_distinct", "mean") else "any"
+            )
+            if m.aggregation in ("first", "last") and column:
+                metric_types[name] = _col_type(columns.get(column))
+        elif m.attribute:
+            col = entity.column(m.attribute)
+            if col is None and m.attribute not in scheme.extra_columns.get(scheme.entity, []):
+                c.problem(
+                    (*path, "attribute"),
+                    f"table '{scheme.entity}' has no column '{m.attribute}' "
+                    f"(declare it under extra_columns.{scheme.entity})",
+                )
+            metric_types[name] = _col_type(col)
+        elif m.latest:
+            table, _, column = m.latest.partition(".")
+            spec = TABLES.get(table)
+            if spec is None or spec.date is None or spec.kind != "fact" or not column:
+                c.problem((*path, "latest"), "write `latest: <table>.<column>` of a dated fact table")
+            elif spec.column(column) is None and column not in scheme.extra_columns.get(table, []):
+                c.problem((*path, "latest"), f"table '{table}' has no column '{column}'")
+            metric_types[name] = _col_type(spec.column(column) if spec else None)
+        elif m.rating:
+            lo, hi = m.scale or (0, 0)
+            if not lo < hi:
+                c.problem((*path, "scale"), f"a scale runs from a lower to a higher value (got {lo}…{hi})")
+            metric_types[name] = "number"
+        else:
+            metric_types[name] = "any"
+    known_metrics = {**metric_types, **base_names}
+    for name, m in scheme.metrics.items():
+        if m.expr is not None:
+            tree = c.expression(("metrics", name, "expr"), m.expr, known_metrics)
+            if tree is not None:
+                deps[name] = expr.names(tree) & set(scheme.metrics)
+    try:
+        order = list(graphlib.TopologicalSorter(deps).static_order())
+    except graphlib.CycleError as err:
+        cycle = err.args[1]
+        c.problem(("metrics", cycle[0]), "metrics depend on each other in a circle: " + " → ".join(cycle))
+        order = list(scheme.metrics)
+
+    # ------------------------------------------------------------------------- tree
+    nodes: dict[str, ResolvedNode] = {}
+    if scheme.tree is not None:
+        ids: dict[str, Path_] = {}
+        for path, node in _walk_paths(scheme.tree, ("tree",)):
+            if node.id in ids:
+                c.problem((*path, "id"), f"node id '{node.id}' is used twice")
+            ids[node.id] = path
+        _resolve_tree(c, scheme, scheme.tree, ("tree",), None, None, None, 0, nodes, known_metrics)
+
+    # ------------------------------------------------------------------------ grades
+    node_ids = set(nodes)
+    result_known = {**known_metrics, **(RESULT_NAMES if nodes else {})}
+    grade_codes: list[str] = []
+    if scheme.grades is not None:
+        g = scheme.grades
+        gp: Path_ = ("grades",)
+        grade_codes = [lv.grade for lv in g.levels]
+        if len(set(grade_codes)) != len(grade_codes):
+            c.problem((*gp, "levels"), "a grade appears twice in `levels`")
+        c.expression((*gp, "on"), g.on, result_known, NODE_FUNCTIONS)
+        with_min = [lv for lv in g.levels if lv.min is not None]
+        if g.rules is None and not with_min:
+            c.problem((*gp, "levels"), "give the levels a `min` (score bands) or add grade `rules`")
+        if with_min:
+            _check_bands(c, g)
+        for i, rule in enumerate(g.rules or []):
+            if rule.grade is not None and rule.grade not in grade_codes:
+                c.problem((*gp, "rules", i, "grade"), f"unknown grade '{rule.grade}'; levels: {', '.join(grade_codes)}")
+            c.expression((*gp, "rules", i, "when"), rule.when, result_known, NODE_FUNCTIONS)
+        if g.else_ is not None and g.else_ not in grade_codes:
+            c.problem((*gp, "else"), f"unknown grade '{g.else_}'; levels: {', '.join(grade_codes)}")
+        for i, cap in enumerate(g.caps):
+            if cap.at_most not in grade_codes:
+                c.problem((*gp, "caps", i, "at_most"), f"unknown grade '{cap.at_most}'")
+            c.expression((*gp, "caps", i, "when"), cap.when, result_known, NODE_FUNCTIONS)
+        for i, dem in enumerate(g.demotions):
+            c.expression((*gp, "demotions", i, "when"), dem.when, result_known, NODE_FUNCTIONS)
+    graded_known = {**result_known, **({"grade": "string"} if scheme.grades else {})}
+
+    # ----------------------------------------------------------------------- classes
+    class_ids: list[str] = []
+    if scheme.classes is not None:
+        cl = scheme.classes
+        class_ids = [r.id for r in cl.rules]
+        if len(set(class_ids)) != len(class_ids):
+            c.problem(("classes", "rules"), "a class id appears twice")
+        for i, rule in enumerate(cl.rules):
+            c.expression(("classes", "rules", i, "when"), rule.when, graded_known, NODE_FUNCTIONS)
+        if cl.precedence is not None:
+            unknown = [p for p in cl.precedence if p not in class_ids]
+            if unknown:
+                c.problem(("classes", "precedence"), f"unknown class ids: {', '.join(unknown)}")
+            if len(set(cl.precedence)) != len(cl.precedence):
+                c.problem(("classes", "precedence"), "a class appears twice in `precedence`")
+    classed_known = {**graded_known, **({"class": "string"} if scheme.classes else {})}
+
+    # ------------------------------------------------------------------ consequences
+    history = 0
+    if scheme.consequences is not None:
+        cq = scheme.consequences
+        for kind, rules in (("statuses", cq.statuses), ("actions", cq.actions)):
+            for i, rule in enumerate(rules):
+                path = ("consequences", kind, i, "when")
+                tree = c.expression(path, rule.when, classed_known, CONSEQUENCE_FUNCTIONS)
+                if tree is None:
+                    continue
+                for call in _calls_with_args(tree, "grade_streak"):
+                    args = call.args
+                    if not (_is_string(args[0]) and _is_int(args[1])):
+                        c.problem(path, "grade_streak takes a grade in quotes and a whole number: grade_streak('C', 3)")
+                        continue
+                    if not scheme.grades or _literal(args[0]) not in grade_codes:
+                        c.problem(path, f"grade_streak: unknown grade '{_literal(args[0])}'")
+                    n = int(_literal(args[1]))
+                    if not 1 <= n <= 60:
+                        c.problem(path, "grade_streak: the number of periods is between 1 and 60")
+                    history = max(history, n - 1)
+                for call in _calls_with_args(tree, "has_class"):
+                    if not _is_string(call.args[0]) or _literal(call.args[0]) not in class_ids:
+                        c.problem(path, f"has_class: unknown class; classes: {', '.join(class_ids)}")
+                _check_node_calls(c, path, tree, node_ids)
+
+    # ---------------------------------------------------------- outputs and checks
+    status_known = {**classed_known, **({"status": "string"} if scheme.consequences else {})}
+    out_ids: set[str] = set()
+    for i, out in enumerate(scheme.outputs):
+        if out.id in out_ids or out.id in metric_types:
+            c.problem(("outputs", i, "id"), f"output id '{out.id}' is already used")
+        out_ids.add(out.id)
+        tree = c.expression(("outputs", i, "expr"), out.expr, status_known, NODE_FUNCTIONS)
+        if tree is not None:
+            _check_node_calls(c, ("outputs", i, "expr"), tree, node_ids)
+    for i, chk in enumerate(scheme.checks):
+        c.expression(("checks", i, "share_of"), chk.share_of, status_known, NODE_FUNCTIONS)
+        c.expression(("checks", i, "among"), chk.among, status_known, NODE_FUNCTIONS)
+
+    # every expression that names nodes through points('x') must name real nodes
+    for path, tree in list(c.exprs.items()):
+        if path[0] in ("grades", "classes"):
+            _check_node_calls(c, path, tree, node_ids)
+
+    c.fail_if_any()
+    return ResolvedScheme(
+        scheme=scheme,
+        file=file,
+        text=text,
+        positions=pos,
+        exprs=c.exprs,
+        metric_order=order,
+        nodes=nodes,
+        history=history,
+        grade_codes=grade_codes,
+    )
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "string"
+
+
+def _col_type(col) -> str:
+    if col is None:
+        return "any"
+    return {"money": "number", "number": "number", "integer": "number"}.get(col.type, col.type)
+
+
+def _walk_paths(node: Node, path: Path_):
+    yield path, node
+    for i, child in enumerate(node.children or ()):
+        yield from _walk_paths(child, (*path, "children", i))
+
+
+def _resolve_tree(
+    c: _Checker,
+    scheme: Scheme,
+    node: Node,
+    path: Path_,
+    parent: Node | None,
+    max_: float | None,
+    weight: float | None,
+    depth: int,
+    out: dict[str, ResolvedNode],
+    known: dict[str, str],
+) -> float:
+    """Resolve one node (and below) given the max its parent assigned; return its max."""
+    if max_ is None:
+        max_ = float(node.max) if node.max is not None else None
+    if node.is_group:
+        children = node.children or []
+        weighting = node.weighting or _infer_weighting(node)
+        if max_ is None:
+            if weighting == "points" and all(ch.max is not None for ch in children):
+                max_ = float(sum(ch.max for ch in children))
+            else:
+                max_ = 100.0
+        child_max: list[float | None] = [None] * len(children)
+        child_weight: list[float | None] = [None] * len(children)
+        if node.weights_by is not None:
+            wb = node.weights_by
+            ids = {ch.id for ch in children}
+            if wb.by not in scheme.metrics:
+                c.problem((*path, "weights_by", "by"), f"'{wb.by}' is not a metric; declare it (e.g. `{{attribute: {wb.by}}}`)")
+            for prof, weights in wb.profiles.items():
+                if set(weights) != ids:
+                    c.problem(
+                        (*path, "weights_by", "profiles", prof),
+                        f"profile '{prof}' must give a weight to exactly the children {', '.join(sorted(ids))}",
+                    )
+                if sum(weights.values()) <= 0:
+                    c.problem((*path, "weights_by", "profiles", prof), "weights add up to 0")
+            if wb.default is not None and wb.default not in wb.profiles:
+                c.problem((*path, "weights_by", "default"), f"unknown profile '{wb.default}'")
+            for i, ch in enumerate(children):
+                if ch.max is None:
+                    c.problem((*path, "children", i), "with `weights_by`, every child needs its own `max`")
+                child_max[i] = float(ch.max or 100)
+        elif weighting == "fractions":
+            weights = [ch.weight for ch in children]
+            if any(w is None for w in weights):
+                c.problem((*path, "children"), "with `weighting: fractions` every child needs a `weight`")
+            else:
+                total = sum(weights)
+                if abs(total - 1) > WEIGHT_TOLERANCE:
+                    c.problem(
+                        (*path, "children"),
+                        f"the weights of '{node.id}' add up to {total:g}, not 1 "
+                        "(use `weighting: ratios` for relative weights)",
+                    )
+            for i, ch in enumerate(children):
+                child_weight[i] = float(ch.weight or 0)
+                child_max[i] = float(ch.max) if ch.max is not None else (ch.weight or 0) * max_
+        elif weighting == "ratios":
+            for i, ch in enumerate(children):
+                if ch.weight is None:
+                    c.problem((*path, "children", i), "with `weighting: ratios` every child needs a `weight`")
+                child_weight[i] = float(ch.weight or 0)
+                child_max[i] = float(ch.max) if ch.max is not None else 100.0
+        else:  # points
+            for i, ch in enumerate(children):
+                if ch.max is None:
+                    c.problem((*path, "children", i), "with points weighting every child needs `max` (its points)")
+                if ch.weight is not None:
+                    c.problem((*path, "children", i, "weight"), "with points weighting, give `max`, not `weight`")
+                child_max[i] = float(ch.max or 0)
+                child_weight[i] = child_max[i]
+            total = sum(m or 0 for m in child_max)
+            if node.max is not None and abs(total - float(node.max)) > WEIGHT_TOLERANCE:
+                c.problem(
+                    (*path, "max"),
+                    f"the children of '{node.id}' add up to {total:g} points, not its max {node.max:g}",
+                )
+        out[node.id] = _resolved(node, path, max_, weight, parent, depth)
+        for i, ch in enumerate(children):
+            _resolve_tree(
+                c, scheme, ch, (*path, "children", i), node, child_max[i], child_weight[i], depth + 1, out, known
+            )
+        return max_
+    # indicator
+    if max_ is None:
+        max_ = 100.0
+    out[node.id] = _resolved(node, path, max_, weight, parent, depth)
+    _check_indicator(c, scheme, node, path, known)
+    return max_
+
+
+def _resolved(node, path, max_, weight, parent, depth) -> ResolvedNode:
+    pass_points = None
+    if node.pass_ is not None:
+        pass_points = float(node.pass_) * max_
+    elif node.pass_points is not None:
+        pass_points = float(node.pass_points)
+    return ResolvedNode(
+        node=node,
+        path=path,
+        max=max_,
+        weight=weight,
+        parent=parent.id if parent else None,
+        depth=depth,
+        missing=node.missing or "zero",
+        pass_points=pass_points,
+    )
+
+
+def _infer_weighting(node: Node) -> str:
+    children = node.children or []
+    if any(ch.weight is not None for ch in children):
+        return "fractions"
+    return "points"
+
+
+def _check_indicator(c: _Checker, scheme: Scheme, node: Node, path: Path_, known: dict[str, str]) -> None:
+    rule = node.rule
+    assert rule is not None
+    value_text = node.value if node.value is not None else (node.id if node.id in scheme.metrics else None)
+    kind = rule.kind
+    if value_text is None and kind in ("linear", "bands", "mapping", "manual"):
+        c.problem(path, f"indicator '{node.id}' needs a `value` (or a metric named '{node.id}')")
+    if value_text is not None:
+        vpath = (*path, "value") if node.value is not None else (*path, "id")
+        if node.value is not None:
+            c.expression(vpath, value_text, known)
+        else:
+            c.exprs[vpath] = expr.parse(value_text)
+        c.exprs[(*path, "$value")] = c.exprs.get(vpath)
+    if kind == "manual":
+        metric = scheme.metrics.get(value_text or "")
+        if metric is None or metric.rating is None:
+            c.problem(
+                (*path, "rule"),
+                "a manual rule scores a rating: the value must be a metric like `{rating: <indicator>, scale: [0, 100]}`",
+            )
+    rule_known = {**known, "value": "any"}
+    rp: Path_ = (*path, "rule")
+    if kind == "linear":
+        for key in ("zero_at", "full_at"):
+            _number_or_param(c, (*rp, "linear", key), getattr(rule.linear, key), rule_known)
+        if rule.linear.zero_at == rule.linear.full_at:
+            c.problem((*rp, "linear"), "`zero_at` and `full_at` must differ")
+    elif kind == "bands":
+        _check_band_list(c, (*rp, "bands"), rule.bands)
+    elif kind == "deduction":
+        d = rule.deduction
+        for i, item in enumerate(d.items):
+            ip: Path_ = (*rp, "deduction", "items", i)
+            for key in ("per", "shortfall", "excess", "amount", "of"):
+                text = getattr(item, key)
+                if text is not None:
+                    c.expression((*ip, key), text, rule_known)
+            for key in ("below", "above", "points"):
+                _number_or_param(c, (*ip, key), getattr(item, key), rule_known)
+            if item.bands is not None:
+                _check_band_list(c, (*ip, "bands"), item.bands)
+    elif kind == "expr":
+        c.expression((*rp, "expr"), rule.expr, rule_known)
+
+
+def _check_band_list(c: _Checker, path: Path_, bands) -> None:
+    """Bands must not overlap: two bands sharing a value would make the points ambiguous."""
+    items = bands.bands
+    for i, a in enumerate(items):
+        for j in range(i + 1, len(items)):
+            b = items[j]
+            if _overlap(a, b):
+                c.problem((*path, "bands", j), f"band {j + 1} overlaps band {i + 1}")
+
+
+def _overlap(a, b) -> bool:
+    """Return whether two bands share at least one value."""
+    def lower(x):
+        return (float("-inf"), True) if x.lower is None else (x.lower, x.lower_closed)
+
+    def upper(x):
+        return (float("inf"), True) if x.upper is None else (x.upper, x.upper_closed)
+
+    (alo, alc), (ahi, ahc) = lower(a), upper(a)
+    (blo, blc), (bhi, bhc) = lower(b), upper(b)
+    # a entirely below b?
+    if ahi < blo or (ahi == blo and not (ahc and blc)):
+        return False
+    return not (bhi < alo or (bhi == alo and not (bhc and alc)))
+
+
+def _check_bands(c: _Checker, g) -> None:
+    """Score bands run from the best grade down with no gap and no overlap."""
+    levels = g.levels
+    prev_min = None
+    for i, lv in enumerate(levels):
+        p: Path_ = ("grades", "levels", i)
+        if lv.min is None and i != len(levels) - 1:
+            c.problem(p, f"grade '{lv.grade}' needs `min` (only the last level may leave it out)")
+            continue
+        if prev_min is not None and lv.min is not None and lv.min >= prev_min:
+            c.problem((*p, "min"), f"grade '{lv.grade}' (min {lv.min:g}) overlaps the grade above it (min {prev_min:g})")
+        if lv.below is not None:
+            if i == 0:
+                c.problem((*p, "below"), "the best grade has no upper edge")
+            elif prev_min is not None and lv.below != prev_min:
+                word = "gap" if lv.below < prev_min else "overlap"
+                c.problem(
+                    (*p, "below"),
+                    f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts at {prev_min:g}: a {word}",
+                )
+        if lv.min is not None:
+            prev_min = lv.min
+
+
+def walk(tree):
+    """Yield every node of an expression tree."""
+    yield tree
+    for f in dataclasses.fields(tree):
+        value = getattr(tree, f.name)
+        items = value if isinstance(value, tuple | list) else (value,)
+        for item in items:
+            if dataclasses.is_dataclass(item):
+                yield from walk(item)
+
+
+def _calls_with_args(tree, name: str):
+    return [n for n in walk(tree) if isinstance(n, expr.Call) and n.name == name]
+
+
+def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> None:
+    for fn in NODE_FUNCTIONS:
+        for call in _calls_with_args(tree, fn):
+            arg = call.args[0]
+            if not _is_string(arg) or _literal(arg) not in node_ids:
+                c.problem(path, f"{fn}() takes a node id in quotes; nodes: {', '.join(sorted(node_ids))}")
+
+
+def _is_string(node) -> bool:
+    return isinstance(node, expr.String)
+
+
+def _is_int(node) -> bool:
+    return isinstance(node, expr.Number) and node.value == int(node.value)
+
+
+def _literal(node):
+    return node.value
+
+
+def load_scheme(source: str | Path, text: str | None = None) -> ResolvedScheme:
+    """Load, validate and resolve a scheme from a file path (or given text)."""
+    if text is None:
+        file, text = read_scheme_file(source)
+    else:
+        file = str(source)
+    scheme, pos = parse_scheme_text(text, file)
+    return resolve(scheme, file, text, pos)
