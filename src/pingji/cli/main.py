@@ -1,0 +1,202 @@
+"""The `pingji` command: thin commands over the engine, one console, known errors as one line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from pingji.errors import BadInput, PingjiError
+
+app = typer.Typer(
+    name="pingji",
+    help="pingji 评级 — apply evaluation schemes (YAML) to your data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False)
+_state = {"debug": False}
+
+SchemeArg = Annotated[str, typer.Argument(help="A built-in scheme name or a YAML file.")]
+DataOpt = Annotated[str, typer.Option("--data", "-d", help="Data folder (CSV/Parquet/XLSX) or postgresql:// URL.")]
+PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Period: 2025, 2025-Q3 or 2025-07.")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Override a parameter: name=value.")]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """pingji 评级 — apply evaluation schemes (YAML) to your data."""
+    _state["debug"] = debug
+
+
+def _params(items: list[str] | None) -> dict[str, str]:
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise BadInput(f"--param expects name=value, got {item!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+class _Progress:
+    """A spinner with the current phase on a terminal's stderr; silent when piped."""
+
+    def __init__(self) -> None:
+        self.status = err.status("") if err.is_terminal else None
+
+    def __enter__(self):
+        if self.status:
+            self.status.__enter__()
+        return self
+
+    def phase(self, text: str) -> None:
+        if self.status:
+            self.status.update(text)
+
+    def __exit__(self, *exc):
+        if self.status:
+            self.status.__exit__(*exc)
+
+
+@app.command()
+def evaluate(
+    scheme: SchemeArg,
+    data: DataOpt,
+    period: PeriodOpt,
+    param: ParamOpt = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv, xlsx or parquet.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+) -> None:
+    """Evaluate every entity of a data set for one period."""
+    from pingji.data import open_dataset
+    from pingji.engine import evaluate as run
+    from pingji.output import FORMATS, write
+    from pingji.templates import resolve_scheme
+
+    if format not in FORMATS:
+        raise BadInput(f"unknown format '{format}' (one of {', '.join(FORMATS)})")
+    with _Progress() as progress:
+        progress.phase("读取方案 reading the scheme")
+        rs = resolve_scheme(scheme)
+        progress.phase("打开数据 opening the data")
+        ds = open_dataset(data)
+        progress.phase(f"评价中 evaluating {rs.id} for {period}")
+        ev = run(rs, ds, period, _params(param))
+        progress.phase("写出结果 writing results")
+        write(ev.table, rs, format, out)
+    for w in ev.warnings:
+        err.print(Text.assemble(("Warning: ", "yellow"), w))
+    if out is not None:
+        err.print(f"{ev.table.num_rows:,} results → {out}")
+
+
+@app.command()
+def validate(scheme: SchemeArg) -> None:
+    """Check a scheme file; exit 0 when it is valid, 2 with every problem otherwise."""
+    from pingji.templates import resolve_scheme
+
+    rs = resolve_scheme(scheme)
+    err.print(
+        f"OK: {rs.file} — {rs.scheme.label or rs.id}: {len(rs.scheme.metrics)} metrics, "
+        f"{len(rs.nodes)} nodes, {len(rs.grade_codes)} grades"
+    )
+
+
+@app.command()
+def explain(
+    scheme: SchemeArg,
+    data: DataOpt,
+    period: PeriodOpt,
+    entity: Annotated[str | None, typer.Option("--entity", "-e", help="Explain one entity's result.")] = None,
+    param: ParamOpt = None,
+    sql: Annotated[str | None, typer.Option("--dialect", help="SQL dialect to print (default: the data's engine).")] = None,
+) -> None:
+    """Show the compiled plan and SQL, or one entity's whole breakdown."""
+    from pingji.data import open_dataset
+    from pingji.engine import build_plan, execute
+    from pingji.engine.explain import explain_entity, explain_plan
+    from pingji.periods import Period
+    from pingji.templates import resolve_scheme
+
+    rs = resolve_scheme(scheme)
+    ds = open_dataset(data)
+    p = Period.parse(period, rs.scheme.period)
+    plan = build_plan(rs, ds, p, _params(param), entity)
+    if entity is None:
+        typer.echo(explain_plan(plan, sql))
+    else:
+        typer.echo(explain_entity(execute(plan)))
+
+
+@app.command()
+def templates(
+    show: Annotated[str | None, typer.Option("--show", help="Print a built-in scheme's YAML.")] = None,
+) -> None:
+    """List the built-in schemes, or print one to copy and adapt."""
+    from pingji.templates import builtin_names, builtin_text, resolve_scheme
+
+    if show:
+        typer.echo(builtin_text(show), nl=False)
+        return
+    for name in builtin_names():
+        rs = resolve_scheme(name)
+        typer.echo(f"{name:<28} {rs.scheme.label or ''}  ({rs.scheme.entity}, {rs.scheme.period})")
+
+
+@app.command("sample-data")
+def sample_data(
+    name: Annotated[str, typer.Argument(help="A built-in scheme name.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the CSV files into.")],
+    entities: Annotated[int, typer.Option("--entities", "-n", min=1, help="How many entities.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
+) -> None:
+    """Write realistic sample data for a built-in scheme."""
+    from pingji.templates.sample import SAMPLE_PERIODS, generate
+
+    paths = generate(name, out, entities=entities, seed=seed)
+    err.print(f"{len(paths)} files → {out} (evaluate with --period {SAMPLE_PERIODS.get(name, '?')})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; known errors print one `Error:` line and exit 1 or 2."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        app(args=argv, standalone_mode=False)
+    except PingjiError as exc:
+        if debug:
+            raise
+        err.print(Text.assemble(("Error: ", "bold red"), exc.render()), soft_wrap=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("Aborted.")
+        return 130
+    except Exception as exc:  # click usage errors and the unexpected
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return 2
+        if debug:
+            raise
+        err.print(
+            Text.assemble(
+                ("Error: ", "bold red"),
+                f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+            )
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

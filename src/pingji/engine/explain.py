@@ -1,0 +1,98 @@
+"""Explain a plan without running it, or one entity's whole breakdown after running it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pingji.engine.plan import Plan
+from pingji.engine.run import Evaluation
+from pingji.errors import BadInput
+from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—(缺失)"
+    if isinstance(v, float):
+        return f"{v:,.4f}".rstrip("0").rstrip(".")
+    return str(v)
+
+
+def explain_plan(plan: Plan, dialect: str | None = None) -> str:
+    """Return the scheme as the engine will run it: metrics, tree, grades and the SQL."""
+    rs = plan.scheme
+    s = rs.scheme
+    lines = [
+        f"方案 scheme: {s.label or ''} ({s.id} v{s.version})",
+        f"期间 period: {plan.period} ({plan.period.start} … {plan.period.end})",
+        f"对象 entity: {s.entity}",
+    ]
+    if plan.params:
+        lines.append("参数 params: " + ", ".join(f"{k}={v}" for k, v in plan.params.items()))
+    lines.append("")
+    lines.append("指标 metrics:")
+    for name, m in s.metrics.items():
+        lines.append(f"  {name:<24} {m.label or '':<12} {describe_metric(m)}")
+    if rs.nodes:
+        lines.append("")
+        lines.append("评分树 tree:")
+        for rn in rs.nodes.values():
+            pad = "  " * (rn.depth + 1)
+            how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn)
+            lines.append(f"{pad}{rn.id} {rn.node.label or ''} [满分 {rn.max:g}] {how};{describe_missing(rn)}")
+    if s.grades:
+        lines.append("")
+        lines.append("等级 grades: " + ", ".join(
+            f"{lv.grade}{'≥' + format(lv.min, 'g') if lv.min is not None else ''}" for lv in s.grades.levels
+        ))
+    lines.append("")
+    lines.append(f"SQL ({dialect or plan.table._find_backend().name}):")
+    lines.append(plan.sql(dialect))
+    return "\n".join(lines)
+
+
+def explain_entity(ev: Evaluation) -> str:
+    """Return one entity's breakdown: each node's value, rule, points and how parents combined."""
+    if ev.table.num_rows == 0:
+        raise BadInput(f"no entity with that id in {ev.plan.scheme.scheme.entity}")
+    row = ev.table.to_pylist()[0]
+    raw = ev.raw.to_pylist()[0] if ev.raw is not None else {}
+    rs = ev.plan.scheme
+    s = rs.scheme
+    out = [
+        f"{s.label or s.id} — {row['entity_id']} — {row['period']}",
+        f"得分 score {_fmt(row['score'])}  分数 points {_fmt(row['points'])}/{_fmt(row['max_points'])}"
+        f"  等级 grade {row['grade'] or '—'}",
+    ]
+    if row.get("override"):
+        out.append(f"人工定级 override: {row['grade']}(原因:{row['override']};计算等级 {raw.get('grade_computed')})")
+    if row.get("class") or row.get("classes"):
+        out.append(f"类别 class {row.get('class') or '—'}  (成立的全部类别: {', '.join(row['classes']) or '无'})")
+    if row.get("status") or row.get("actions"):
+        out.append(f"状态 status {row.get('status') or '—'}  措施 actions {', '.join(row['actions']) or '无'}")
+    out.append("")
+    out.append("指标 metrics:")
+    for name, m in s.metrics.items():
+        out.append(f"  {name:<24} {_fmt(raw.get(f'm__{name}')):>18}  {m.label or ''}")
+    if rs.nodes:
+        out.append("")
+        out.append("评分明细 breakdown:")
+        for rn in rs.nodes.values():
+            node = row["nodes"][rn.id]
+            pad = "  " * (rn.depth + 1)
+            head = f"{pad}{rn.id} {rn.node.label or ''}: {_fmt(node['points'])} / {rn.max:g} 分"
+            if "value" in node:
+                head += f"  (值 value = {_fmt(node['value'])})"
+            if node.get("passed") is not None:
+                head += "  达标" if node["passed"] else "  未达标"
+            if rn.id in row["missing"]:
+                head += "  [缺失 missing]"
+            out.append(head)
+            how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn)
+            out.append(f"{pad}  ↳ {how}")
+    if row.get("reasons"):
+        out.append("")
+        out.append("主要失分 reasons: " + ";".join(f"{r['label']}(-{_fmt(r['lost'])})" for r in row["reasons"]))
+    for o in s.outputs:
+        out.append(f"{o.label or o.id}: {_fmt(row.get(o.id))}")
+    return "\n".join(out)
