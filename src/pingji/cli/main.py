@@ -181,11 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         err.print("Aborted.")
         return 130
     except Exception as exc:  # click usage errors and the unexpected
-        import click
-
-        if isinstance(exc, click.ClickException):
+        # typer vendors click: its usage errors know how to show themselves
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
-            return 2
+            return exc.exit_code
         if debug:
             raise
         err.print(

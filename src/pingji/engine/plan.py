@@ -127,7 +127,9 @@ class Compiler:
                 return ibis.literal(period.start)
             if name == "period_end":
                 return ibis.literal(period.end)
-            if name in ("score", "points", "max_points", "grade", "class", "status"):
+            if name == "max_points":
+                return ibis.literal(next(iter(self.rs.nodes.values())).max, type="float64")
+            if name in ("score", "points", "grade", "class", "status"):
                 return t[name]
             raise KeyError(name)  # the checker refused unknown names already
 
@@ -330,7 +332,7 @@ class Compiler:
         ranked = f.mutate(
             __rn=ibis.row_number().over(group_by=f[spec.key], order_by=ibis.desc(f[spec.date]))
         )
-        ranked = ranked.filter(ranked.__rn == 0)
+        ranked = ranked.filter(ranked["__rn"] == 0)
         return ranked.select(
             __k=ranked[spec.key].cast("string"),
             **{col_metric(n): ranked[c] for n, c in zip(names, cols, strict=True)},
@@ -406,10 +408,10 @@ class Compiler:
             # second step: score and passed from points
             more = {}
             for rn in by_depth[depth]:
-                p, mx = t[col_node(rn.id, "points")], t[col_node(rn.id, "max")]
-                more[col_node(rn.id, "score")] = ibis.ifelse(
-                    mx > 0, (p * 100 / mx).round(ROUND), ibis.null("float64")
-                )
+                # maxima are constants of the scheme: they stay out of the plan's columns
+                # (a bare literal column comes back from PostgreSQL as numeric)
+                p = t[col_node(rn.id, "points")]
+                more[col_node(rn.id, "score")] = (p * (100 / rn.max)).round(ROUND)
                 if rn.pass_points is not None:
                     more[col_node(rn.id, "passed")] = ibis.coalesce(
                         p.round(ROUND) >= round(rn.pass_points, ROUND), False
@@ -418,7 +420,6 @@ class Compiler:
         root = next(iter(self.rs.nodes.values()))
         t = t.mutate(
             points=t[col_node(root.id, "points")],
-            max_points=t[col_node(root.id, "max")],
             score=t[col_node(root.id, "score")],
         )
         return self._shares(t)
@@ -452,7 +453,8 @@ class Compiler:
             points = _clamp(self.compile((*rn.path, "rule", "expr"), t, period, extra).cast("float64"), 0, rn.max)
         else:
             points = self._deduction(rn, t, period, extra)
-        points = points.cast("float64").round(ROUND)
+        # + 0.0 turns an IEEE negative zero (from clamping) into 0.0
+        points = points.cast("float64").round(ROUND) + 0.0
         if value is not None:
             missing = value.isnull()
             if kind == "deduction":
@@ -462,7 +464,6 @@ class Compiler:
         points = self._apply_missing(rn, points, missing)
         cols = {
             col_node(rn.id, "points"): points,
-            col_node(rn.id, "max"): mx,
             col_node(rn.id, "missing"): missing,
         }
         if value is not None:
@@ -553,7 +554,6 @@ class Compiler:
         points = self._apply_missing(rn, points, missing)
         return {
             col_node(rn.id, "points"): points,
-            col_node(rn.id, "max"): ibis.literal(rn.max, type="float64"),
             col_node(rn.id, "missing"): missing,
         }
 
@@ -668,16 +668,16 @@ class Compiler:
         reason = o.reason if "reason" in o.columns else ibis.literal("")
         # the last row for an entity wins when several were entered
         o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason.cast("string"), ""))
-        o = o.group_by("__k").aggregate(__g=o.__g.last(), __r=o.__r.last())
-        t = t.left_join(o, t.entity_id == o.__k).drop("__k")
+        o = o.group_by("__k").aggregate(__g=o["__g"].last(), __r=o["__r"].last())
+        t = t.left_join(o, t.entity_id == o["__k"]).drop("__k")
         rank_of = ibis.cases(
-            *[(t.__g == lv.grade, ibis.literal(i, type="int64")) for i, lv in enumerate(self.s.grades.levels)],
+            *[(t["__g"] == lv.grade, ibis.literal(i, type="int64")) for i, lv in enumerate(self.s.grades.levels)],
             else_=ibis.null("int64"),
         )
         return t.mutate(
-            grade=ibis.coalesce(t.__g, t.grade_computed),
-            grade_rank=ibis.ifelse(t.__g.notnull(), rank_of, t.grade_rank),
-            override_reason=ibis.ifelse(t.__g.notnull(), t.__r, ibis.null("string")),
+            grade=ibis.coalesce(t["__g"], t.grade_computed),
+            grade_rank=ibis.ifelse(t["__g"].notnull(), rank_of, t.grade_rank),
+            override_reason=ibis.ifelse(t["__g"].notnull(), t["__r"], ibis.null("string")),
         ).drop("__g", "__r")
 
     # ------------------------------------------------------ classes and after
@@ -804,7 +804,7 @@ def _streaks(c: Compiler, t: ir.Table, period: Period):
     for k in range(1, depth + 1):
         earlier = scored(c, period.shift(-k))
         earlier = earlier.select(__k=earlier.entity_id, **{f"g__prev{k}": earlier.grade})
-        t = t.left_join(earlier, t.entity_id == earlier.__k).drop("__k")
+        t = t.left_join(earlier, t.entity_id == earlier["__k"]).drop("__k")
     cols = {}
     for grade, n in wanted:
         cond = t.grade == grade

@@ -74,8 +74,10 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
     rs = plan.scheme
     s = rs.scheme
     sel: list[str] = ["entity_id", "period"]
-    for name in ("score", "points", "max_points"):
+    root = next(iter(rs.nodes.values()), None)
+    for name in ("score", "points"):
         sel.append(f"{_q(name)}" if name in columns else f"CAST(NULL AS DOUBLE) AS {name}")
+    sel.append(f"CAST({root.max if root else 'NULL'} AS DOUBLE) AS max_points")
     sel.append("grade" if "grade" in columns else "CAST(NULL AS VARCHAR) AS grade")
     classes = [(f"c__{r.id}", r.id) for r in s.classes.rules] if s.classes else []
     sel.append(f"{_list_of_flags(classes)} AS classes")
@@ -94,7 +96,7 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
                 fields.append(f"value := {_q(value_col)}")
             fields += [
                 f"points := {_q(col_node(n.id, 'points'))}",
-                f"max := {_q(col_node(n.id, 'max'))}",
+                f"max := CAST({n.max} AS DOUBLE)",
                 f"score := {_q(col_node(n.id, 'score'))}",
             ]
             if n.pass_points is not None:
@@ -118,7 +120,7 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
         )
     else:
         sel.append("NULL AS nodes")
-        sel.append("NULL AS reasons")
+        sel.append("CAST([] AS STRUCT(code VARCHAR, label VARCHAR, lost DOUBLE)[]) AS reasons")
     if s.grades is not None:
         sel.append("override_reason AS override")
     for out in s.outputs:
@@ -140,7 +142,7 @@ def execute(plan: Plan) -> Evaluation:
     _fail_checks(plan, raw)
     local = duckdb.connect()
     local.register("raw", raw)
-    table = local.execute(assembly_sql(plan, set(raw.column_names))).fetch_arrow_table()
+    table = local.execute(assembly_sql(plan, set(raw.column_names))).to_arrow_table()
     checks = _run_checks(plan, raw)
     for chk in checks:
         if not chk.ok:

@@ -135,7 +135,7 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, table: pa.Ta
             f"{table.num_rows:,} results do not fit in one Excel sheet ({EXCEL_MAX_ROWS:,} rows): "
             "use --format csv or parquet"
         )
-    flat = con.execute(flat_sql(rs, table.column_names)).fetch_arrow_table()
+    flat = con.execute(flat_sql(rs, table.column_names)).to_arrow_table()
     labels = column_labels(rs)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("结果")

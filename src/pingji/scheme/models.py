@@ -180,6 +180,12 @@ class Bands(Model):
     bands: Annotated[list[Band], Field(min_length=1)]
     else_: Number = Field(default=0, alias="else")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _list_shorthand(cls, data: Any) -> Any:
+        # `bands: [...]` is short for `bands: {bands: [...]}`
+        return {"bands": data} if isinstance(data, list) else data
+
 
 class DeductionItem(Described):
     """One deduction: per occurrence, per step of a shortfall or excess, an amount or bands."""

@@ -271,7 +271,8 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         grade_codes = [lv.grade for lv in g.levels]
         if len(set(grade_codes)) != len(grade_codes):
             c.problem((*gp, "levels"), "a grade appears twice in `levels`")
-        c.expression((*gp, "on"), g.on, result_known, NODE_FUNCTIONS)
+        if g.rules is None:  # `on` is what score bands apply to; rules name their own values
+            c.expression((*gp, "on"), g.on, result_known, NODE_FUNCTIONS)
         with_min = [lv for lv in g.levels if lv.min is not None]
         if g.rules is None and not with_min:
             c.problem((*gp, "levels"), "give the levels a `min` (score bands) or add grade `rules`")

@@ -1,0 +1,304 @@
+"""Folder data sets: CSV, XLSX and Parquet files named after contract tables, on DuckDB."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
+from pingji.data.dataset import DataSet
+from pingji.data.validate import (
+    ColumnPlan,
+    absent_plan,
+    check_and_plan,
+    check_unique,
+    clean_text,
+    ident,
+    is_native,
+    literal,
+    native_plan,
+    select_list,
+    text_plan,
+)
+from pingji.data.xlsx import read_first_sheet
+from pingji.errors import DataError
+
+SUFFIXES = (".csv", ".parquet", ".xlsx")
+
+
+def find_files(folder: Path) -> dict[str, Path]:
+    """Return the file of each contract table in `folder`; two files for one table is an error."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        name = path.stem.lower()
+        if path.suffix.lower() not in SUFFIXES or name not in TABLES or not path.is_file():
+            continue
+        if name in found:
+            raise DataError(
+                folder,
+                f"table '{name}' has two files, {found[name].name} and {path.name}: keep one",
+            )
+        found[name] = path
+    return found
+
+
+def resolve_header(
+    spec: TableSpec, header: Sequence[str | None], file: str, header_row: int | None
+) -> list[str]:
+    """Return the column name for each header cell: contract names (matched ignoring case,
+    or by their Chinese label) and unique names for the extra columns."""
+    lookup = {c.label: c.name for c in spec.columns if c.label}
+    lookup |= {c.name: c.name for c in spec.columns}
+    names: list[str] = []
+    seen: dict[str, int] = {}  # lower-cased: DuckDB identifiers ignore case
+    for position, cell in enumerate(header, start=1):
+        text = (cell or "").strip()
+        name = lookup.get(text.lower()) or lookup.get(text) or text or f"column{position}"
+        if name == ROW_COLUMN:
+            raise DataError(
+                file, "this column name is reserved: rename the column", row=header_row, column=name
+            )
+        if name.lower() in seen:
+            if spec.column(name):
+                raise DataError(
+                    file,
+                    f"the column appears twice (columns {seen[name.lower()]} and {position})",
+                    row=header_row,
+                    column=name,
+                )
+            base, n = name, 2
+            while f"{base}_{n}".lower() in seen:
+                n += 1
+            name = f"{base}_{n}"
+        seen[name.lower()] = position
+        names.append(name)
+    missing = [c.name for c in spec.required if c.name not in names]
+    if missing:
+        required = ", ".join(c.name for c in spec.required)
+        raise DataError(
+            file,
+            f"required column is missing; the {'header' if header_row else 'file'} has "
+            + (", ".join(names) or "no columns"),
+            row=header_row,
+            column=missing[0],
+            expected=f"columns {required}",
+        )
+    return names
+
+
+def count_lines(path: Path) -> int:
+    """Return the number of lines in a file (a last line without a newline counts)."""
+    count, last = 0, b""
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (1 if last not in (b"", b"\n") else 0)
+
+
+def read_csv_header(path: Path, file: str) -> list[str] | None:
+    """Return the cells of a CSV file's header record (None for an empty file)."""
+    # Only the header's own bytes are decoded here: an encoding problem further down is
+    # DuckDB's to report, with its line number.
+    with path.open("rb") as f:
+        raw = f.readline()
+        while raw.count(b'"') % 2 and (more := f.readline()):  # a quoted line break
+            raw += more
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(file, "the file is not UTF-8 text: save it as CSV UTF-8", row=1) from exc
+    return next(csv.reader(io.StringIO(text, newline="")), None)
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_FIELDS = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
+
+
+def csv_read_error(exc: duckdb.Error, file: str) -> DataError:
+    """Return a DataError for a CSV file DuckDB could not parse."""
+    text = str(exc)
+    line = _CSV_LINE.search(text)
+    fields = _CSV_FIELDS.search(text)
+    if fields:
+        message = f"expected {fields[1]} fields like the header, found {fields[2]}"
+    elif "unicode" in text.lower():
+        message = "the file is not UTF-8 text: save it as CSV UTF-8"
+    else:
+        message = "cannot read the CSV: " + text.splitlines()[0].removeprefix(
+            "Invalid Input Error: "
+        )
+    return DataError(file, message, row=int(line[1]) if line else None)
+
+
+class FolderDataSet(DataSet):
+    """A folder of files named after contract tables, read into an in-memory DuckDB."""
+
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            raise DataError(folder, f"the data folder {what}")
+        con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
+        # DuckDB's own progress bar would write into the CLI's and the web app's output.
+        con.raw_sql("SET enable_progress_bar = false")
+        super().__init__(con, "duckdb", str(folder))
+        self.folder = folder
+        self.files = find_files(folder)
+
+    @property
+    def _db(self) -> duckdb.DuckDBPyConnection:
+        return self.con.con  # type: ignore[attr-defined]
+
+    def has(self, name: str) -> bool:
+        """Tell whether the folder holds a file for table `name`."""
+        return name in self.files
+
+    def source(self, name: str) -> str:
+        """Return the file of table `name`, as error messages name it."""
+        path = self.files.get(name)
+        return str(self.folder / path.name) if path else str(self.folder / f"{name}.csv")
+
+    def _wanted(self, name: str) -> str:
+        return f"{name}.csv/.parquet/.xlsx"
+
+    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+        path, file = self.files[name], self.source(name)
+        load = {".csv": self._load_csv, ".xlsx": self._load_xlsx, ".parquet": self._load_parquet}
+        load[path.suffix.lower()](name, spec, path, file)
+        return self.con.table(name)
+
+    # -- CSV and XLSX: text cells, materialised once as a typed table -----------------------
+
+    def _materialise(
+        self,
+        name: str,
+        spec: TableSpec,
+        file: str,
+        relation: str,
+        names: list[str],
+        unit: str,
+        ordered: bool,
+    ) -> None:
+        """Check cleaned text columns and create the typed table `name` from them."""
+        plans = [text_plan(c) if c.name in names else absent_plan(c) for c in spec.columns]
+        extras = [n for n in names if spec.column(n) is None]
+        plans = check_and_plan(self._db, relation, plans, extras, file)
+        if spec.unique_key:
+            check_unique(self._db, relation, spec, file, unit)
+        order = f" ORDER BY {ident(ROW_COLUMN)}" if ordered else ""
+        self._db.execute(
+            f"CREATE TABLE {ident(name)} AS SELECT {select_list(plans)} FROM {relation}{order}"
+        )
+
+    def _load_csv(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
+        header = read_csv_header(path, file)
+        if not header or not any(cell.strip() for cell in header):
+            raise DataError(file, "line 1 is empty: a header row is required", row=1)
+        names = resolve_header(spec, header, file, header_row=1)
+        staged, lines = ident(f"__pingji_csv_{name}"), ident(f"__pingji_lines_{name}")
+        # The header is read above; DuckDB must not sniff (it may skip rows or pick another
+        # header in a ragged file), so the dialect and the columns are given explicitly.
+        columns = "{" + ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names) + "}"
+        read = (
+            f"read_csv({literal(str(path))}, auto_detect = false, header = true, delim = ',', "
+            f"quote = '\"', escape = '\"', strict_mode = true, columns = {columns})"
+        )
+        cleaned = ", ".join(f"{clean_text(ident(n))} AS {ident(n)}" for n in names)
+        try:
+            try:
+                self._db.execute(f"CREATE TEMP TABLE {staged} AS SELECT {cleaned} FROM {read}")
+            except duckdb.Error as exc:
+                raise csv_read_error(exc, file) from exc
+            rows = self._db.execute(f"SELECT count(*) FROM {staged}").fetchone()[0]
+            relation = f"(SELECT *, rowid + 2 AS {ident(ROW_COLUMN)} FROM {staged})"
+            ordered = False
+            if count_lines(path) != rows + 1 and self._map_lines(path, lines, rows):
+                # Blank lines (skipped by DuckDB) or line breaks inside quoted cells.
+                relation = (
+                    f"(SELECT s.*, m.line AS {ident(ROW_COLUMN)} FROM {staged} s "
+                    f"JOIN {lines} m ON m.rid = s.rowid)"
+                )
+                ordered = True
+            self._materialise(name, spec, file, relation, names, "line", ordered)
+        finally:
+            self._db.execute(f"DROP TABLE IF EXISTS {staged}")
+            self._db.execute(f"DROP TABLE IF EXISTS {lines}")
+
+    def _map_lines(self, path: Path, lines: str, rows: int) -> bool:
+        """Map each record to the line it starts on; False when the map does not fit."""
+        # A line starts a record unless it is blank or an odd number of quotes came before
+        # it (then it continues a quoted cell). Set-based over the lines of the file.
+        self._db.execute(
+            f"""
+            CREATE TEMP TABLE {lines} AS
+            WITH text AS (SELECT string_split(content, chr(10)) AS l FROM read_text({literal(str(path))})),
+            line AS (SELECT i + 1 AS n, l[i + 1] AS s FROM text, range(len(l)) AS r(i)),
+            state AS (
+                SELECT n, s, coalesce(sum(length(s) - length(replace(s, '"', ''))) OVER (
+                    ORDER BY n ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) % 2 AS quoted
+                FROM line)
+            SELECT n AS line, row_number() OVER (ORDER BY n) - 2 AS rid
+            FROM state WHERE quoted = 0 AND rtrim(s, chr(13)) <> ''
+            """
+        )
+        found = self._db.execute(f"SELECT count(*) FROM {lines} WHERE rid >= 0").fetchone()[0]
+        return found == rows
+
+    def _load_xlsx(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
+        header, cells = read_first_sheet(path, file)
+        names = resolve_header(spec, header, file, header_row=1)
+        cells = cells.rename_columns([*names, ROW_COLUMN])
+        view, staged = f"__pingji_xlsx_{name}", ident(f"__pingji_xlsx_{name}_t")
+        cleaned = ", ".join(f"{clean_text(ident(n))} AS {ident(n)}" for n in names)
+        self._db.register(view, cells)
+        try:
+            self._db.execute(
+                f"CREATE TEMP TABLE {staged} AS SELECT {cleaned}, {ident(ROW_COLUMN)} "
+                f"FROM {ident(view)}"
+            )
+            self._materialise(name, spec, file, staged, names, "row", ordered=False)
+        finally:
+            self._db.unregister(view)
+            self._db.execute(f"DROP TABLE IF EXISTS {staged}")
+
+    # -- Parquet: a view over the file, typed in place --------------------------------------
+
+    def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
+        read = f"read_parquet({literal(str(path))}, file_row_number = true)"
+        try:
+            described = self._db.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise DataError(file, f"cannot read the Parquet file: {first}") from exc
+        stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
+        names = resolve_header(spec, [n for n, _ in stored], file, header_row=None)
+        selects, plans_by_name = [], {}
+        for (source, type_), name_ in zip(stored, names, strict=True):
+            col = spec.column(name_)
+            if col is None:
+                selects.append(f"{ident(source)} AS {ident(name_)}")
+                plans_by_name[name_] = ColumnPlan(name_, ident(name_))
+            elif is_native(col, type_):
+                # Already the right family: no content check, so 20 M rows stay fast.
+                selects.append(f"{ident(source)} AS {ident(name_)}")
+                plans_by_name[name_] = native_plan(col, type_)
+            else:
+                selects.append(f"{clean_text(ident(source))} AS {ident(name_)}")
+                plans_by_name[name_] = text_plan(col)
+        selects.append(f"file_row_number + 1 AS {ident(ROW_COLUMN)}")
+        relation = f"(SELECT {', '.join(selects)} FROM {read})"
+        plans = [plans_by_name.get(c.name) or absent_plan(c) for c in spec.columns]
+        plans += [p for n, p in plans_by_name.items() if spec.column(n) is None]
+        plans = check_and_plan(self._db, relation, plans, [], file)
+        if spec.unique_key:
+            check_unique(self._db, relation, spec, file, "row")
+        self._db.execute(
+            f"CREATE VIEW {ident(name)} AS SELECT {select_list(plans)} FROM {relation}"
+        )

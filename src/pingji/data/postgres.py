@@ -1,0 +1,172 @@
+"""PostgreSQL data sets: contract tables in one schema; and loading a folder into one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+import ibis
+import psycopg
+from psycopg import sql
+
+from pingji.data.contract import ENGINE_TYPES, ROW_COLUMN, TABLES, TableSpec
+from pingji.data.dataset import DataSet
+from pingji.data.validate import ident, literal
+from pingji.errors import DataError
+
+_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(spec: str) -> bool:
+    """Tell whether `spec` is a PostgreSQL URL rather than a folder."""
+    return spec.lower().startswith(_SCHEMES)
+
+
+def split_url(url: str) -> tuple[str, str, str]:
+    """Return (connection URL without ?schema, schema, description without the password)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schema = next((v for k, v in query if k == "schema"), "") or "public"
+    rest = urlencode([(k, v) for k, v in query if k != "schema"])
+    conninfo = urlunsplit(parts._replace(query=rest))
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    if parts.username:
+        netloc = f"{parts.username}@{netloc}"
+    shown = urlunsplit(parts._replace(netloc=netloc, query=urlencode([*query])))
+    return conninfo, schema, shown
+
+
+class PostgresDataSet(DataSet):
+    """The contract tables found in one PostgreSQL schema, cast to the contract types."""
+
+    def __init__(self, url: str) -> None:
+        conninfo, self.schema, description = split_url(url)
+        parts = urlsplit(conninfo)
+        try:
+            con = ibis.postgres.connect(
+                host=parts.hostname,
+                port=parts.port or 5432,
+                user=unquote(parts.username) if parts.username else None,
+                password=unquote(parts.password) if parts.password else None,
+                database=parts.path.lstrip("/") or None,
+            )
+        except psycopg.Error as exc:
+            raise DataError(description, f"cannot connect: {exc}".strip()) from exc
+        super().__init__(con, "postgres", description)
+        self.present = set(con.list_tables(database=self.schema)) & set(TABLES)
+
+    def has(self, name: str) -> bool:
+        """Tell whether the schema holds table `name`."""
+        return name in self.present
+
+    def source(self, name: str) -> str:
+        """Return `URL table name`, as error messages name it."""
+        return f"{self.description} table {name}"
+
+    def _wanted(self, name: str) -> str:
+        return f"a table {name} in schema {self.schema}"
+
+    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+        stored = self.con.table(name, database=self.schema)
+        missing = [c.name for c in spec.required if c.name not in stored.columns]
+        if missing:
+            raise DataError(
+                self.source(name),
+                "required column is missing",
+                column=missing[0],
+                expected="columns " + ", ".join(c.name for c in spec.required),
+            )
+        typed = {}
+        for col in spec.columns:
+            dtype = ibis.dtype(ENGINE_TYPES[col.type])
+            default = ibis.literal(col.default, type=dtype) if col.default is not None else None
+            if col.name in stored.columns:
+                value = stored[col.name].cast(dtype)
+                typed[col.name] = value.fill_null(default) if default is not None else value
+            else:
+                typed[col.name] = default if default is not None else ibis.null(dtype)
+        extras = [c for c in stored.columns if spec.column(c) is None]
+        return stored.select(**typed, **{c: stored[c] for c in extras})
+
+
+# What each DuckDB column type becomes in PostgreSQL; anything else travels as text.
+_PG_TYPES = {
+    "BOOLEAN": "boolean",
+    "TINYINT": "bigint",
+    "SMALLINT": "bigint",
+    "INTEGER": "bigint",
+    "BIGINT": "bigint",
+    "UTINYINT": "bigint",
+    "USMALLINT": "bigint",
+    "UINTEGER": "bigint",
+    "FLOAT": "double precision",
+    "DOUBLE": "double precision",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "VARCHAR": "text",
+}
+
+
+def _pg_type(duck_type: str) -> str | None:
+    if duck_type.startswith("DECIMAL"):
+        return "numeric" + duck_type.removeprefix("DECIMAL").replace(" ", "")
+    return _PG_TYPES.get(duck_type)
+
+
+def load_into_postgres(folder: str | os.PathLike, url: str, schema: str) -> None:
+    """Validate a folder data set and copy its contract tables into `schema`, in one transaction."""
+    from pingji.data.folder import FolderDataSet  # folder imports this package's base too
+
+    data = FolderDataSet(Path(folder))
+    names = data.names()
+    for name in names:  # every table is checked before anything is written
+        data.table(name)
+    conninfo, _, description = split_url(url)
+    db = data.con.con  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory(prefix="pingji-pg-") as tmp:
+        try:
+            with psycopg.connect(conninfo) as pg, pg.cursor() as cur:
+                cur.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+                for name in TABLES:
+                    # Contract tables absent from the folder go too: the schema then holds
+                    # exactly the folder's data set, not a mix with an earlier load.
+                    target = sql.Identifier(schema, name)
+                    cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
+                    if name in names:
+                        _copy_table(db, cur, name, target, Path(tmp) / f"{name}.csv")
+        except psycopg.Error as exc:
+            raise DataError(description, f"cannot load schema {schema}: {exc}".strip()) from exc
+
+
+def _copy_table(db, cur: psycopg.Cursor, name: str, target: sql.Identifier, path: Path) -> None:
+    described = db.execute(f"DESCRIBE {ident(name)}").fetchall()
+    columns, selects = [], []
+    for column, duck_type, *_ in described:
+        pg_type = _pg_type(duck_type)
+        if pg_type is None:
+            pg_type = "text"
+            selects.append(f"CAST({ident(column)} AS VARCHAR) AS {ident(column)}")
+        else:
+            selects.append(ident(column))
+        if column == ROW_COLUMN:
+            pg_type = "bigint"
+        columns.append(sql.SQL("{} {}").format(sql.Identifier(column), sql.SQL(pg_type)))
+    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, sql.SQL(", ").join(columns)))
+    # DuckDB writes decimals, dates and doubles as exact text (NULL as an empty field,
+    # an empty string as ""), which PostgreSQL's CSV COPY reads back unchanged.
+    db.execute(
+        f"COPY (SELECT {', '.join(selects)} FROM {ident(name)}) TO {literal(str(path))} (FORMAT csv, HEADER false)"
+    )
+    names = sql.SQL(", ").join(sql.Identifier(c) for c, *_ in described)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(target, names)
+    with cur.copy(statement) as copy, path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            copy.write(chunk)
+    path.unlink()
