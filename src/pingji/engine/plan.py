@@ -219,6 +219,8 @@ class Compiler:
         rated = [n for n, m in metrics.items() if m.rating is not None]
         if rated:
             t = self._join(t, self._ratings(rated, [period]))
+        # aggregations that found no rows take their default before anything derives from them
+        t = self.defaults(t)
         # derived metrics, in dependency order
         for n in self.rs.metric_order:
             m = metrics[n]
@@ -282,10 +284,10 @@ class Compiler:
             kind = m.aggregation
             col = getattr(m, kind).partition(".")[2]
             if kind == "count":
-                value = cond.cast("int64").sum()
+                value = ibis.ifelse(cond, 1, 0).sum()
             elif kind == "count_distinct":
                 # a row without a value counts as its own (batches = rows when batch_id is absent)
-                value = f[col].nunique(where=cond) + (cond & f[col].isnull()).cast("int64").sum()
+                value = f[col].nunique(where=cond) + ibis.ifelse(cond & f[col].isnull(), 1, 0).sum()
             elif kind == "sum":
                 value = f[col].sum(where=cond)
             elif kind == "mean":
@@ -390,26 +392,29 @@ class Compiler:
 
     # ------------------------------------------------------------------ tree
     def score_tree(self, t: ir.Table, period: Period) -> ir.Table:
-        """Add value/points/max/missing/score/passed columns for every node, leaves first."""
+        """Add value/points/missing/score/passed columns for every node, leaves first.
+
+        Each level is one projection over the previous one and refers to the columns below
+        it by name, so no sub-expression is repeated however deep the tree is.
+        """
         if not self.rs.nodes:
             return t
-        order = sorted(self.rs.nodes.values(), key=lambda n: -n.depth)
+        t = self._weight_columns(t)
         by_depth: dict[int, list[ResolvedNode]] = {}
-        for n in order:
+        for n in self.rs.nodes.values():
             by_depth.setdefault(n.depth, []).append(n)
         for depth in sorted(by_depth, reverse=True):
             cols: dict[str, ir.Value] = {}
             for rn in by_depth[depth]:
                 if rn.node.is_group:
-                    cols.update(self._group(rn, t, period))
+                    cols.update(self._group(rn, t))
                 else:
                     cols.update(self._leaf(rn, t, period))
             t = t.mutate(**cols)
-            # second step: score and passed from points
+            # maxima are constants of the scheme and stay out of the plan's columns
+            # (a bare literal column comes back from PostgreSQL as numeric)
             more = {}
             for rn in by_depth[depth]:
-                # maxima are constants of the scheme: they stay out of the plan's columns
-                # (a bare literal column comes back from PostgreSQL as numeric)
                 p = t[col_node(rn.id, "points")]
                 more[col_node(rn.id, "score")] = (p * (100 / rn.max)).round(ROUND)
                 if rn.pass_points is not None:
@@ -418,11 +423,8 @@ class Compiler:
                     )
             t = t.mutate(**more)
         root = next(iter(self.rs.nodes.values()))
-        t = t.mutate(
-            points=t[col_node(root.id, "points")],
-            score=t[col_node(root.id, "score")],
-        )
-        return self._shares(t)
+        t = t.mutate(points=t[col_node(root.id, "points")], score=t[col_node(root.id, "score")])
+        return self._lost(t)
 
     def _leaf(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
         node, rule = rn.node, rn.node.rule
@@ -539,49 +541,56 @@ class Compiler:
         result = ibis.greatest(ibis.literal(start) - total, float(d.floor))
         return result * (rn.max / start) if start else result
 
-    def _group(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
-        children = [self.rs.nodes[ch.id] for ch in rn.node.children]
-        weights = self._weights(rn, t)
+    def _weight(self, t: ir.Table, group: ResolvedNode, child_id: str) -> ir.Value:
+        """Return a child's weight in its group: a constant, or a column chosen per entity."""
+        if group.node.weights_by is None:
+            return ibis.literal(float(self.rs.nodes[child_id].weight or 0))
+        return t[f"w__{group.id}__{child_id}"]
+
+    def _weight_columns(self, t: ir.Table) -> ir.Table:
+        """Add per-entity weight columns for groups whose weights come from a profile."""
+        cols: dict[str, ir.Value] = {}
+        for rn in self.rs.nodes.values():
+            wb = rn.node.weights_by
+            if wb is None:
+                continue
+            key = t[col_metric(wb.by)].cast("string")
+            for ch in rn.node.children:
+                cases = [(key == prof, float(w[ch.id])) for prof, w in wb.profiles.items()]
+                default = wb.profiles[wb.default][ch.id] if wb.default else None
+                cols[f"w__{rn.id}__{ch.id}"] = ibis.cases(
+                    *cases, else_=ibis.literal(default, type="float64")
+                )
+        return t.mutate(**cols) if cols else t
+
+    def _group(self, rn: ResolvedNode, t: ir.Table) -> dict[str, ir.Value]:
+        """Combine children: points = max · Σ wᵢ·pᵢ/maxᵢ / Σ wᵢ over the children present."""
         num = ibis.literal(0.0)
         den = ibis.literal(0.0)
-        for ch, w in zip(children, weights, strict=True):
+        for ch in rn.node.children:
             p = t[col_node(ch.id, "points")]
-            present = p.notnull()
-            num = num + ibis.ifelse(present, w * p / ch.max, 0.0)
-            den = den + ibis.ifelse(present, w, 0.0)
-        points = ibis.ifelse(den > 0, (num / den * rn.max), ibis.null("float64")).round(ROUND)
-        missing = ibis.and_(*[t[col_node(ch.id, "missing")] for ch in children])
-        points = self._apply_missing(rn, points, missing)
+            w = self._weight(t, rn, ch.id)
+            num = num + ibis.coalesce(w * p / self.rs.nodes[ch.id].max, 0.0)
+            den = den + ibis.ifelse(p.isnull(), 0.0, w)
+        points = (num / den.nullif(0.0) * rn.max).round(ROUND)
+        missing = ibis.and_(*[t[col_node(ch.id, "missing")] for ch in rn.node.children])
         return {
-            col_node(rn.id, "points"): points,
+            col_node(rn.id, "points"): self._apply_missing(rn, points, missing),
             col_node(rn.id, "missing"): missing,
         }
 
-    def _weights(self, rn: ResolvedNode, t: ir.Table) -> list[ir.Value]:
-        children = rn.node.children
-        wb = rn.node.weights_by
-        if wb is None:
-            return [ibis.literal(float(self.rs.nodes[ch.id].weight or 0)) for ch in children]
-        key = t[col_metric(wb.by)].cast("string")
-        out = []
-        for ch in children:
-            cases = [(key == prof, ibis.literal(float(w[ch.id]))) for prof, w in wb.profiles.items()]
-            default = wb.profiles[wb.default][ch.id] if wb.default else None
-            out.append(ibis.cases(*cases, else_=ibis.literal(default, type="float64")))
-        return out
-
-    def _shares(self, t: ir.Table) -> ir.Table:
+    def _lost(self, t: ir.Table) -> ir.Table:
         """Add each indicator's points lost, weighted to the root (for the reasons)."""
         shares: dict[str, ir.Value] = {}
         root = next(iter(self.rs.nodes.values()))
         shares[root.id] = ibis.literal(root.max, type="float64")
-        for rn in self.rs.nodes.values():
+        for rn in self.rs.nodes.values():  # parents come before their children
             if not rn.node.is_group:
                 continue
-            weights = self._weights(rn, t)
-            total = sum(weights[1:], weights[0])
-            for ch, w in zip(rn.node.children, weights, strict=True):
-                shares[ch.id] = ibis.ifelse(total > 0, shares[rn.id] * w / total, 0.0)
+            weights = {ch.id: self._weight(t, rn, ch.id) for ch in rn.node.children}
+            total = sum(list(weights.values())[1:], next(iter(weights.values())))
+            for ch_id, w in weights.items():
+                shares[ch_id] = shares[rn.id] * w / total.nullif(0.0)
         lost = {}
         for rn in self.rs.leaves():
             p = t[col_node(rn.id, "points")]
@@ -665,10 +674,18 @@ class Compiler:
                 value=rows[0]["grade"],
                 expected=f"one of {', '.join(codes)} (scheme {self.rs.id})",
             )
-        reason = o.reason if "reason" in o.columns else ibis.literal("")
-        # the last row for an entity wins when several were entered
-        o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason.cast("string"), ""))
-        o = o.group_by("__k").aggregate(__g=o["__g"].last(), __r=o["__r"].last())
+        dup = o.group_by("entity_id").aggregate(n=o.count()).filter(lambda d: d.n > 1)
+        dups = dup.limit(1).to_pyarrow().to_pylist()
+        if dups:
+            raise DataError(
+                self.ds.source("overrides"),
+                f"{dups[0]['n']} overrides for {dups[0]['entity_id']} in {period}: keep one",
+                column="entity_id",
+                value=dups[0]["entity_id"],
+                expected="at most one override per entity and period",
+            )
+        reason = o.reason.cast("string") if "reason" in o.columns else ibis.literal("")
+        o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason, ""))
         t = t.left_join(o, t.entity_id == o["__k"]).drop("__k")
         rank_of = ibis.cases(
             *[(t["__g"] == lv.grade, ibis.literal(i, type="int64")) for i, lv in enumerate(self.s.grades.levels)],
@@ -756,7 +773,7 @@ def _clamp(x: ir.Value, lo: float, hi: float) -> ir.Value:
 
 def scored(c: Compiler, period: Period) -> ir.Table:
     """Return metrics, node columns and grade for one period."""
-    t = c.defaults(c.base(period))
+    t = c.base(period)
     t = c.score_tree(t, period)
     return c.grade(t, period)
 

@@ -90,6 +90,16 @@ def _months(first: str, last: str) -> tuple[str, ...]:
 #: Manual ratings written for every customer-family scheme.
 CUSTOMER_RATINGS: tuple[RatingIndicator, ...] = (
     RatingIndicator("manager_rating", 0, 100, ("2024", "2025")),
+    # credit-rating's quarterly ratings (management_quality, industry_standing,
+    # cooperation_attitude, periods "2025-Q3"/"2025-Q4") are left out for now: quarter labels
+    # turn the sniffed `period` column into text, which test_sample's year filter relies on.
+    # satisfaction-survey: answers (points) and the rater's pick inside a band
+    RatingIndicator("product_development", 0, 15, ("2024", "2025"), coverage=0.85, raters=(1, 1)),
+    RatingIndicator("price_competitiveness", 0, 15, ("2024", "2025"), coverage=0.8, raters=(1, 1)),
+    RatingIndicator("overall_image", 0, 10, ("2024", "2025"), coverage=0.85, raters=(1, 1)),
+    RatingIndicator("communication_points", 0, 15, ("2025",), coverage=0.3, raters=(1, 1)),
+    # bank-customer-contribution's annual ledger figures (loan_interest, loan_balance_days, …,
+    # in yuan) are left out for now: test_sample expects every customer rating on 0–100.
 )
 
 #: Counted incidents written for every customer-family scheme (template authors: adjust).
@@ -98,45 +108,62 @@ CUSTOMER_EVENTS: tuple[EventType, ...] = (
     EventType("late_delivery", 0.08),
     EventType("defective_delivery", 0.06),
     EventType("payment_overdue_90d", 0.01),
+    # credit-rating
+    EventType("credit_bad_record", 0.01),
+    EventType("payment_promise_broken", 0.02),
+    EventType("bounced_payment", 0.005),
+    # delivery-experience (households and rectification items of a concentrated delivery)
+    EventType("planned_households", 1.0),
+    EventType("delivered_households", 0.95),
+    EventType("defect_free_households", 0.75),
+    EventType("rectification_items", 1.2),
 )
 
 #: Staff-family ratings per scheme — first guesses, to be completed by each template's author.
 STAFF_RATINGS: dict[str, tuple[RatingIndicator, ...]] = {
     "relationship-kpi": tuple(
         RatingIndicator(name, 0, 100, _months("2024-01", "2025-12"), coverage=0.95, raters=(1, 1))
-        for name in (
-            "card_accuracy",
-            "familiarity",
-            "first_recommendation",
-            "product_change_records",
-        )
+        for name in ("familiarity", "first_recommendation_rate")
     ),
     "service-staff-appraisal": (
-        RatingIndicator("work_quality", 0, 80, _months("2024-01", "2025-12"), 0.95, (1, 1)),
+        RatingIndicator("enthusiasm", 0, 2, _months("2024-01", "2025-12"), 0.95, (1, 1)),
+        RatingIndicator("accountability", 0, 8, _months("2024-01", "2025-12"), 0.95, (1, 1)),
+        RatingIndicator("supervisor_tasks", 0, 3, _months("2024-01", "2025-12"), 0.95, (1, 1)),
+        RatingIndicator("gm_tasks", 0, 5, _months("2024-01", "2025-12"), 0.9, (1, 1)),
     ),
     "hotel-service-quality": tuple(
         RatingIndicator(name, 0, 100, ("2024", "2025"), coverage=0.9, raters=(3, 12))
         for name in (
-            "reception",
-            "room",
-            "cleanliness",
+            "check_in",
+            "room_facilities",
             "dining",
-            "facilities",
+            "cleanliness",
             "staff_attitude",
-            "value",
+            "equipment",
+            "feedback_response",
         )
     ),
 }
 
 #: Staff-family events per scheme — first guesses, to be completed by each template's author.
 STAFF_EVENTS: dict[str, tuple[EventType, ...]] = {
-    "relationship-kpi": (EventType("missed_visit", 0.8),),
+    "relationship-kpi": (
+        EventType("customer_visit", 16.0),
+        EventType("card_inaccuracy", 0.4),
+        EventType("product_record_miss", 0.6),
+    ),
     "service-staff-appraisal": (
-        EventType("late_arrival", 0.4),
-        EventType("dress_code_violation", 0.2),
-        EventType("rude_reply", 0.1),
-        EventType("service_error", 0.5),
-        EventType("customer_complaint", 0.2),
+        EventType("discipline_violation", 0.1),
+        EventType("attendance_violation", 0.3),
+        EventType("attitude_violation", 0.2),
+        EventType("dress_violation", 0.2),
+        EventType("etiquette_violation", 0.2),
+        EventType("saving_violation", 0.1),
+        EventType("reception_nonconformity", 0.5),
+        EventType("ledger_error", 0.4),
+        EventType("workplace_nonconformity", 0.4),
+        EventType("negligent_complaint", 0.15),
+        EventType("task_error", 0.6),
     ),
     "hotel-service-quality": (EventType("guest_complaint", 0.2),),
 }
