@@ -18,8 +18,12 @@ def require_postgres() -> str:
     """Return the test server URL; skip visibly without one (and fail on CI, where it must run)."""
     if not PG_URL:
         if ON_CI:
-            pytest.fail("CI=true but PINGJI_TEST_PG_URL is not set: PostgreSQL tests must run on CI")
-        pytest.skip("PostgreSQL tests need PINGJI_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+            pytest.fail(
+                "CI=true but PINGJI_TEST_PG_URL is not set: PostgreSQL tests must run on CI"
+            )
+        pytest.skip(
+            "PostgreSQL tests need PINGJI_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     return PG_URL
 
 

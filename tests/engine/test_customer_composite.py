@@ -43,12 +43,25 @@ def test_it_reproduces_the_seed_worked_example(run_scheme):
     assert r["score"] == 70.5
     assert r["grade"] == "A"
     nodes = r["nodes"]
-    assert [nodes[i]["points"] for i in ("sales_volume", "sales_growth", "collection_rate", "return_rate", "manager_rating")] == [28.5, 30.0, 4.0, 0.0, 8.0]
+    assert [
+        nodes[i]["points"]
+        for i in (
+            "sales_volume",
+            "sales_growth",
+            "collection_rate",
+            "return_rate",
+            "manager_rating",
+        )
+    ] == [28.5, 30.0, 4.0, 0.0, 8.0]
     assert nodes["sales_volume"]["value"] == Decimal("2000000")
     assert nodes["sales_volume"]["max"] == 30.0 and nodes["sales_volume"]["score"] == 95.0
     assert r["missing"] == []
     # lost weighted points: collection 16, return 10, manager 2, sales volume 1.5
-    assert [x["code"] for x in r["reasons"]] == ["low_collection_rate", "high_return_rate", "low_manager_rating"]
+    assert [x["code"] for x in r["reasons"]] == [
+        "low_collection_rate",
+        "high_return_rate",
+        "low_manager_rating",
+    ]
     assert [x["lost"] for x in r["reasons"]] == [16.0, 10.0, 2.0]
 
 
@@ -115,7 +128,10 @@ def test_a_rating_outside_its_scale_is_an_error_naming_the_row(run_scheme):
     with pytest.raises(DataError) as err:
         run_scheme(
             "customer-composite",
-            tables("C1,2025-01-01,10", ratings="C1,2025,manager_rating,80,甲\nC2,2025,manager_rating,101,乙"),
+            tables(
+                "C1,2025-01-01,10",
+                ratings="C1,2025,manager_rating,80,甲\nC2,2025,manager_rating,101,乙",
+            ),
             "2025",
         )
     text = str(err.value)

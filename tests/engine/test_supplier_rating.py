@@ -3,7 +3,9 @@
 import pytest
 
 
-def inspections(supplier: str, month: str, passed: int, failed: int = 0, concession: int = 0) -> str:
+def inspections(
+    supplier: str, month: str, passed: int, failed: int = 0, concession: int = 0
+) -> str:
     rows = []
     for i in range(passed + failed + concession):
         result = "pass" if i < passed else "fail" if i < passed + failed else "concession"
@@ -21,7 +23,8 @@ def data(inspection_rows: str, **tables: str) -> dict:
             S4,大宗原料供应商,bulk
         """,
         "inspections": "supplier_id,date,result,batch_id\n" + inspection_rows,
-        "production_defects": "supplier_id,date,used_qty,defective_qty\n" + tables.pop("defects", ""),
+        "production_defects": "supplier_id,date,used_qty,defective_qty\n"
+        + tables.pop("defects", ""),
         "complaints": "entity_id,opened_at,severity\n" + tables.pop("complaints", ""),
         "deliveries": "supplier_id,due_date,delivered_date\n" + tables.pop("deliveries", ""),
         "quotes": "supplier_id,date,premium\n" + tables.pop("quotes", ""),
@@ -114,10 +117,14 @@ def test_four_late_deliveries_suspend_and_three_c_months_disqualify(run_scheme):
     late = "\n".join(f"S1,2025-12-{d:02d},2025-12-{d + 1:02d}" for d in (1, 5, 9, 13))
     # S2 (pcb) is C in Oct, Nov and Dec: 4 late deliveries a month → delivery 0 → C
     late += "\n" + "\n".join(
-        f"S2,{m}-{d:02d},{m}-{d + 2:02d}" for m in ("2025-10", "2025-11", "2025-12") for d in (2, 6, 10, 14)
+        f"S2,{m}-{d:02d},{m}-{d + 2:02d}"
+        for m in ("2025-10", "2025-11", "2025-12")
+        for d in (2, 6, 10, 14)
     )
     # S4 is C in Nov and Dec only (four price_noncooperation events → price 60 → ...)
-    ins = "\n".join(inspections(s, m, 10) for s in ("S1", "S2", "S4") for m in ("2025-10", "2025-11", "2025-12"))
+    ins = "\n".join(
+        inspections(s, m, 10) for s in ("S1", "S2", "S4") for m in ("2025-10", "2025-11", "2025-12")
+    )
     rows = run_scheme("supplier-rating", data(ins, deliveries=late), "2025-12")
     s1 = rows["S1"]
     assert s1["nodes"]["delivery"]["points"] == 0.0
@@ -135,6 +142,8 @@ def test_four_late_deliveries_suspend_and_three_c_months_disqualify(run_scheme):
 @pytest.mark.parametrize(("pass_count", "expected"), [(100, 60.0), (99, 57.0), (1, 0.0)])
 def test_batch_pass_floors_at_zero(run_scheme, pass_count, expected):
     rows = run_scheme(
-        "supplier-rating", data(inspections("S1", "2025-12", pass_count, 100 - pass_count)), "2025-12"
+        "supplier-rating",
+        data(inspections("S1", "2025-12", pass_count, 100 - pass_count)),
+        "2025-12",
     )
     assert rows["S1"]["nodes"]["batch_pass"]["points"] == expected

@@ -25,8 +25,16 @@ def _write(folder: Path, tables: dict[str, str]) -> Path:
 
 # Shipments of C1 and C2: one per quarter in 2024 (100 each) and 2025 (130 each), each paid the
 # same day, so nothing is ever outstanding. C2 also ships 1000 on 2025-03-01, paid 2025-08-01.
-_QUARTERLY = ["2024-01-15,100", "2024-04-15,100", "2024-07-15,100", "2024-10-15,100",
-              "2025-01-15,130", "2025-04-15,130", "2025-07-15,130", "2025-10-15,130"]
+_QUARTERLY = [
+    "2024-01-15,100",
+    "2024-04-15,100",
+    "2024-07-15,100",
+    "2024-10-15,100",
+    "2025-01-15,130",
+    "2025-04-15,130",
+    "2025-07-15,130",
+    "2025-10-15,130",
+]
 _SALES = "\n".join(f"{c},{row}" for c in ("C1", "C2") for row in _QUARTERLY)
 # A strong balance sheet (see test_a_strong_customer_gets_every_point for each ratio).
 _STRONG = "20000000,8000000,10000000,5000000,4000000,60000000,6000000,2500000"
@@ -83,8 +91,16 @@ def test_twenty_indicators_financial_30_non_financial_70() -> None:
     rs = resolve_scheme(SCHEME)
     leaves = {n.id: n.max for n in rs.leaves()}
     assert len(leaves) == 20
-    financial = ("current_ratio", "quick_ratio", "cash_flow_ratio", "debt_ratio",
-                 "net_assets_scale", "profit_margin", "return_on_assets", "revenue_scale")
+    financial = (
+        "current_ratio",
+        "quick_ratio",
+        "cash_flow_ratio",
+        "debt_ratio",
+        "net_assets_scale",
+        "profit_margin",
+        "return_on_assets",
+        "revenue_scale",
+    )
     assert sum(leaves[i] for i in financial) == 30
     assert sum(leaves.values()) - 30 == 70
     assert [rs.nodes[g].max for g in ("character", "fulfilment", "capital")] == [35, 47, 18]
@@ -141,8 +157,12 @@ def test_an_insolvent_new_customer_without_data(rows: dict[str, dict]) -> None:
     assert r["points"] == pytest.approx(13.12)
     assert r["grade"] == "C"
     assert set(r["missing"]) == {
-        "management_quality", "industry_standing", "cooperation_attitude", "sales_growth",
-        "collection_rate", "receivable_days",
+        "management_quality",
+        "industry_standing",
+        "cooperation_attitude",
+        "sales_growth",
+        "collection_rate",
+        "receivable_days",
     }
     # net_assets is empty: the statement's equity (−200,000) is used, floored at 0 → 0
     assert r["credit_line"] == Decimal("0")
@@ -152,7 +172,9 @@ def test_an_insolvent_new_customer_without_data(rows: dict[str, dict]) -> None:
 def test_multipliers_and_terms_are_parameters(tmp_path: Path) -> None:
     folder = _write(tmp_path / "d", DATA)
     result = evaluate(
-        resolve_scheme(SCHEME), open_dataset(folder), "2025-Q4",
+        resolve_scheme(SCHEME),
+        open_dataset(folder),
+        "2025-Q4",
         params={"mult_b": "0.25", "terms_b": "15", "overdue_days": "200"},
     )
     got = {r["entity_id"]: r for r in result.table.to_pylist()}
@@ -161,8 +183,12 @@ def test_multipliers_and_terms_are_parameters(tmp_path: Path) -> None:
     assert got["C2"]["credit_line"] == Decimal("1234567.89")
     # C3 stays C (insolvent)
     assert got["C3"]["grade"] == "C"
-    result = evaluate(resolve_scheme(SCHEME), open_dataset(folder), "2025-Q4",
-                      params={"mult_b": "0.25", "terms_b": "15"})
+    result = evaluate(
+        resolve_scheme(SCHEME),
+        open_dataset(folder),
+        "2025-Q4",
+        params={"mult_b": "0.25", "terms_b": "15"},
+    )
     c2 = next(r for r in result.table.to_pylist() if r["entity_id"] == "C2")
     # 1,234,567.89 × 0.25 = 308,641.9725
     assert c2["credit_line"] == Decimal("308641.9725")

@@ -12,10 +12,23 @@ from pingji.templates import builtin_path, resolve_scheme
 
 SCHEME = "hotel-service-quality"
 
-ASPECTS = ("check_in", "room_facilities", "dining", "cleanliness", "staff_attitude",
-           "equipment", "feedback_response")
-_H1 = {"room_facilities": 88, "dining": 92, "cleanliness": 90, "staff_attitude": 96,
-       "equipment": 85, "feedback_response": 84}
+ASPECTS = (
+    "check_in",
+    "room_facilities",
+    "dining",
+    "cleanliness",
+    "staff_attitude",
+    "equipment",
+    "feedback_response",
+)
+_H1 = {
+    "room_facilities": 88,
+    "dining": 92,
+    "cleanliness": 90,
+    "staff_attitude": 96,
+    "equipment": 85,
+    "feedback_response": 84,
+}
 RATINGS = (
     ["H1,2025,check_in,90,guest1", "H1,2025,check_in,100,guest2", "H1,2024,dining,0,guest3"]
     + [f"H1,2025,{a},{s},guest1" for a, s in _H1.items()]

@@ -60,7 +60,10 @@ def test_a_good_month(rows: dict[str, dict]) -> None:
     # 0.20 × 90 + 0.15 × 80 + 0.35 × 90 + 0.15 × 100 + 0.15 × 85 = 89.25 → B (良好)
     r = rows["R1"]
     assert _scores(r) == {
-        "card_accuracy": 90, "familiarity": 80, "visits": 90, "product_records": 100,
+        "card_accuracy": 90,
+        "familiarity": 80,
+        "visits": 90,
+        "product_records": 100,
         "first_recommendation": 85,
     }
     assert r["score"] == pytest.approx(89.25)

@@ -22,7 +22,10 @@ S1,false
 S2,false
 S3,true
 """,
-    "sales": "customer_id,date,amount,batch_id\n" + _S1_SALES + "\n" + _S2_SALES
+    "sales": "customer_id,date,amount,batch_id\n"
+    + _S1_SALES
+    + "\n"
+    + _S2_SALES
     + "\nS3,2024-05-01,100,OLD",
     "events": """
 entity_id,date,type,count
@@ -80,9 +83,14 @@ def test_a_clean_year_with_answers(rows: dict[str, dict]) -> None:
     # The 2024 missed feedbacks lie outside the year.
     r = rows["S1"]
     assert {k: v["points"] for k, v in r["nodes"].items()} == {
-        "satisfaction": 89.0, "delivery_quality": 15.0, "delivery_capability": 15.0,
-        "communication": 15.0, "product_development": 12.0, "complaint_handling": 15.0,
-        "price_competitiveness": 9.0, "overall_image": 8.0,
+        "satisfaction": 89.0,
+        "delivery_quality": 15.0,
+        "delivery_capability": 15.0,
+        "communication": 15.0,
+        "product_development": 12.0,
+        "complaint_handling": 15.0,
+        "price_competitiveness": 9.0,
+        "overall_image": 8.0,
     }
     assert r["grade"] == "B"
     assert r["missing"] == []
@@ -119,8 +127,11 @@ def test_a_customer_without_business_or_answers(rows: dict[str, dict]) -> None:
     assert r["points"] == pytest.approx(300 / 7)
     assert r["grade"] is None
     assert set(r["missing"]) == {
-        "delivery_quality", "delivery_capability", "product_development",
-        "price_competitiveness", "overall_image",
+        "delivery_quality",
+        "delivery_capability",
+        "product_development",
+        "price_competitiveness",
+        "overall_image",
     }
 
 

@@ -29,8 +29,10 @@ P2,2025-12-06,task_error,12
 P1,2025-11-30,discipline_violation,2
 """,
     "ratings": "entity_id,period,indicator,score\n"
-    + "\n".join(f"P1,2025-12,{r}" for r in _FULL) + "\n"
-    + "\n".join(f"P2,2025-12,{r}" for r in _P2) + "\n",
+    + "\n".join(f"P1,2025-12,{r}" for r in _FULL)
+    + "\n"
+    + "\n".join(f"P2,2025-12,{r}" for r in _P2)
+    + "\n",
 }
 
 

@@ -23,9 +23,13 @@ err = Console(stderr=True, highlight=False)
 _state = {"debug": False}
 
 SchemeArg = Annotated[str, typer.Argument(help="A built-in scheme name or a YAML file.")]
-DataOpt = Annotated[str, typer.Option("--data", "-d", help="Data folder (CSV/Parquet/XLSX) or postgresql:// URL.")]
+DataOpt = Annotated[
+    str, typer.Option("--data", "-d", help="Data folder (CSV/Parquet/XLSX) or postgresql:// URL.")
+]
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Period: 2025, 2025-Q3 or 2025-07.")]
-ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Override a parameter: name=value.")]
+ParamOpt = Annotated[
+    list[str] | None, typer.Option("--param", help="Override a parameter: name=value.")
+]
 
 
 @app.callback()
@@ -72,8 +76,12 @@ def evaluate(
     data: DataOpt,
     period: PeriodOpt,
     param: ParamOpt = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="jsonl, csv, xlsx or parquet.")] = "jsonl",
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="jsonl, csv, xlsx or parquet.")
+    ] = "jsonl",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")
+    ] = None,
 ) -> None:
     """Evaluate every entity of a data set for one period."""
     from pingji.data import open_dataset
@@ -115,9 +123,14 @@ def explain(
     scheme: SchemeArg,
     data: DataOpt,
     period: PeriodOpt,
-    entity: Annotated[str | None, typer.Option("--entity", "-e", help="Explain one entity's result.")] = None,
+    entity: Annotated[
+        str | None, typer.Option("--entity", "-e", help="Explain one entity's result.")
+    ] = None,
     param: ParamOpt = None,
-    sql: Annotated[str | None, typer.Option("--dialect", help="SQL dialect to print (default: the data's engine).")] = None,
+    sql: Annotated[
+        str | None,
+        typer.Option("--dialect", help="SQL dialect to print (default: the data's engine)."),
+    ] = None,
 ) -> None:
     """Show the compiled plan and SQL, or one entity's whole breakdown."""
     from pingji.data import open_dataset
@@ -129,7 +142,7 @@ def explain(
     rs = resolve_scheme(scheme)
     ds = open_dataset(data)
     p = Period.parse(period, rs.scheme.period)
-    plan = build_plan(rs, ds, p, _params(param), entity)
+    plan = build_plan(rs, ds, p, _params(param), entity, materialize=entity is not None)
     if entity is None:
         typer.echo(explain_plan(plan, sql))
     else:
@@ -138,7 +151,9 @@ def explain(
 
 @app.command()
 def templates(
-    show: Annotated[str | None, typer.Option("--show", help="Print a built-in scheme's YAML.")] = None,
+    show: Annotated[
+        str | None, typer.Option("--show", help="Print a built-in scheme's YAML.")
+    ] = None,
 ) -> None:
     """List the built-in schemes, or print one to copy and adapt."""
     from pingji.templates import builtin_names, builtin_text, resolve_scheme
@@ -155,14 +170,18 @@ def templates(
 def sample_data(
     name: Annotated[str, typer.Argument(help="A built-in scheme name.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the CSV files into.")],
-    entities: Annotated[int, typer.Option("--entities", "-n", min=1, help="How many entities.")] = 200,
+    entities: Annotated[
+        int, typer.Option("--entities", "-n", min=1, help="How many entities.")
+    ] = 200,
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
 ) -> None:
     """Write realistic sample data for a built-in scheme."""
     from pingji.templates.sample import SAMPLE_PERIODS, generate
 
     paths = generate(name, out, entities=entities, seed=seed)
-    err.print(f"{len(paths)} files → {out} (evaluate with --period {SAMPLE_PERIODS.get(name, '?')})")
+    err.print(
+        f"{len(paths)} files → {out} (evaluate with --period {SAMPLE_PERIODS.get(name, '?')})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,12 +39,18 @@ def explain_plan(plan: Plan, dialect: str | None = None) -> str:
         for rn in rs.nodes.values():
             pad = "  " * (rn.depth + 1)
             how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn)
-            lines.append(f"{pad}{rn.id} {rn.node.label or ''} [满分 {rn.max:g}] {how};{describe_missing(rn)}")
+            lines.append(
+                f"{pad}{rn.id} {rn.node.label or ''} [满分 {rn.max:g}] {how};{describe_missing(rn)}"
+            )
     if s.grades:
         lines.append("")
-        lines.append("等级 grades: " + ", ".join(
-            f"{lv.grade}{'≥' + format(lv.min, 'g') if lv.min is not None else ''}" for lv in s.grades.levels
-        ))
+        lines.append(
+            "等级 grades: "
+            + ", ".join(
+                f"{lv.grade}{'≥' + format(lv.min, 'g') if lv.min is not None else ''}"
+                for lv in s.grades.levels
+            )
+        )
     lines.append("")
     lines.append(f"SQL ({dialect or plan.table._find_backend().name}):")
     lines.append(plan.sql(dialect))
@@ -65,11 +71,17 @@ def explain_entity(ev: Evaluation) -> str:
         f"  等级 grade {row['grade'] or '—'}",
     ]
     if row.get("override"):
-        out.append(f"人工定级 override: {row['grade']}(原因:{row['override']};计算等级 {raw.get('grade_computed')})")
+        out.append(
+            f"人工定级 override: {row['grade']}(原因:{row['override']};计算等级 {raw.get('grade_computed')})"
+        )
     if row.get("class") or row.get("classes"):
-        out.append(f"类别 class {row.get('class') or '—'}  (成立的全部类别: {', '.join(row['classes']) or '无'})")
+        out.append(
+            f"类别 class {row.get('class') or '—'}  (成立的全部类别: {', '.join(row['classes']) or '无'})"
+        )
     if row.get("status") or row.get("actions"):
-        out.append(f"状态 status {row.get('status') or '—'}  措施 actions {', '.join(row['actions']) or '无'}")
+        out.append(
+            f"状态 status {row.get('status') or '—'}  措施 actions {', '.join(row['actions']) or '无'}"
+        )
     out.append("")
     out.append("指标 metrics:")
     for name, m in s.metrics.items():
@@ -92,7 +104,10 @@ def explain_entity(ev: Evaluation) -> str:
             out.append(f"{pad}  ↳ {how}")
     if row.get("reasons"):
         out.append("")
-        out.append("主要失分 reasons: " + ";".join(f"{r['label']}(-{_fmt(r['lost'])})" for r in row["reasons"]))
+        out.append(
+            "主要失分 reasons: "
+            + ";".join(f"{r['label']}(-{_fmt(r['lost'])})" for r in row["reasons"])
+        )
     for o in s.outputs:
         out.append(f"{o.label or o.id}: {_fmt(row.get(o.id))}")
     return "\n".join(out)

@@ -55,7 +55,13 @@ def resolve_params(rs: ResolvedScheme, given: dict[str, str] | None) -> dict[str
             known = ", ".join(rs.scheme.params) or "none"
             raise BadInput(f"unknown parameter '{name}' for scheme {rs.id} (parameters: {known})")
         p = rs.scheme.params[name]
-        kind = p.type or ("bool" if isinstance(p.default, bool) else "number" if isinstance(p.default, int | float) else "string")
+        kind = p.type or (
+            "bool"
+            if isinstance(p.default, bool)
+            else "number"
+            if isinstance(p.default, int | float)
+            else "string"
+        )
         try:
             if kind == "bool":
                 low = str(raw).strip().lower()
@@ -100,9 +106,12 @@ class Compiler:
         dataset,
         params: dict[str, Any],
         entity_filter: str | None = None,
+        materialize: bool = False,
     ) -> None:
         self.rs = rs
         self.s = rs.scheme
+        self.materialize = materialize
+        self.orphans: dict[str, list[ir.Table]] = {}
         self.ds = dataset
         self.params = params
         self.entity_filter = entity_filter
@@ -154,7 +163,9 @@ class Compiler:
             fns["grade_streak"] = lambda g, n: streaks[(g.op().value, int(n.op().value))]
         return fns
 
-    def compile(self, path: tuple, t: ir.Table, period: Period, extra=None, functions=None) -> ir.Value:
+    def compile(
+        self, path: tuple, t: ir.Table, period: Period, extra=None, functions=None
+    ) -> ir.Value:
         """Compile the expression stored at a scheme field path against table t."""
         tree = self.rs.exprs[path]
         return expr.compile_expr(tree, self._base_resolver(t, period, extra), functions)
@@ -207,7 +218,9 @@ class Compiler:
             if m.aggregation:
                 by_table.setdefault(getattr(m, m.aggregation).partition(".")[0], []).append(n)
         for table, names in by_table.items():
-            t = self._join(t, self._aggregate(table, names, period))
+            agg = self._stage(self._aggregate(table, names, period))
+            self.orphans.setdefault(table, []).append(agg)
+            t = self._join(t, agg.drop("__rows"))
         # latest rows as of the period end
         latest: dict[str, list[str]] = {}
         for n, m in metrics.items():
@@ -226,7 +239,7 @@ class Compiler:
             m = metrics[n]
             if m.expr is not None:
                 t = t.mutate(**{col_metric(n): self.compile(("metrics", n, "expr"), t, period)})
-        return t
+        return self._stage(t)
 
     def _join(self, t: ir.Table, agg: ir.Table) -> ir.Table:
         joined = t.left_join(agg, t.entity_id == agg["__k"])
@@ -250,10 +263,14 @@ class Compiler:
             if col:
                 needed.add(col)
             if m.where:
-                needed |= expr.names(self.rs.exprs[("metrics", n, "where")]) - set(self.s.params) - {
-                    "period_start",
-                    "period_end",
-                }
+                needed |= (
+                    expr.names(self.rs.exprs[("metrics", n, "where")])
+                    - set(self.s.params)
+                    - {
+                        "period_start",
+                        "period_end",
+                    }
+                )
         if spec.date:
             needed.add(spec.date)
         f = self._fact(table, sorted(needed), f"scheme {self.rs.id}")
@@ -297,8 +314,19 @@ class Compiler:
             else:  # max, last
                 value = f[col].max(where=cond)
             aggs[col_metric(n)] = value
-        agg = f.group_by(__k=f[spec.key].cast("string")).aggregate(**aggs)
-        return agg
+        aggs["__rows"] = f.count()  # rows read per key, for the warning about unknown keys
+        return f.group_by(__k=f[spec.key].cast("string")).aggregate(**aggs)
+
+    def _stage(self, t: ir.Table) -> ir.Table:
+        """Materialise a step on the backend when running (not when explaining).
+
+        Databases that flatten nested subqueries (PostgreSQL) substitute each column's
+        expression wherever it is used; over metrics → tree → grade → consequences that
+        multiplies the work per row. A temporary table between the steps keeps each step flat,
+        and lets the warning about unknown keys reuse the fact aggregates instead of
+        scanning the facts again.
+        """
+        return t.cache() if self.materialize else t
 
     def defaults(self, t: ir.Table) -> ir.Table:
         """Fill aggregation metrics that found no rows with their default (sum/count: 0)."""
@@ -342,7 +370,9 @@ class Compiler:
 
     def _ratings(self, names: list[str], periods: list[Period]) -> ir.Table:
         metrics = self.s.metrics
-        self.ds.require("ratings", ["entity_id", "period", "indicator", "score"], f"scheme {self.rs.id}")
+        self.ds.require(
+            "ratings", ["entity_id", "period", "indicator", "score"], f"scheme {self.rs.id}"
+        )
         r = self.ds.table("ratings")
         if self.entity_filter is not None:
             r = r.filter(r.entity_id == self.entity_filter)
@@ -424,7 +454,7 @@ class Compiler:
             t = t.mutate(**more)
         root = next(iter(self.rs.nodes.values()))
         t = t.mutate(points=t[col_node(root.id, "points")], score=t[col_node(root.id, "score")])
-        return self._lost(t)
+        return self._stage(self._lost(t))
 
     def _leaf(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
         node, rule = rn.node, rn.node.rule
@@ -434,8 +464,12 @@ class Compiler:
         mx = ibis.literal(rn.max, type="float64")
         kind = rule.kind
         if kind == "linear":
-            z = self._number(rule.linear.zero_at, (*rn.path, "rule", "linear", "zero_at"), t, period, extra)
-            full = self._number(rule.linear.full_at, (*rn.path, "rule", "linear", "full_at"), t, period, extra)
+            z = self._number(
+                rule.linear.zero_at, (*rn.path, "rule", "linear", "zero_at"), t, period, extra
+            )
+            full = self._number(
+                rule.linear.full_at, (*rn.path, "rule", "linear", "full_at"), t, period, extra
+            )
             frac = ((value.cast("float64") - z) / (full - z)).round(ROUND)
             points = _clamp(frac, 0, 1) * mx
         elif kind == "bands":
@@ -452,7 +486,11 @@ class Compiler:
             lo, hi = metric.scale
             points = _clamp((value.cast("float64") - lo) / (hi - lo), 0, 1) * mx
         elif kind == "expr":
-            points = _clamp(self.compile((*rn.path, "rule", "expr"), t, period, extra).cast("float64"), 0, rn.max)
+            points = _clamp(
+                self.compile((*rn.path, "rule", "expr"), t, period, extra).cast("float64"),
+                0,
+                rn.max,
+            )
         else:
             points = self._deduction(rn, t, period, extra)
         # + 0.0 turns an IEEE negative zero (from clamping) into 0.0
@@ -527,9 +565,13 @@ class Compiler:
                 units = (gap / float(item.step)).round(ROUND)
                 steps = units.ceil() if item.steps == "started" else units.floor()
                 steps = ibis.greatest(steps.cast("float64"), 0.0)
-                amount = ibis.coalesce(steps * self._number(item.points, (*ip, "points"), t, period, extra), 0.0)
+                amount = ibis.coalesce(
+                    steps * self._number(item.points, (*ip, "points"), t, period, extra), 0.0
+                )
             elif kind == "amount":
-                amount = ibis.coalesce(self.compile((*ip, "amount"), t, period, extra).cast("float64"), 0.0)
+                amount = ibis.coalesce(
+                    self.compile((*ip, "amount"), t, period, extra).cast("float64"), 0.0
+                )
             else:
                 of = self.compile((*ip, "of"), t, period, extra)
                 amount = ibis.coalesce(self._bands(item.bands, of), 0.0)
@@ -613,7 +655,9 @@ class Compiler:
             cases = []
             for i, rule in enumerate(g.rules):
                 cond = self.compile(("grades", "rules", i, "when"), t, period, functions=funcs)
-                target = ibis.literal(rank_of[rule.grade], type="int64") if rule.grade else null_rank
+                target = (
+                    ibis.literal(rank_of[rule.grade], type="int64") if rule.grade else null_rank
+                )
                 cases.append((cond, target))
             default = ibis.literal(rank_of[g.else_], type="int64") if g.else_ else null_rank
             rank = ibis.cases(*cases, else_=default) if cases else default
@@ -633,7 +677,9 @@ class Compiler:
             cond = self.compile(("grades", "caps", i, "when"), t, period, functions=funcs)
             cap_cols[f"g__cap{i}"] = cond
         for i, dem in enumerate(g.demotions):
-            cap_cols[f"g__dem{i}"] = self.compile(("grades", "demotions", i, "when"), t, period, functions=funcs)
+            cap_cols[f"g__dem{i}"] = self.compile(
+                ("grades", "demotions", i, "when"), t, period, functions=funcs
+            )
         if cap_cols:
             t = t.mutate(**cap_cols)
             rank = t.grade_rank
@@ -688,7 +734,10 @@ class Compiler:
         o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason, ""))
         t = t.left_join(o, t.entity_id == o["__k"]).drop("__k")
         rank_of = ibis.cases(
-            *[(t["__g"] == lv.grade, ibis.literal(i, type="int64")) for i, lv in enumerate(self.s.grades.levels)],
+            *[
+                (t["__g"] == lv.grade, ibis.literal(i, type="int64"))
+                for i, lv in enumerate(self.s.grades.levels)
+            ],
             else_=ibis.null("int64"),
         )
         return t.mutate(
@@ -715,7 +764,12 @@ class Compiler:
         rest = [r.id for r in cl.rules if r.id not in order]
         fallback = ibis.literal(cl.fallback.id) if cl.fallback else ibis.null("string")
         return t.mutate(
-            **{"class": ibis.cases(*[(t[f"c__{cid}"], ibis.literal(cid)) for cid in [*order, *rest]], else_=fallback)}
+            **{
+                "class": ibis.cases(
+                    *[(t[f"c__{cid}"], ibis.literal(cid)) for cid in [*order, *rest]],
+                    else_=fallback,
+                )
+            }
         )
 
     def consequences(self, t: ir.Table, period: Period, streaks) -> ir.Table:
@@ -727,17 +781,24 @@ class Compiler:
         cols = {}
         for i, _ in enumerate(cq.statuses):
             cols[f"s__{i}"] = ibis.coalesce(
-                self.compile(("consequences", "statuses", i, "when"), t, period, functions=funcs), False
+                self.compile(("consequences", "statuses", i, "when"), t, period, functions=funcs),
+                False,
             )
         for i, a in enumerate(cq.actions):
             cols[f"a__{a.action}"] = ibis.coalesce(
-                self.compile(("consequences", "actions", i, "when"), t, period, functions=funcs), False
+                self.compile(("consequences", "actions", i, "when"), t, period, functions=funcs),
+                False,
             )
         t = t.mutate(**cols)
         default = ibis.literal(cq.default_status) if cq.default_status else ibis.null("string")
-        status = ibis.cases(
-            *[(t[f"s__{i}"], ibis.literal(r.status)) for i, r in enumerate(cq.statuses)], else_=default
-        ) if cq.statuses else default
+        status = (
+            ibis.cases(
+                *[(t[f"s__{i}"], ibis.literal(r.status)) for i, r in enumerate(cq.statuses)],
+                else_=default,
+            )
+            if cq.statuses
+            else default
+        )
         return t.mutate(status=status).drop(*[f"s__{i}" for i in range(len(cq.statuses))])
 
     def outputs(self, t: ir.Table, period: Period) -> ir.Table:
@@ -775,7 +836,7 @@ def scored(c: Compiler, period: Period) -> ir.Table:
     """Return metrics, node columns and grade for one period."""
     t = c.base(period)
     t = c.score_tree(t, period)
-    return c.grade(t, period)
+    return c._stage(c.grade(t, period))
 
 
 def build_plan(
@@ -784,17 +845,23 @@ def build_plan(
     period: Period,
     params: dict[str, str] | None = None,
     entity: str | None = None,
+    materialize: bool = False,
 ) -> Plan:
-    """Compile the whole evaluation of one period into a Plan (nothing runs here but data checks)."""
+    """Compile the whole evaluation of one period into a Plan.
+
+    With `materialize`, the steps are run into temporary tables as they are built (for
+    execution); without, nothing runs but data checks and the plan is one query (for explain).
+    """
     values = resolve_params(rs, params)
-    c = Compiler(rs, dataset, values, entity_filter=entity)
+    c = Compiler(rs, dataset, values, entity_filter=entity, materialize=materialize)
     t = scored(c, period)
-    streaks = _streaks(c, t, period)
-    t = c.classify(t, period)
-    if streaks:
-        t, streak_cols = streaks
+    streaks: dict = {}
+    joined = _streaks(c, t, period)
+    if joined is not None:
+        t, streak_cols = joined
         streaks = {k: t[v] for k, v in streak_cols.items()}
-    t = c.consequences(t, period, streaks or {})
+    t = c.classify(t, period)
+    t = c.consequences(t, period, streaks)
     t = c.outputs(t, period)
     t = t.mutate(period=ibis.literal(str(period)))
     plan = Plan(rs, period, values, t, c.key)
@@ -833,20 +900,13 @@ def _streaks(c: Compiler, t: ir.Table, period: Period):
 
 
 def _orphan_queries(c: Compiler) -> list[tuple[str, ir.Scalar]]:
-    """Count fact rows whose key is not in the entity table (ignored, reported as a warning)."""
+    """Count fact rows read whose key is not in the entity table (ignored, warned about)."""
     if c.entity_filter is not None:
         return []
-    out = []
-    tables = set()
-    for m in c.s.metrics.values():
-        if m.aggregation:
-            tables.add(getattr(m, m.aggregation).partition(".")[0])
-        elif m.latest:
-            tables.add(m.latest.partition(".")[0])
     ent = c.entities()
-    for table in sorted(tables):
-        spec = TABLES[table]
-        f = c.ds.table(table)
-        orphans = f.anti_join(ent, f[spec.key] == ent[c.key]).count()
+    out = []
+    for table, aggs in sorted(c.orphans.items()):
+        agg = aggs[0]  # the aggregate of the evaluated period covers every window read
+        orphans = agg.anti_join(ent, agg["__k"] == ent[c.key].cast("string"))["__rows"].sum()
         out.append((table, orphans))
     return out

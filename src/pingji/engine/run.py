@@ -83,7 +83,9 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
     sel.append(f"{_list_of_flags(classes)} AS classes")
     sel.append('"class"' if "class" in columns else 'CAST(NULL AS VARCHAR) AS "class"')
     sel.append("status" if "status" in columns else "CAST(NULL AS VARCHAR) AS status")
-    actions = [(f"a__{a.action}", a.action) for a in s.consequences.actions] if s.consequences else []
+    actions = (
+        [(f"a__{a.action}", a.action) for a in s.consequences.actions] if s.consequences else []
+    )
     sel.append(f"{_list_of_flags(actions)} AS actions")
     missing = [(col_node(n.id, "missing"), n.id) for n in rs.leaves()]
     sel.append(f"{_list_of_flags(missing)} AS missing")
@@ -134,7 +136,7 @@ def execute(plan: Plan) -> Evaluation:
     raw = con.to_pyarrow(plan.table)
     warnings: list[str] = []
     for table, query in plan.warnings_queries:
-        n = int(con.execute(query))
+        n = int(con.execute(query) or 0)
         if n:
             warnings.append(
                 f"{n} row(s) of {table} name entities that are not in {plan.scheme.scheme.entity}: ignored"
@@ -147,7 +149,9 @@ def execute(plan: Plan) -> Evaluation:
     for chk in checks:
         if not chk.ok:
             share = "n/a" if chk.share is None else f"{chk.share:.1%}"
-            warnings.append(f"check {chk.id} ({chk.label or ''}) failed: {share} < {chk.at_least:.0%}")
+            warnings.append(
+                f"check {chk.id} ({chk.label or ''}) failed: {share} < {chk.at_least:.0%}"
+            )
     return Evaluation(plan, table, warnings, checks, raw)
 
 
@@ -194,5 +198,5 @@ def evaluate(
         period = Period.parse(period, scheme.scheme.period)
     elif period.kind != scheme.scheme.period:
         period = Period.parse(str(period), scheme.scheme.period)
-    plan = build_plan(scheme, dataset, period, params, entity)
+    plan = build_plan(scheme, dataset, period, params, entity, materialize=True)
     return execute(plan)

@@ -90,7 +90,9 @@ def write(
     if target.parent and not target.parent.exists():
         raise BadInput(f"cannot write {target}: folder {target.parent} does not exist")
     # write next to the target, then rename: a failed run never leaves a half-written file
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".{fmt}", dir=target.parent or ".")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=f".{fmt}", dir=target.parent or "."
+    )
     os.close(fd)
     try:
         if fmt == "xlsx":
@@ -126,7 +128,9 @@ def _write_stream(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, fmt: str, 
     stream.flush()
 
 
-def _write_xlsx(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, table: pa.Table, path: str) -> None:
+def _write_xlsx(
+    con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, table: pa.Table, path: str
+) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 

@@ -11,7 +11,13 @@ def _n(x) -> str:
         return x
     if isinstance(x, float) and x.is_integer():
         x = int(x)
-    return f"{x:,}" if isinstance(x, int) and abs(x) >= 10000 else f"{x:g}" if isinstance(x, float) else str(x)
+    return (
+        f"{x:,}"
+        if isinstance(x, int) and abs(x) >= 10000
+        else f"{x:g}"
+        if isinstance(x, float)
+        else str(x)
+    )
 
 
 def describe_band(b: Band) -> str:
@@ -44,7 +50,13 @@ def describe_rule(rn: ResolvedNode) -> str:
     kind = rule.kind
     if kind == "linear":
         z, f = rule.linear.zero_at, rule.linear.full_at
-        direction = "越高越好" if _is_num(z) and _is_num(f) and f > z else "越低越好" if _is_num(z) and _is_num(f) else ""
+        direction = (
+            "越高越好"
+            if _is_num(z) and _is_num(f) and f > z
+            else "越低越好"
+            if _is_num(z) and _is_num(f)
+            else ""
+        )
         return f"线性计分:{_n(z)} 得 0 分,{_n(f)} 得满分 {mx} 分,之间按比例,超出取端点{'(' + direction + ')' if direction else ''}"
     if kind == "bands":
         return "分段计分:" + describe_bands(rule.bands)
@@ -87,11 +99,14 @@ def describe_group(rs: ResolvedScheme, rn: ResolvedNode) -> str:
     children = [rs.nodes[c.id] for c in node.children]
     if node.weights_by is not None:
         profiles = ";".join(
-            f"{k}: " + ":".join(_n(w[c.id]) for c in children) for k, w in node.weights_by.profiles.items()
+            f"{k}: " + ":".join(_n(w[c.id]) for c in children)
+            for k, w in node.weights_by.profiles.items()
         )
         order = ":".join(c.node.label or c.id for c in children)
         return f"按 {node.weights_by.by} 选择权重({order}):{profiles};得分 = Σ 权重×得分率 / Σ 权重 × {_n(rn.max)}"
-    weighting = node.weighting or ("fractions" if any(c.node.weight is not None for c in children) else "points")
+    weighting = node.weighting or (
+        "fractions" if any(c.node.weight is not None for c in children) else "points"
+    )
     if weighting == "points":
         return f"各项分值相加(满分 {_n(rn.max)})"
     ws = ",".join(f"{c.node.label or c.id} {_n(c.weight)}" for c in children)
@@ -100,15 +115,25 @@ def describe_group(rs: ResolvedScheme, rn: ResolvedNode) -> str:
 
 def describe_missing(rn: ResolvedNode) -> str:
     """Return what happens when the node has no input."""
-    return {"zero": "缺数据记 0 分", "exclude": "缺数据时不计入,上级按其余项折算", "fail": "缺数据即报错"}[rn.missing]
+    return {
+        "zero": "缺数据记 0 分",
+        "exclude": "缺数据时不计入,上级按其余项折算",
+        "fail": "缺数据即报错",
+    }[rn.missing]
 
 
 def describe_metric(m: Metric) -> str:
     """Return how a metric is measured, in words."""
     windows = {"period": "本期", "previous": "上期", "to_date": "截至期末累计", "all": "全部"}
     w = m.window
-    wtext = windows.get(w) if isinstance(w, str) else (
-        f"最近 {w.last_months} 个月" if hasattr(w, "last_months") else f"往前第 {w.periods_back} 期"
+    wtext = (
+        windows.get(w)
+        if isinstance(w, str)
+        else (
+            f"最近 {w.last_months} 个月"
+            if hasattr(w, "last_months")
+            else f"往前第 {w.periods_back} 期"
+        )
     )
     aggs = {
         "sum": "合计",

@@ -105,9 +105,7 @@ def _vocabulary() -> set[str]:
 _VOCABULARY = _vocabulary()
 
 
-def _pydantic_problems(
-    err: ValidationError, data: Any, pos: Positions
-) -> list[Problem]:
+def _pydantic_problems(err: ValidationError, data: Any, pos: Positions) -> list[Problem]:
     """Turn pydantic errors into positioned problems (one per field path)."""
     problems: list[Problem] = []
     seen: set[Path_] = set()
@@ -116,10 +114,7 @@ def _pydantic_problems(
         path: list[str | int] = []
         cursor = data
         for part in e["loc"]:
-            if isinstance(cursor, dict) and part in cursor:
-                path.append(part)
-                cursor = cursor[part]
-            elif isinstance(cursor, list) and isinstance(part, int) and part < len(cursor):
+            if (isinstance(cursor, dict) and part in cursor) or (isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)):
                 path.append(part)
                 cursor = cursor[part]
         key = tuple(path)
@@ -171,7 +166,9 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
         raise SchemeError(file, problems, text)
     if not isinstance(data, dict):
         raise SchemeError(
-            file, [Problem("a scheme file is a YAML mapping (id:, entity:, period:, …)", 1, 1)], text
+            file,
+            [Problem("a scheme file is a YAML mapping (id:, entity:, period:, …)", 1, 1)],
+            text,
         )
     try:
         scheme = Scheme.model_validate(data)

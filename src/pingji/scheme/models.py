@@ -139,9 +139,7 @@ class Band(Described):
         if self.upto is not None and self.below is not None:
             raise ValueError("give the upper edge once: `upto` (≤) or `below` (<)")
         if isinstance(self.points, tuple) and (self.lower is None or self.upper is None):
-            raise ValueError(
-                "a band with a points range needs both edges to interpolate inside it"
-            )
+            raise ValueError("a band with a points range needs both edges to interpolate inside it")
         lo, hi = self.lower, self.upper
         if lo is not None and hi is not None and (lo > hi or (lo == hi and self.equals is None)):
             if not (lo == hi and self.from_ is not None and self.upto is not None):
@@ -226,7 +224,9 @@ class DeductionItem(Described):
     @property
     def kind(self) -> str:
         """Return the kind of deduction."""
-        return next(k for k in ("per", "shortfall", "excess", "amount", "bands") if getattr(self, k))
+        return next(
+            k for k in ("per", "shortfall", "excess", "amount", "bands") if getattr(self, k)
+        )
 
 
 class Deduction(Model):

@@ -12,7 +12,7 @@ from pingji import expr
 from pingji.data.contract import TABLES
 from pingji.errors import Problem, SchemeError
 from pingji.scheme.loader import Path_, Positions, parse_scheme_text, read_scheme_file
-from pingji.scheme.models import AGGREGATIONS, Node, Scheme
+from pingji.scheme.models import Node, Scheme
 
 PERIOD_NAMES = {"period_start": "date", "period_end": "date"}
 RESULT_NAMES = {"score": "number", "points": "number", "max_points": "number"}
@@ -134,7 +134,9 @@ class _Checker:
         except expr.ExprError as err:
             line, col = self.pos.expr_column(path, err.offset) or (None, None)
             self.problems.append(
-                Problem(f"in expression `{text}`: {err.message}", line, col, ".".join(map(str, path)))
+                Problem(
+                    f"in expression `{text}`: {err.message}", line, col, ".".join(map(str, path))
+                )
             )
             return None
         self.exprs[path] = tree
@@ -157,9 +159,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     entity = TABLES[scheme.entity]
 
     # ---------------------------------------------------------- params, extra columns
-    param_types = {
-        name: (p.type or _type_of(p.default)) for name, p in scheme.params.items()
-    }
+    param_types = {name: (p.type or _type_of(p.default)) for name, p in scheme.params.items()}
     for table, cols in scheme.extra_columns.items():
         if table not in TABLES:
             c.problem(("extra_columns", table), f"unknown table '{table}'", key=True)
@@ -173,7 +173,11 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     deps: dict[str, set[str]] = {}
     for name, m in scheme.metrics.items():
         path = ("metrics", name)
-        if name in PERIOD_NAMES or name in RESULT_NAMES or name in ("grade", "class", "status", "value"):
+        if (
+            name in PERIOD_NAMES
+            or name in RESULT_NAMES
+            or name in ("grade", "class", "status", "value")
+        ):
             c.problem(path, f"'{name}' is a reserved name; choose another metric name", key=True)
         deps[name] = set()
         if m.aggregation:
@@ -227,14 +231,18 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             table, _, column = m.latest.partition(".")
             spec = TABLES.get(table)
             if spec is None or spec.date is None or spec.kind != "fact" or not column:
-                c.problem((*path, "latest"), "write `latest: <table>.<column>` of a dated fact table")
+                c.problem(
+                    (*path, "latest"), "write `latest: <table>.<column>` of a dated fact table"
+                )
             elif spec.column(column) is None and column not in scheme.extra_columns.get(table, []):
                 c.problem((*path, "latest"), f"table '{table}' has no column '{column}'")
             metric_types[name] = _col_type(spec.column(column) if spec else None)
         elif m.rating:
             lo, hi = m.scale or (0, 0)
             if not lo < hi:
-                c.problem((*path, "scale"), f"a scale runs from a lower to a higher value (got {lo}…{hi})")
+                c.problem(
+                    (*path, "scale"), f"a scale runs from a lower to a higher value (got {lo}…{hi})"
+                )
             metric_types[name] = "number"
         else:
             metric_types[name] = "any"
@@ -248,7 +256,9 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         order = list(graphlib.TopologicalSorter(deps).static_order())
     except graphlib.CycleError as err:
         cycle = err.args[1]
-        c.problem(("metrics", cycle[0]), "metrics depend on each other in a circle: " + " → ".join(cycle))
+        c.problem(
+            ("metrics", cycle[0]), "metrics depend on each other in a circle: " + " → ".join(cycle)
+        )
         order = list(scheme.metrics)
 
     # ------------------------------------------------------------------------- tree
@@ -280,7 +290,10 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             _check_bands(c, g)
         for i, rule in enumerate(g.rules or []):
             if rule.grade is not None and rule.grade not in grade_codes:
-                c.problem((*gp, "rules", i, "grade"), f"unknown grade '{rule.grade}'; levels: {', '.join(grade_codes)}")
+                c.problem(
+                    (*gp, "rules", i, "grade"),
+                    f"unknown grade '{rule.grade}'; levels: {', '.join(grade_codes)}",
+                )
             c.expression((*gp, "rules", i, "when"), rule.when, result_known, NODE_FUNCTIONS)
         if g.else_ is not None and g.else_ not in grade_codes:
             c.problem((*gp, "else"), f"unknown grade '{g.else_}'; levels: {', '.join(grade_codes)}")
@@ -322,7 +335,10 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 for call in _calls_with_args(tree, "grade_streak"):
                     args = call.args
                     if not (_is_string(args[0]) and _is_int(args[1])):
-                        c.problem(path, "grade_streak takes a grade in quotes and a whole number: grade_streak('C', 3)")
+                        c.problem(
+                            path,
+                            "grade_streak takes a grade in quotes and a whole number: grade_streak('C', 3)",
+                        )
                         continue
                     if not scheme.grades or _literal(args[0]) not in grade_codes:
                         c.problem(path, f"grade_streak: unknown grade '{_literal(args[0])}'")
@@ -332,7 +348,9 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                     history = max(history, n - 1)
                 for call in _calls_with_args(tree, "has_class"):
                     if not _is_string(call.args[0]) or _literal(call.args[0]) not in class_ids:
-                        c.problem(path, f"has_class: unknown class; classes: {', '.join(class_ids)}")
+                        c.problem(
+                            path, f"has_class: unknown class; classes: {', '.join(class_ids)}"
+                        )
                 _check_node_calls(c, path, tree, node_ids)
 
     # ---------------------------------------------------------- outputs and checks
@@ -417,7 +435,10 @@ def _resolve_tree(
             wb = node.weights_by
             ids = {ch.id for ch in children}
             if wb.by not in scheme.metrics:
-                c.problem((*path, "weights_by", "by"), f"'{wb.by}' is not a metric; declare it (e.g. `{{attribute: {wb.by}}}`)")
+                c.problem(
+                    (*path, "weights_by", "by"),
+                    f"'{wb.by}' is not a metric; declare it (e.g. `{{attribute: {wb.by}}}`)",
+                )
             for prof, weights in wb.profiles.items():
                 if set(weights) != ids:
                     c.problem(
@@ -430,12 +451,16 @@ def _resolve_tree(
                 c.problem((*path, "weights_by", "default"), f"unknown profile '{wb.default}'")
             for i, ch in enumerate(children):
                 if ch.max is None:
-                    c.problem((*path, "children", i), "with `weights_by`, every child needs its own `max`")
+                    c.problem(
+                        (*path, "children", i), "with `weights_by`, every child needs its own `max`"
+                    )
                 child_max[i] = float(ch.max or 100)
         elif weighting == "fractions":
             weights = [ch.weight for ch in children]
             if any(w is None for w in weights):
-                c.problem((*path, "children"), "with `weighting: fractions` every child needs a `weight`")
+                c.problem(
+                    (*path, "children"), "with `weighting: fractions` every child needs a `weight`"
+                )
             else:
                 total = sum(weights)
                 if abs(total - 1) > WEIGHT_TOLERANCE:
@@ -450,15 +475,24 @@ def _resolve_tree(
         elif weighting == "ratios":
             for i, ch in enumerate(children):
                 if ch.weight is None:
-                    c.problem((*path, "children", i), "with `weighting: ratios` every child needs a `weight`")
+                    c.problem(
+                        (*path, "children", i),
+                        "with `weighting: ratios` every child needs a `weight`",
+                    )
                 child_weight[i] = float(ch.weight or 0)
                 child_max[i] = float(ch.max) if ch.max is not None else 100.0
         else:  # points
             for i, ch in enumerate(children):
                 if ch.max is None:
-                    c.problem((*path, "children", i), "with points weighting every child needs `max` (its points)")
+                    c.problem(
+                        (*path, "children", i),
+                        "with points weighting every child needs `max` (its points)",
+                    )
                 if ch.weight is not None:
-                    c.problem((*path, "children", i, "weight"), "with points weighting, give `max`, not `weight`")
+                    c.problem(
+                        (*path, "children", i, "weight"),
+                        "with points weighting, give `max`, not `weight`",
+                    )
                 child_max[i] = float(ch.max or 0)
                 child_weight[i] = child_max[i]
             total = sum(m or 0 for m in child_max)
@@ -470,7 +504,16 @@ def _resolve_tree(
         out[node.id] = _resolved(node, path, max_, weight, parent, depth)
         for i, ch in enumerate(children):
             _resolve_tree(
-                c, scheme, ch, (*path, "children", i), node, child_max[i], child_weight[i], depth + 1, out, known
+                c,
+                scheme,
+                ch,
+                (*path, "children", i),
+                node,
+                child_max[i],
+                child_weight[i],
+                depth + 1,
+                out,
+                known,
             )
         return max_
     # indicator
@@ -506,10 +549,14 @@ def _infer_weighting(node: Node) -> str:
     return "points"
 
 
-def _check_indicator(c: _Checker, scheme: Scheme, node: Node, path: Path_, known: dict[str, str]) -> None:
+def _check_indicator(
+    c: _Checker, scheme: Scheme, node: Node, path: Path_, known: dict[str, str]
+) -> None:
     rule = node.rule
     assert rule is not None
-    value_text = node.value if node.value is not None else (node.id if node.id in scheme.metrics else None)
+    value_text = (
+        node.value if node.value is not None else (node.id if node.id in scheme.metrics else None)
+    )
     kind = rule.kind
     if value_text is None and kind in ("linear", "bands", "mapping", "manual"):
         c.problem(path, f"indicator '{node.id}' needs a `value` (or a metric named '{node.id}')")
@@ -564,6 +611,7 @@ def _check_band_list(c: _Checker, path: Path_, bands) -> None:
 
 def _overlap(a, b) -> bool:
     """Return whether two bands share at least one value."""
+
     def lower(x):
         return (float("-inf"), True) if x.lower is None else (x.lower, x.lower_closed)
 
@@ -588,7 +636,10 @@ def _check_bands(c: _Checker, g) -> None:
             c.problem(p, f"grade '{lv.grade}' needs `min` (only the last level may leave it out)")
             continue
         if prev_min is not None and lv.min is not None and lv.min >= prev_min:
-            c.problem((*p, "min"), f"grade '{lv.grade}' (min {lv.min:g}) overlaps the grade above it (min {prev_min:g})")
+            c.problem(
+                (*p, "min"),
+                f"grade '{lv.grade}' (min {lv.min:g}) overlaps the grade above it (min {prev_min:g})",
+            )
         if lv.below is not None:
             if i == 0:
                 c.problem((*p, "below"), "the best grade has no upper edge")
@@ -622,7 +673,9 @@ def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> Non
         for call in _calls_with_args(tree, fn):
             arg = call.args[0]
             if not _is_string(arg) or _literal(arg) not in node_ids:
-                c.problem(path, f"{fn}() takes a node id in quotes; nodes: {', '.join(sorted(node_ids))}")
+                c.problem(
+                    path, f"{fn}() takes a node id in quotes; nodes: {', '.join(sorted(node_ids))}"
+                )
 
 
 def _is_string(node) -> bool:
