@@ -673,10 +673,10 @@ class Compiler:
             rank = ibis.cases(*cases, else_=default)
         t = t.mutate(grade_rank=rank)
         cap_cols = {}
-        for i, cap in enumerate(g.caps):
+        for i in range(len(g.caps)):
             cond = self.compile(("grades", "caps", i, "when"), t, period, functions=funcs)
             cap_cols[f"g__cap{i}"] = cond
-        for i, dem in enumerate(g.demotions):
+        for i in range(len(g.demotions)):
             cap_cols[f"g__dem{i}"] = self.compile(
                 ("grades", "demotions", i, "when"), t, period, functions=funcs
             )

@@ -114,7 +114,9 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: Positions) -> list[
         path: list[str | int] = []
         cursor = data
         for part in e["loc"]:
-            if (isinstance(cursor, dict) and part in cursor) or (isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)):
+            if (isinstance(cursor, dict) and part in cursor) or (
+                isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)
+            ):
                 path.append(part)
                 cursor = cursor[part]
         key = tuple(path)

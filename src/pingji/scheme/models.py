@@ -141,9 +141,9 @@ class Band(Described):
         if isinstance(self.points, tuple) and (self.lower is None or self.upper is None):
             raise ValueError("a band with a points range needs both edges to interpolate inside it")
         lo, hi = self.lower, self.upper
-        if lo is not None and hi is not None and (lo > hi or (lo == hi and self.equals is None)):
-            if not (lo == hi and self.from_ is not None and self.upto is not None):
-                raise ValueError(f"the band is empty: lower edge {lo} is not below {hi}")
+        closed = self.lower_closed and self.upper_closed
+        if lo is not None and hi is not None and (lo > hi or (lo == hi and not closed)):
+            raise ValueError(f"the band is empty: lower edge {lo} is not below {hi}")
         return self
 
     @property

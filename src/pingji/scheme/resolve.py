@@ -160,7 +160,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
 
     # ---------------------------------------------------------- params, extra columns
     param_types = {name: (p.type or _type_of(p.default)) for name, p in scheme.params.items()}
-    for table, cols in scheme.extra_columns.items():
+    for table in scheme.extra_columns:
         if table not in TABLES:
             c.problem(("extra_columns", table), f"unknown table '{table}'", key=True)
     base_names = {**param_types, **PERIOD_NAMES}
