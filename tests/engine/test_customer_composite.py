@@ -57,12 +57,7 @@ def test_it_reproduces_the_seed_worked_example(run_scheme):
     assert nodes["sales_volume"]["max"] == 30.0 and nodes["sales_volume"]["score"] == 95.0
     assert r["missing"] == []
     # lost weighted points: collection 16, return 10, manager 2, sales volume 1.5
-    assert [x["code"] for x in r["reasons"]] == [
-        "low_collection_rate",
-        "high_return_rate",
-        "low_manager_rating",
-    ]
-    assert [x["lost"] for x in r["reasons"]] == [16.0, 10.0, 2.0]
+    assert r["reasons"] == ["low_collection_rate", "high_return_rate", "low_manager_rating"]
 
 
 def test_it_clamps_at_the_anchor_points_and_scores_missing_input_zero(run_scheme):

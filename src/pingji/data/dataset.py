@@ -11,6 +11,8 @@ import ibis
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
 from pingji.errors import DataError
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
 
 def contract_table(name: str, where: str) -> TableSpec:
     """Return the contract of table `name`, or raise DataError naming `where` it was asked for."""
@@ -91,10 +93,12 @@ class DataSet:
 
 def open_dataset(spec: str | os.PathLike) -> DataSet:
     """Open a folder of CSV/Parquet/XLSX files (DuckDB) or a postgresql:// URL as a data set."""
-    # Imported here: both modules build on DataSet above.
-    from pingji.data.folder import FolderDataSet
-    from pingji.data.postgres import PostgresDataSet, is_postgres_url
+    # Imported here: both modules build on DataSet above; and psycopg is only imported
+    # for a PostgreSQL URL, so a folder run does not pay for it.
+    if isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES):
+        from pingji.data.postgres import PostgresDataSet
 
-    if isinstance(spec, str) and is_postgres_url(spec):
         return PostgresDataSet(spec)
+    from pingji.data.folder import FolderDataSet
+
     return FolderDataSet(Path(spec))

@@ -27,7 +27,6 @@ from pingji.data.validate import (
     select_list,
     text_plan,
 )
-from pingji.data.xlsx import read_first_sheet
 from pingji.errors import DataError
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
@@ -252,6 +251,8 @@ class FolderDataSet(DataSet):
         return found == rows
 
     def _load_xlsx(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
+        from pingji.data.xlsx import read_first_sheet  # openpyxl only for Excel files
+
         header, cells = read_first_sheet(path, file)
         names = resolve_header(spec, header, file, header_row=1)
         cells = cells.rename_columns([*names, ROW_COLUMN])

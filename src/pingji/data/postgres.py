@@ -12,16 +12,14 @@ import psycopg
 from psycopg import sql
 
 from pingji.data.contract import ENGINE_TYPES, ROW_COLUMN, TABLES, TableSpec
-from pingji.data.dataset import DataSet
+from pingji.data.dataset import POSTGRES_SCHEMES, DataSet
 from pingji.data.validate import ident, literal
 from pingji.errors import DataError
-
-_SCHEMES = ("postgresql://", "postgres://")
 
 
 def is_postgres_url(spec: str) -> bool:
     """Tell whether `spec` is a PostgreSQL URL rather than a folder."""
-    return spec.lower().startswith(_SCHEMES)
+    return spec.lower().startswith(POSTGRES_SCHEMES)
 
 
 def split_url(url: str) -> tuple[str, str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pingji.engine.plan import Plan
-from pingji.engine.run import Evaluation
+from pingji.engine.run import Evaluation, reason_code, reason_label
 from pingji.errors import BadInput
 from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
 
@@ -103,11 +103,13 @@ def explain_entity(ev: Evaluation) -> str:
             how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn)
             out.append(f"{pad}  ↳ {how}")
     if row.get("reasons"):
+        leaves = {reason_code(n): n for n in rs.leaves()}
+        parts = []
+        for code in row["reasons"]:
+            n = leaves[code]
+            parts.append(f"{reason_label(n)} {code}(-{_fmt(raw.get(f'n__{n.id}__lost'))})")
         out.append("")
-        out.append(
-            "主要失分 reasons: "
-            + ";".join(f"{r['label']}(-{_fmt(r['lost'])})" for r in row["reasons"])
-        )
+        out.append("主要失分 reasons: " + ";".join(parts))
     for o in s.outputs:
         out.append(f"{o.label or o.id}: {_fmt(row.get(o.id))}")
     return "\n".join(out)

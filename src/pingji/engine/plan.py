@@ -17,6 +17,7 @@ from pingji.periods import Period
 from pingji.scheme.models import Band, Bands
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 
+FLATTENING_BACKENDS = {"postgres"}  # backends whose planner inlines nested projections
 ROUND = 9  # ratios are compared and steps counted on values rounded to 9 decimals
 
 
@@ -218,7 +219,9 @@ class Compiler:
             if m.aggregation:
                 by_table.setdefault(getattr(m, m.aggregation).partition(".")[0], []).append(n)
         for table, names in by_table.items():
-            agg = self._stage(self._aggregate(table, names, period))
+            agg = self._aggregate(table, names, period)
+            if self.materialize:  # the warning about unknown keys reads it again
+                agg = agg.cache()
             self.orphans.setdefault(table, []).append(agg)
             t = self._join(t, agg.drop("__rows"))
         # latest rows as of the period end
@@ -322,11 +325,10 @@ class Compiler:
 
         Databases that flatten nested subqueries (PostgreSQL) substitute each column's
         expression wherever it is used; over metrics → tree → grade → consequences that
-        multiplies the work per row. A temporary table between the steps keeps each step flat,
-        and lets the warning about unknown keys reuse the fact aggregates instead of
-        scanning the facts again.
+        multiplies the work per row. A temporary table between the steps keeps each step flat.
+        DuckDB keeps nested projections as they are and needs no such step.
         """
-        return t.cache() if self.materialize else t
+        return t.cache() if self.materialize and self.ds.backend in FLATTENING_BACKENDS else t
 
     def defaults(self, t: ir.Table) -> ir.Table:
         """Fill aggregation metrics that found no rows with their default (sum/count: 0)."""
@@ -863,7 +865,8 @@ def build_plan(
     t = c.classify(t, period)
     t = c.consequences(t, period, streaks)
     t = c.outputs(t, period)
-    t = t.mutate(period=ibis.literal(str(period)))
+    # ordered here, while rows are flat: the assembly keeps the order
+    t = t.mutate(period=ibis.literal(str(period))).order_by("entity_id")
     plan = Plan(rs, period, values, t, c.key)
     plan.warnings_queries = _orphan_queries(c)
     fail_cols = [col_node(n.id, "missing") for n in rs.nodes.values() if n.missing == "fail"]

@@ -61,12 +61,34 @@ def _lit(text: str) -> str:
     return "'" + str(text).replace("'", "''") + "'"
 
 
-def _list_of_flags(flags: list[tuple[str, str]]) -> str:
-    """SQL for the list of labels whose boolean column is true, in order."""
-    if not flags:
+def _split(items: list[str]) -> str:
+    """SQL for the list of the non-NULL text values among items, in order.
+
+    concat_ws skips NULLs, so no per-row lambda is needed (ids and codes never hold a comma).
+    """
+    if not items:
         return "CAST([] AS VARCHAR[])"
-    items = ", ".join(f"CASE WHEN {_q(col)} THEN {_lit(label)} END" for col, label in flags)
-    return f"list_filter([{items}], x -> x IS NOT NULL)"
+    joined = f"concat_ws(',', {', '.join(items)})"
+    return (
+        f"CASE WHEN {joined} = '' THEN CAST([] AS VARCHAR[]) ELSE string_split({joined}, ',') END"
+    )
+
+
+def _list_of_flags(flags: list[tuple[str, str]]) -> str:
+    """SQL for the list of ids whose boolean column is true, in order."""
+    return _split([f"CASE WHEN {_q(col)} THEN {_lit(label)} END" for col, label in flags])
+
+
+def reason_code(n) -> str:
+    """Return the reason code an indicator reports when it loses points."""
+    return n.node.reason.code if n.node.reason else n.id
+
+
+def reason_label(n) -> str:
+    """Return what a person reads for an indicator's reason code."""
+    if n.node.reason and n.node.reason.label:
+        return n.node.reason.label
+    return f"{n.node.label or n.id}失分"
 
 
 def assembly_sql(plan: Plan, columns: set[str]) -> str:
@@ -74,6 +96,7 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
     rs = plan.scheme
     s = rs.scheme
     sel: list[str] = ["entity_id", "period"]
+    ranks: list[str] = []
     root = next(iter(rs.nodes.values()), None)
     for name in ("score", "points"):
         sel.append(f"{_q(name)}" if name in columns else f"CAST(NULL AS DOUBLE) AS {name}")
@@ -105,29 +128,34 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
                 fields.append(f"passed := {_q(col_node(n.id, 'passed'))}")
             parts.append(f"{_q(n.id)} := struct_pack({', '.join(fields)})")
         sel.append(f"struct_pack({', '.join(parts)}) AS nodes")
+        # The reason codes of the three indicators that lost the most weighted points (ties:
+        # scheme order), by plain comparisons: each leaf's rank is how many leaves lost more.
         leaves = rs.leaves()
-        reasons = []
-        for i, n in enumerate(leaves):
-            code = n.node.reason.code if n.node.reason else n.id
-            label = (n.node.reason.label if n.node.reason and n.node.reason.label else None) or (
-                f"{n.node.label or n.id}失分"
+        lost = [f"round({_q(col_node(n.id, 'lost'))}, {ROUND})" for n in leaves]
+        for i, lo in enumerate(lost):
+            beats = [
+                f"({o} > {lo})" if j > i else f"({o} >= {lo})" for j, o in enumerate(lost) if j != i
+            ]
+            ranks.append(
+                f"({' + '.join(f'CAST({b} AS INTEGER)' for b in beats) or '0'}) AS __rank{i}"
             )
-            reasons.append(
-                f"struct_pack(lost := round({_q(col_node(n.id, 'lost'))}, {ROUND}), ord := {-i}, "
-                f"code := {_lit(code)}, label := {_lit(label)})"
+        picks = []
+        for k in range(min(3, len(leaves))):
+            whens = " ".join(
+                f"WHEN __rank{i} = {k} AND {lo} > 0 THEN {_lit(reason_code(n))}"
+                for i, (n, lo) in enumerate(zip(leaves, lost, strict=True))
             )
-        sel.append(
-            f"list_transform(list_slice(list_sort(list_filter([{', '.join(reasons)}], r -> r.lost > 0), 'DESC'), 1, 3), "
-            "r -> struct_pack(code := r.code, label := r.label, lost := r.lost)) AS reasons"
-        )
+            picks.append(f"CASE {whens} END")
+        sel.append(f"{_split(picks)} AS reasons")
     else:
         sel.append("NULL AS nodes")
-        sel.append("CAST([] AS STRUCT(code VARCHAR, label VARCHAR, lost DOUBLE)[]) AS reasons")
+        sel.append("CAST([] AS VARCHAR[]) AS reasons")
     if s.grades is not None:
         sel.append("override_reason AS override")
     for out in s.outputs:
         sel.append(f"{_q('o__' + out.id)} AS {_q(out.id)}")
-    return f"SELECT {', '.join(sel)} FROM raw ORDER BY entity_id"
+    source = f"(SELECT *, {', '.join(ranks)} FROM raw)" if ranks else "raw"
+    return f"SELECT {', '.join(sel)} FROM {source}"
 
 
 def execute(plan: Plan) -> Evaluation:

@@ -23,14 +23,16 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def flat_sql(rs: ResolvedScheme, columns: list[str]) -> str:
-    """Return the query that flattens nodes to `<id>.points`, `<id>.score`, `<id>.value` columns."""
+def flat_sql(rs: ResolvedScheme, columns: list[str], lists: bool = False) -> str:
+    """Return the query that flattens nodes to `<id>.points`, `<id>.score`, `<id>.value` columns.
+
+    Lists (classes, actions, missing, reasons) stay lists with `lists`, else become text joined
+    by ';'.
+    """
     sel = []
     for name in columns:
-        if name in ("classes", "actions", "missing"):
+        if name in ("classes", "actions", "missing", "reasons") and not lists:
             sel.append(f"array_to_string({_q(name)}, ';') AS {_q(name)}")
-        elif name == "reasons":
-            sel.append("array_to_string(list_transform(reasons, r -> r.code), ';') AS reasons")
         elif name != "nodes":
             sel.append(_q(name))
     if "nodes" in columns and rs.nodes:
@@ -114,7 +116,8 @@ def _copy_sql(rs: ResolvedScheme, fmt: str, columns: list[str], path: str) -> st
         return f"COPY (SELECT * FROM result) TO '{_path(path)}' (FORMAT JSON)"
     if fmt == "csv":
         return f"COPY ({flat_sql(rs, columns)}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
-    return f"COPY (SELECT * FROM result) TO '{_path(path)}' (FORMAT PARQUET)"
+    # Parquet is flat too (one column per node part): what BI tools and spreadsheets read
+    return f"COPY ({flat_sql(rs, columns, lists=True)}) TO '{_path(path)}' (FORMAT PARQUET)"
 
 
 def _write_stream(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, fmt: str, stream: IO) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,12 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+from ruamel.yaml.scalarstring import (
+    DoubleQuotedScalarString,
+    FoldedScalarString,
+    LiteralScalarString,
+    SingleQuotedScalarString,
+)
 
 from pingji.errors import Problem, SchemeError
 from pingji.scheme import models
@@ -22,10 +29,13 @@ Path_ = tuple[str | int, ...]
 class Positions:
     """Line/column of every key and value in a YAML document, by field path."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str = "") -> None:
         self.values: dict[Path_, tuple[int, int]] = {}
         self.keys: dict[Path_, tuple[int, int]] = {}
         self.quoted: set[Path_] = set()
+        self.styles: dict[Path_, str] = {}  # ', ", | or > for quoted and block string values
+        self.strings: dict[Path_, str] = {}  # string values as parsed, to map offsets back
+        self.lines = text.splitlines()
 
     def of(self, path: Path_, key: bool = False) -> tuple[int, int] | None:
         """Return the 1-based (line, col) nearest to a path: its value, else its key, else a parent's."""
@@ -41,11 +51,76 @@ class Positions:
 
     def expr_column(self, path: Path_, offset: int) -> tuple[int, int] | None:
         """Return the position of a character inside an expression string value."""
-        pos = self.values.get(tuple(path))
+        path = tuple(path)
+        pos = self.values.get(path)
         if pos is None:
             return self.of(path)
         line, col = pos
-        return line, col + offset + (1 if tuple(path) in self.quoted else 0)
+        naive = line, col + offset + (1 if path in self.quoted else 0)
+        value = self.strings.get(path)
+        if not value:
+            return naive
+        past_end = max(0, offset - len(value) + 1)  # e.g. "unexpected end of expression"
+        found = _source_position(
+            self.lines, value, offset - past_end, line, col, self.styles.get(path)
+        )
+        return (found[0], found[1] + past_end) if found else naive
+
+
+# What YAML adds around a string's characters: quotes, escapes, line breaks and indentation.
+_LAYOUT = frozenset(" \t\n'\"\\")
+
+
+def _source_position(
+    lines: list[str], value: str, offset: int, line: int, col: int, style: str | None
+) -> tuple[int, int] | None:
+    """Return where the value's character at `offset` stands in the file, or None if unsure.
+
+    Walks the source from the scalar's start and matches the parsed value character by
+    character, skipping only layout (quotes, escapes, folded line breaks, indentation), so
+    `''` in single quotes, `\\"` in double quotes and multi-line plain or block scalars all
+    point at the right character.
+    """
+    if style in ("|", ">"):
+        row, c = line, 0  # block content starts on the line after the indicator
+    else:
+        row, c = line - 1, col - 1 + (1 if style in ("'", '"') else 0)
+    for i, ch in enumerate(value[: offset + 1]):
+        while True:
+            if row >= len(lines):
+                return None
+            src = lines[row][c] if c < len(lines[row]) else "\n"
+            if src == ch:
+                break
+            if src not in _LAYOUT:
+                return None
+            row, c = (row + 1, 0) if src == "\n" else (row, c + 1)
+        if i == offset:
+            return row + 1, c + 1
+        row, c = (row + 1, 0) if src == "\n" else (row, c + 1)
+    return None
+
+
+_STYLES: dict[type, str] = {
+    SingleQuotedScalarString: "'",
+    DoubleQuotedScalarString: '"',
+    LiteralScalarString: "|",
+    FoldedScalarString: ">",
+}
+
+
+def _tag_name(tag: str) -> str:
+    return "!!" + tag.removeprefix("tag:yaml.org,2002:") if tag.startswith("tag:") else tag
+
+
+def _record(pos: Positions, path: Path_, value: Any) -> None:
+    style = _STYLES.get(type(value))
+    if style:
+        pos.styles[path] = style
+        if style in ("'", '"'):
+            pos.quoted.add(path)
+    if isinstance(value, str):
+        pos.strings[path] = str(value)
 
 
 def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> Any:
@@ -54,9 +129,11 @@ def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> A
     tag_value = getattr(tag, "value", None) if tag is not None else None
     if isinstance(node, TaggedScalar) or tag_value:
         line_col = pos.of(path)
+        name = _tag_name(tag_value) if tag_value else "a tagged value"
         problems.append(
             Problem(
-                f"YAML tags ({tag_value or 'tagged value'}) are not allowed in a scheme",
+                f"YAML tags such as {name} are not allowed in a scheme: "
+                "write plain values (text, numbers, lists, mappings)",
                 *(line_col or (None, None)),
                 path=_dotted(path),
             )
@@ -70,8 +147,7 @@ def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> A
             child = (*path, str(key))
             pos.keys[child] = (kl + 1, kc + 1)
             pos.values[child] = (vl + 1, vc + 1)
-            if isinstance(node[key], DoubleQuotedScalarString | SingleQuotedScalarString):
-                pos.quoted.add(child)
+            _record(pos, child, node[key])
             out[str(key)] = _plain(node[key], child, pos, problems)
         return out
     if isinstance(node, CommentedSeq):
@@ -80,8 +156,7 @@ def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> A
             il, ic = node.lc.item(i)
             child = (*path, i)
             pos.values[child] = (il + 1, ic + 1)
-            if isinstance(item, DoubleQuotedScalarString | SingleQuotedScalarString):
-                pos.quoted.add(child)
+            _record(pos, child, item)
             out_list.append(_plain(item, child, pos, problems))
         return out_list
     if isinstance(node, str):
@@ -105,41 +180,160 @@ def _vocabulary() -> set[str]:
 _VOCABULARY = _vocabulary()
 
 
+# What a value of each pydantic type error should have been, in words.
+_EXPECTED = {
+    "int_type": "a number",
+    "int_parsing": "a number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "string_type": "text",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a mapping (key: value)",
+    "model_type": "a mapping (key: value)",
+    "model_attributes_type": "a mapping (key: value)",
+}
+_PATTERNS = {
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "an id of letters, digits and _ that does not start with a digit",
+    r"^[a-z0-9][a-z0-9_-]*$": "a scheme id of lower-case letters, digits, _ and -",
+}
+
+
+def _data_path(loc: tuple, data: Any) -> Path_:
+    """Return the part of a pydantic error location that exists in the data (unions add type names)."""
+    path: list[str | int] = []
+    cursor = data
+    for part in loc:
+        if (isinstance(cursor, dict) and part in cursor) or (
+            isinstance(cursor, list) and isinstance(part, int) and 0 <= part < len(cursor)
+        ):
+            path.append(part)
+            cursor = cursor[part]
+    return tuple(path)
+
+
+def _at(data: Any, path: Path_) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 def _pydantic_problems(err: ValidationError, data: Any, pos: Positions) -> list[Problem]:
-    """Turn pydantic errors into positioned problems (one per field path)."""
+    """Turn pydantic errors into positioned problems: one per field path, the deepest first."""
     problems: list[Problem] = []
-    seen: set[Path_] = set()
+    by_path: dict[Path_, list[dict]] = {}
     for e in err.errors():
-        # Keep only loc parts that exist in the data (unions add type names to loc).
-        path: list[str | int] = []
-        cursor = data
-        for part in e["loc"]:
-            if (isinstance(cursor, dict) and part in cursor) or (
-                isinstance(cursor, list) and isinstance(part, int) and part < len(cursor)
-            ):
-                path.append(part)
-                cursor = cursor[part]
-        key = tuple(path)
-        kind = e["type"]
-        if kind == "extra_forbidden":
+        key = _data_path(e["loc"], data)
+        if e["type"] == "extra_forbidden":
             bad = str(e["loc"][-1])
             close = difflib.get_close_matches(bad, _VOCABULARY, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            message = f"unknown key '{bad}'{hint}: a typo is never ignored"
-            line_col = pos.of(key, key=True)
+            allowed = _allowed_keys(e["loc"])
+            problems.append(
+                Problem(
+                    f"unknown key '{bad}'{hint}: a typo is never ignored{allowed}",
+                    *(pos.of(key, key=True) or (None, None)),
+                    path=_dotted(key),
+                )
+            )
         else:
-            if any(key[: len(s)] == s for s in seen if len(s) >= len(key)):
-                continue
-            msg = e["msg"].removeprefix("Value error, ")
-            message = f"{msg} (got {_short(e.get('input'))})" if kind != "value_error" else msg
-            if kind == "missing":
-                message = f"required key '{e['loc'][-1]}' is missing"
-            line_col = pos.of(key)
-        if key in seen and kind != "extra_forbidden":
+            by_path.setdefault(key, []).append(e)
+    reported = {p.path for p in problems}
+    for key, errors in by_path.items():
+        # an error inside a value explains more than "this value does not fit" on the value
+        deeper = any(
+            other != key and other[: len(key)] == key for other in (*by_path, *_paths(reported))
+        )
+        if deeper and errors[0]["type"] != "missing":
             continue
-        seen.add(key)
-        problems.append(Problem(message, *(line_col or (None, None)), path=_dotted(key)))
+        message, at = _message(errors, key, data)
+        where = pos.of(at, key=at != key)  # a message about a key of this mapping points at it
+        problems.append(Problem(message, *(where or (None, None)), path=_dotted(at)))
+    problems.sort(key=lambda p: (p.line or 0, p.col or 0))
     return problems[:20]
+
+
+def _paths(dotted: set[str]) -> list[Path_]:
+    return [tuple(int(x) if x.isdigit() else x for x in d.split(".")) for d in dotted if d]
+
+
+def _message(errors: list[dict], key: Path_, data: Any) -> tuple[str, Path_]:
+    """Return the message for the errors found at one field path, and the path to point at."""
+    first = errors[0]
+    kind = first["type"]
+    got = f" (got {_short(first.get('input'))})"
+    if kind == "missing":
+        name = first["loc"][-1]
+        return f"required key '{name}' is missing: add `{name}: …`", key
+    if kind == "value_error":
+        message = first["msg"].removeprefix("Value error, ")
+        # point at the key the message is about when it names one of this mapping's keys
+        here = _at(data, key)
+        if isinstance(here, dict):
+            for word in message.split("`")[1::2]:
+                if word in here:
+                    return message, (*key, word)
+        return message, key
+    expected: list[str] = []
+    for e in errors:
+        if e["type"] == "literal_error":
+            want = f"one of {e['ctx']['expected']}"
+        elif e["type"] == "string_pattern_mismatch":
+            want = _PATTERNS.get(e["ctx"]["pattern"], f"text matching {e['ctx']['pattern']}")
+        else:
+            want = _EXPECTED.get(e["type"], "")
+        if want and want not in expected:
+            expected.append(want)
+    if expected:
+        return f"expected {' or '.join(expected)}{got}", key
+    return f"{first['msg']}{got}", key
+
+
+def _allowed_keys(loc: tuple) -> str:
+    """Return `; allowed here: …` naming the keys of the model an unknown key was found in."""
+    current: Any = models.Scheme
+    for part in loc[:-1]:
+        current = _step(current, part)
+        if current is None:
+            return ""
+    current = next((m for m in _members(current) if _is_model(m)), None)
+    if current is None:
+        return ""
+    return "; allowed here: " + ", ".join(f.alias or n for n, f in current.model_fields.items())
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _members(tp: Any) -> list[Any]:
+    """Return the alternatives of a type: the members of a union, the type of an Annotated."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for a in typing.get_args(tp) for m in _members(a)]
+    return [tp]
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    """Return the type found one step down a pydantic error location, or None."""
+    for member in _members(tp):
+        if _is_model(member):
+            if member.__name__ == part:  # pydantic names the union member it tried
+                return member
+            for name, f in member.model_fields.items():
+                if part in (name, f.alias):
+                    return f.annotation
+        origin = typing.get_origin(member)
+        if origin is list and isinstance(part, int):
+            return typing.get_args(member)[0]
+        if origin is dict and isinstance(part, str):
+            return typing.get_args(member)[1]
+    return None
 
 
 def _short(value: Any) -> str:
@@ -161,7 +355,8 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
         ) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
         raise SchemeError(file, [Problem(f"malformed YAML: {exc}")], text) from None
-    pos = Positions()
+    pos = Positions(text)
+    pos.values[()] = _document_start(pos.lines)
     problems: list[Problem] = []
     data = _plain(doc, (), pos, problems)
     if problems:
@@ -177,6 +372,15 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
     except ValidationError as err:
         raise SchemeError(file, _pydantic_problems(err, data, pos), text) from None
     return scheme, pos
+
+
+def _document_start(lines: list[str]) -> tuple[int, int]:
+    """Return the position of the document's first content line (past comments and `---`)."""
+    for n, line in enumerate(lines, 1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "---", "%")):
+            return n, len(line) - len(line.lstrip()) + 1
+    return 1, 1
 
 
 def read_scheme_file(path: str | Path) -> tuple[str, str]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
 
-Number = int | float
+# Strict: `true` or "10" where a number belongs is a mistake, not 1 or 10.
+Number = StrictInt | StrictFloat
 
 
 class Model(BaseModel):
@@ -306,7 +307,7 @@ class WeightProfiles(Model):
 class Reason(Model):
     """What a person reads when this indicator lost points."""
 
-    code: str
+    code: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
     label: str | None = None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import graphlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,6 +121,11 @@ class _Checker:
         line, col = self.pos.of(path, key=key) or (None, None)
         self.problems.append(Problem(message, line, col, ".".join(map(str, path))))
 
+    def problem_in(self, path: Path_, node: Any, message: str) -> None:
+        """Record a problem at a sub-expression (the column points at it inside the string)."""
+        line, col = self.pos.expr_column(path, node.start) or (None, None)
+        self.problems.append(Problem(message, line, col, ".".join(map(str, path))))
+
     def expression(
         self,
         path: Path_,
@@ -135,7 +141,10 @@ class _Checker:
             line, col = self.pos.expr_column(path, err.offset) or (None, None)
             self.problems.append(
                 Problem(
-                    f"in expression `{text}`: {err.message}", line, col, ".".join(map(str, path))
+                    f"in expression `{' '.join(str(text).split())}`: {err.message}",
+                    line,
+                    col,
+                    ".".join(map(str, path)),
                 )
             )
             return None
@@ -185,13 +194,20 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             table, _, column = ref.partition(".")
             spec = TABLES.get(table)
             if spec is None or spec.kind != "fact":
-                facts = ", ".join(t for t, s in TABLES.items() if s.kind == "fact")
-                c.problem((*path, m.aggregation), f"'{table}' is not a fact table; one of: {facts}")
+                facts = [t for t, s in TABLES.items() if s.kind == "fact"]
+                what = "an entity table" if spec is not None else "an unknown table"
+                c.problem(
+                    (*path, m.aggregation),
+                    f"'{table}' is {what}{_did_you_mean(table, facts)}; "
+                    f"`{m.aggregation}` reads a fact table: {', '.join(facts)}",
+                )
+                metric_types[name] = "any"  # known, so expressions using it are not reported too
                 continue
             if spec.entity not in (None, scheme.entity):
                 c.problem(
                     (*path, m.aggregation),
-                    f"table '{table}' describes {spec.entity}, but this scheme evaluates {scheme.entity}",
+                    f"table '{table}' describes {spec.entity}, but this scheme evaluates "
+                    f"{scheme.entity} (its tables: {_tables_of(scheme.entity)})",
                 )
             columns = {col.name: col for col in spec.columns}
             extras = set(scheme.extra_columns.get(table, []))
@@ -202,7 +218,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             elif column and column not in columns and column not in extras:
                 c.problem(
                     (*path, m.aggregation),
-                    f"table '{table}' has no column '{column}' "
+                    f"table '{table}' has no column '{column}'{_did_you_mean(column, columns)} "
                     f"(columns: {', '.join(columns)}; declare others under extra_columns)",
                 )
             if spec.date is None and m.window != "all":
@@ -221,21 +237,36 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         elif m.attribute:
             col = entity.column(m.attribute)
             if col is None and m.attribute not in scheme.extra_columns.get(scheme.entity, []):
+                names = [col.name for col in entity.columns]
                 c.problem(
                     (*path, "attribute"),
-                    f"table '{scheme.entity}' has no column '{m.attribute}' "
-                    f"(declare it under extra_columns.{scheme.entity})",
+                    f"table '{scheme.entity}' has no column '{m.attribute}'"
+                    f"{_did_you_mean(m.attribute, names)} (columns: {', '.join(names)}; "
+                    f"declare others under extra_columns.{scheme.entity})",
                 )
             metric_types[name] = _col_type(col)
         elif m.latest:
             table, _, column = m.latest.partition(".")
             spec = TABLES.get(table)
             if spec is None or spec.date is None or spec.kind != "fact" or not column:
+                dated = ", ".join(t for t, s in TABLES.items() if s.kind == "fact" and s.date)
                 c.problem(
-                    (*path, "latest"), "write `latest: <table>.<column>` of a dated fact table"
+                    (*path, "latest"),
+                    f"write `latest: <table>.<column>` of a dated fact table ({dated})",
                 )
             elif spec.column(column) is None and column not in scheme.extra_columns.get(table, []):
-                c.problem((*path, "latest"), f"table '{table}' has no column '{column}'")
+                c.problem(
+                    (*path, "latest"),
+                    f"table '{table}' has no column '{column}'"
+                    f"{_did_you_mean(column, [col.name for col in spec.columns])} "
+                    f"(columns: {', '.join(col.name for col in spec.columns)}; "
+                    "declare others under extra_columns)",
+                )
+            elif spec.entity not in (None, scheme.entity):
+                c.problem(
+                    (*path, "latest"),
+                    f"table '{table}' describes {spec.entity}, but this scheme evaluates {scheme.entity}",
+                )
             metric_types[name] = _col_type(spec.column(column) if spec else None)
         elif m.rating:
             lo, hi = m.scale or (0, 0)
@@ -257,7 +288,11 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     except graphlib.CycleError as err:
         cycle = err.args[1]
         c.problem(
-            ("metrics", cycle[0]), "metrics depend on each other in a circle: " + " → ".join(cycle)
+            ("metrics", cycle[0]),
+            "metrics depend on each other in a circle: "
+            + " → ".join(cycle)
+            + " (an `expr` metric may use only metrics that do not use it back)",
+            key=True,
         )
         order = list(scheme.metrics)
 
@@ -267,7 +302,13 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         ids: dict[str, Path_] = {}
         for path, node in _walk_paths(scheme.tree, ("tree",)):
             if node.id in ids:
-                c.problem((*path, "id"), f"node id '{node.id}' is used twice")
+                first = pos.of((*ids[node.id], "id"))
+                c.problem(
+                    (*path, "id"),
+                    f"node id '{node.id}' is used twice (first at line {first[0] if first else '?'}); "
+                    "every node needs its own id",
+                )
+                continue
             ids[node.id] = path
         _resolve_tree(c, scheme, scheme.tree, ("tree",), None, None, None, 0, nodes, known_metrics)
 
@@ -299,7 +340,10 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             c.problem((*gp, "else"), f"unknown grade '{g.else_}'; levels: {', '.join(grade_codes)}")
         for i, cap in enumerate(g.caps):
             if cap.at_most not in grade_codes:
-                c.problem((*gp, "caps", i, "at_most"), f"unknown grade '{cap.at_most}'")
+                c.problem(
+                    (*gp, "caps", i, "at_most"),
+                    f"unknown grade '{cap.at_most}'; levels: {', '.join(grade_codes)}",
+                )
             c.expression((*gp, "caps", i, "when"), cap.when, result_known, NODE_FUNCTIONS)
         for i, dem in enumerate(g.demotions):
             c.expression((*gp, "demotions", i, "when"), dem.when, result_known, NODE_FUNCTIONS)
@@ -335,21 +379,33 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 for call in _calls_with_args(tree, "grade_streak"):
                     args = call.args
                     if not (_is_string(args[0]) and _is_int(args[1])):
-                        c.problem(
+                        c.problem_in(
                             path,
+                            call,
                             "grade_streak takes a grade in quotes and a whole number: grade_streak('C', 3)",
                         )
                         continue
-                    if not scheme.grades or _literal(args[0]) not in grade_codes:
-                        c.problem(path, f"grade_streak: unknown grade '{_literal(args[0])}'")
+                    if not scheme.grades:
+                        c.problem_in(path, call, "grade_streak needs a `grades` section")
+                    elif _literal(args[0]) not in grade_codes:
+                        c.problem_in(
+                            path,
+                            args[0],
+                            f"grade_streak: unknown grade '{_literal(args[0])}'; "
+                            f"levels: {', '.join(grade_codes)}",
+                        )
                     n = int(_literal(args[1]))
                     if not 1 <= n <= 60:
-                        c.problem(path, "grade_streak: the number of periods is between 1 and 60")
+                        c.problem_in(
+                            path, args[1], "grade_streak: the number of periods is between 1 and 60"
+                        )
                     history = max(history, n - 1)
                 for call in _calls_with_args(tree, "has_class"):
                     if not _is_string(call.args[0]) or _literal(call.args[0]) not in class_ids:
-                        c.problem(
-                            path, f"has_class: unknown class; classes: {', '.join(class_ids)}"
+                        c.problem_in(
+                            path,
+                            call.args[0],
+                            f"has_class: unknown class; classes: {', '.join(class_ids) or 'none'}",
                         )
                 _check_node_calls(c, path, tree, node_ids)
 
@@ -384,6 +440,18 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         history=history,
         grade_codes=grade_codes,
     )
+
+
+def _tables_of(entity: str) -> str:
+    """Return the fact tables that can describe an entity."""
+    return ", ".join(
+        t for t, s in TABLES.items() if s.kind == "fact" and s.entity in (None, entity)
+    )
+
+
+def _did_you_mean(word: str, choices) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _type_of(value: Any) -> str:
@@ -499,7 +567,9 @@ def _resolve_tree(
             if node.max is not None and abs(total - float(node.max)) > WEIGHT_TOLERANCE:
                 c.problem(
                     (*path, "max"),
-                    f"the children of '{node.id}' add up to {total:g} points, not its max {node.max:g}",
+                    f"the children of '{node.id}' add up to {total:g} points, not its max "
+                    f"{node.max:g}: with points weighting the children's `max` must add up to "
+                    "the group's `max`",
                 )
         out[node.id] = _resolved(node, path, max_, weight, parent, depth)
         for i, ch in enumerate(children):
@@ -570,9 +640,15 @@ def _check_indicator(
     if kind == "manual":
         metric = scheme.metrics.get(value_text or "")
         if metric is None or metric.rating is None:
+            got = (
+                f"'{value_text}' is a {metric.kind} metric"
+                if metric
+                else (f"'{value_text}' is not a metric" if value_text else "there is no value")
+            )
             c.problem(
                 (*path, "rule"),
-                "a manual rule scores a rating: the value must be a metric like `{rating: <indicator>, scale: [0, 100]}`",
+                f"a manual rule scores a rating, but {got}: the value must be a metric like "
+                "`{rating: <indicator>, scale: [0, 100]}`",
             )
     rule_known = {**known, "value": "any"}
     rp: Path_ = (*path, "rule")
@@ -602,11 +678,24 @@ def _check_indicator(
 def _check_band_list(c: _Checker, path: Path_, bands) -> None:
     """Bands must not overlap: two bands sharing a value would make the points ambiguous."""
     items = bands.bands
+    if (*path, "bands") in c.pos.values:
+        path = (*path, "bands")  # `bands: {bands: [...]}` rather than the list shorthand
     for i, a in enumerate(items):
         for j in range(i + 1, len(items)):
             b = items[j]
             if _overlap(a, b):
-                c.problem((*path, "bands", j), f"band {j + 1} overlaps band {i + 1}")
+                c.problem(
+                    (*path, j),
+                    f"band {j + 1} ({_edges(b)}) overlaps band {i + 1} ({_edges(a)}): "
+                    "a value may fall in one band only (use `below`/`above` for open edges)",
+                )
+
+
+def _edges(band) -> str:
+    """Return a band's edges as written, e.g. `from 0 upto 10`."""
+    edges = {"equals": band.equals, "from": band.from_, "above": band.above}
+    edges |= {"upto": band.upto, "below": band.below}
+    return " ".join(f"{k} {v:g}" for k, v in edges.items() if v is not None) or "every value"
 
 
 def _overlap(a, b) -> bool:
@@ -638,16 +727,19 @@ def _check_bands(c: _Checker, g) -> None:
         if prev_min is not None and lv.min is not None and lv.min >= prev_min:
             c.problem(
                 (*p, "min"),
-                f"grade '{lv.grade}' (min {lv.min:g}) overlaps the grade above it (min {prev_min:g})",
+                f"grade '{lv.grade}' (min {lv.min:g}) overlaps the grade above it (min {prev_min:g}): "
+                "levels run from the best grade down, each `min` lower than the one above",
             )
         if lv.below is not None:
             if i == 0:
-                c.problem((*p, "below"), "the best grade has no upper edge")
+                c.problem((*p, "below"), "the best grade has no upper edge: remove `below`")
             elif prev_min is not None and lv.below != prev_min:
                 word = "gap" if lv.below < prev_min else "overlap"
                 c.problem(
                     (*p, "below"),
-                    f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts at {prev_min:g}: a {word}",
+                    f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts at "
+                    f"{prev_min:g}: a {word} (`below` must equal the `min` of the grade above, "
+                    "or be left out)",
                 )
         if lv.min is not None:
             prev_min = lv.min
@@ -672,10 +764,11 @@ def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> Non
     for fn in NODE_FUNCTIONS:
         for call in _calls_with_args(tree, fn):
             arg = call.args[0]
-            if not _is_string(arg) or _literal(arg) not in node_ids:
-                c.problem(
-                    path, f"{fn}() takes a node id in quotes; nodes: {', '.join(sorted(node_ids))}"
-                )
+            nodes = ", ".join(sorted(node_ids)) or "none (the scheme has no tree)"
+            if not _is_string(arg):
+                c.problem_in(path, arg, f"{fn}() takes a node id in quotes; nodes: {nodes}")
+            elif _literal(arg) not in node_ids:
+                c.problem_in(path, arg, f"{fn}(): unknown node '{_literal(arg)}'; nodes: {nodes}")
 
 
 def _is_string(node) -> bool:
