@@ -17,6 +17,11 @@ from pingji.periods import Period
 from pingji.scheme.models import Band, Bands
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 
+# Plans are built as one projection per step and refer to earlier steps by column name;
+# Ibis' select fusing would inline them again, and its cost grows steeply with the number of
+# steps (seconds of compile time for schemes with a hundred metrics).
+ibis.options.sql.fuse_selects = False
+
 FLATTENING_BACKENDS = {"postgres"}  # backends whose planner inlines nested projections
 ROUND = 9  # ratios are compared and steps counted on values rounded to 9 decimals
 
@@ -237,12 +242,27 @@ class Compiler:
             t = self._join(t, self._ratings(rated, [period]))
         # aggregations that found no rows take their default before anything derives from them
         t = self.defaults(t)
-        # derived metrics, in dependency order
-        for n in self.rs.metric_order:
-            m = metrics[n]
-            if m.expr is not None:
-                t = t.mutate(**{col_metric(n): self.compile(("metrics", n, "expr"), t, period)})
+        # derived metrics, one projection per layer of the dependency order (fewer nested
+        # selects keep Ibis' compile time down on schemes with many metrics)
+        for layer in self._derived_layers():
+            t = t.mutate(
+                **{col_metric(n): self.compile(("metrics", n, "expr"), t, period) for n in layer}
+            )
         return self._stage(t)
+
+    def _derived_layers(self) -> list[list[str]]:
+        """Group derived metrics so that each depends only on metrics of earlier layers."""
+        depth: dict[str, int] = {}
+        layers: dict[int, list[str]] = {}
+        for n in self.rs.metric_order:
+            m = self.s.metrics[n]
+            if m.expr is None:
+                depth[n] = -1
+                continue
+            deps = expr.names(self.rs.exprs[("metrics", n, "expr")]) & set(self.s.metrics)
+            depth[n] = 1 + max((depth[d] for d in deps), default=-1)
+            layers.setdefault(depth[n], []).append(n)
+        return [layers[k] for k in sorted(layers)]
 
     def _join(self, t: ir.Table, agg: ir.Table) -> ir.Table:
         joined = t.left_join(agg, t.entity_id == agg["__k"])
