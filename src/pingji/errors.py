@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+def _display_width(text: str) -> int:
+    """Return how many terminal columns text takes (Chinese characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 class PingjiError(Exception):
@@ -74,7 +80,8 @@ class SchemeError(BadInput):
                     mark = ">" if n == p.line else " "
                     out.append(f"  {mark} {n:>{width}} | {lines[n - 1]}")
                     if n == p.line and p.col:
-                        out.append(f"    {' ' * width} | {' ' * (p.col - 1)}^")
+                        pad = _display_width(lines[n - 1][: p.col - 1])
+                        out.append(f"    {' ' * width} | {' ' * pad}^")
         if len(self.problems) > 1:
             out.append(f"{len(self.problems)} problems in {self.file}.")
         out.append("Fix the scheme file and run `pingji validate` again.")

@@ -46,7 +46,8 @@ class Plan:
     table: ir.Table
     key: str
     warnings_queries: list[tuple[str, ir.Scalar]] = field(default_factory=list)
-    checks: list[str] = field(default_factory=list)  # columns that must be all-false after the run
+    # (boolean column, message): columns that must be all-false after the run
+    checks: list[tuple[str, str]] = field(default_factory=list)
 
     def sql(self, dialect: str | None = None) -> str:
         """Return the SQL the plan compiles to."""
@@ -118,6 +119,8 @@ class Compiler:
         self.s = rs.scheme
         self.materialize = materialize
         self.orphans: dict[str, list[ir.Table]] = {}
+        # (boolean column, message): the run fails naming entities where the column is true
+        self.failures: list[tuple[str, str]] = []
         self.ds = dataset
         self.params = params
         self.entity_filter = entity_filter
@@ -625,6 +628,17 @@ class Compiler:
                 cols[f"w__{rn.id}__{ch.id}"] = ibis.cases(
                     *cases, else_=ibis.literal(default, type="float64")
                 )
+            if wb.default is None:
+                # a value with no profile must not silently weigh nothing
+                known = list(wb.profiles)
+                cols[f"wb__{rn.id}__unmatched"] = ~ibis.coalesce(key.isin(known), False)
+                self.failures.append(
+                    (
+                        f"wb__{rn.id}__unmatched",
+                        f"group '{rn.id}' chooses its weights by {wb.by}, but these entities have "
+                        f"a value with no profile ({', '.join(known)}; or give `default`)",
+                    )
+                )
         return t.mutate(**cols) if cols else t
 
     def _group(self, rn: ResolvedNode, t: ir.Table) -> dict[str, ir.Value]:
@@ -692,7 +706,8 @@ class Compiler:
                 else:
                     cases.append((on >= round(float(lv.min), ROUND), ibis.literal(i, type="int64")))
             default = ibis.literal(rank_of[g.else_], type="int64") if g.else_ else null_rank
-            rank = ibis.cases(*cases, else_=default)
+            # without a score there is no grade, whatever `else` says
+            rank = ibis.ifelse(on.isnull(), null_rank, ibis.cases(*cases, else_=default))
         t = t.mutate(grade_rank=rank)
         cap_cols = {}
         for i in range(len(g.caps)):
@@ -889,8 +904,14 @@ def build_plan(
     t = t.mutate(period=ibis.literal(str(period))).order_by("entity_id")
     plan = Plan(rs, period, values, t, c.key)
     plan.warnings_queries = _orphan_queries(c)
-    fail_cols = [col_node(n.id, "missing") for n in rs.nodes.values() if n.missing == "fail"]
-    plan.checks = fail_cols
+    plan.checks = [
+        (
+            col_node(n.id, "missing"),
+            f"indicator '{n.id}' has no input and its missing policy is `fail`",
+        )
+        for n in rs.nodes.values()
+        if n.missing == "fail"
+    ] + c.failures
     return plan
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pingji.engine.plan import ROUND, Plan, build_plan, col_node
 from pingji.errors import EvaluationError
@@ -192,26 +193,20 @@ def _fetch(con, plan: Plan) -> pa.Table:
 
 
 def _fail_checks(plan: Plan, raw: pa.Table) -> None:
-    """Nodes whose missing policy is `fail` stop the evaluation, naming a few entities."""
-    import pyarrow.compute as pc
-
-    for col in plan.checks:
+    """Stop the evaluation where a `fail` policy or a missing weight profile was hit."""
+    for col, message in plan.checks:
         if col not in raw.column_names:
             continue
         mask = pc.fill_null(raw[col], False)
         n = pc.sum(mask).as_py() or 0
         if n:
             ids = raw.filter(mask)["entity_id"].slice(0, 5).to_pylist()
-            node = col.split("__")[1]
             raise EvaluationError(
-                f"indicator '{node}' has no input for {n} entit{'y' if n == 1 else 'ies'} "
-                f"(e.g. {', '.join(map(str, ids))}) and its missing policy is `fail`"
+                f"{message}: {n} entit{'y' if n == 1 else 'ies'} (e.g. {', '.join(map(str, ids))})"
             )
 
 
 def _run_checks(plan: Plan, raw: pa.Table) -> list[CheckResult]:
-    import pyarrow.compute as pc
-
     out = []
     for chk in plan.scheme.scheme.checks:
         num = pc.sum(pc.and_(raw[f"k__{chk.id}__num"], raw[f"k__{chk.id}__den"])).as_py() or 0
