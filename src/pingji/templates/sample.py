@@ -90,9 +90,10 @@ def _months(first: str, last: str) -> tuple[str, ...]:
 #: Manual ratings written for every customer-family scheme.
 CUSTOMER_RATINGS: tuple[RatingIndicator, ...] = (
     RatingIndicator("manager_rating", 0, 100, ("2024", "2025")),
-    # credit-rating's quarterly ratings (management_quality, industry_standing,
-    # cooperation_attitude, periods "2025-Q3"/"2025-Q4") are left out for now: quarter labels
-    # turn the sniffed `period` column into text, which test_sample's year filter relies on.
+    # credit-rating: quarterly manual ratings
+    RatingIndicator("management_quality", 0, 100, ("2025-Q3", "2025-Q4"), coverage=0.9),
+    RatingIndicator("industry_standing", 0, 100, ("2025-Q3", "2025-Q4"), coverage=0.9),
+    RatingIndicator("cooperation_attitude", 0, 100, ("2025-Q3", "2025-Q4"), coverage=0.9),
     # satisfaction-survey: answers (points) and the rater's pick inside a band
     RatingIndicator("product_development", 0, 15, ("2024", "2025"), coverage=0.85, raters=(1, 1)),
     RatingIndicator("price_competitiveness", 0, 15, ("2024", "2025"), coverage=0.8, raters=(1, 1)),
