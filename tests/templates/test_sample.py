@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import duckdb
@@ -135,11 +134,8 @@ def test_dealer_data_has_the_seed_front_desk(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_it_generates_100000_customers_quickly(tmp_path: Path) -> None:
-    started = time.perf_counter()
+def test_it_generates_100000_customers(tmp_path: Path) -> None:
+    # no timing assertion here (timings live in docs/benchmarks.md); a few seconds on 2 cores
     paths = generate("customer-composite", tmp_path, entities=100_000)
-    elapsed = time.perf_counter() - started
     count = duckdb.sql(f"select count(*) from '{tmp_path}/customers.csv'").fetchone()[0]
     assert count == 100_000 and len(paths) == 10
-    # A generous bound: it takes ~4 s on a 2-core box; a per-row Python loop would take minutes.
-    assert elapsed < 30

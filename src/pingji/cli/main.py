@@ -19,7 +19,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # a message is one line, never wrapped
 _state = {"debug": False}
 
 SchemeArg = Annotated[str, typer.Argument(help="A built-in scheme name or a YAML file.")]

@@ -153,6 +153,8 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
         sel.append("CAST([] AS VARCHAR[]) AS reasons")
     if s.grades is not None:
         sel.append("override_reason AS override")
+    else:
+        sel.append("CAST(NULL AS VARCHAR) AS override")
     for out in s.outputs:
         sel.append(f"{_q('o__' + out.id)} AS {_q(out.id)}")
     source = f"(SELECT *, {', '.join(ranks)} FROM raw)" if ranks else "raw"

@@ -734,11 +734,11 @@ def _check_bands(c: _Checker, g) -> None:
             if i == 0:
                 c.problem((*p, "below"), "the best grade has no upper edge: remove `below`")
             elif prev_min is not None and lv.below != prev_min:
-                word = "gap" if lv.below < prev_min else "overlap"
+                word = "a gap" if lv.below < prev_min else "an overlap"
                 c.problem(
                     (*p, "below"),
                     f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts at "
-                    f"{prev_min:g}: a {word} (`below` must equal the `min` of the grade above, "
+                    f"{prev_min:g}: {word} (`below` must equal the `min` of the grade above, "
                     "or be left out)",
                 )
         if lv.min is not None:
