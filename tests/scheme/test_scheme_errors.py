@@ -199,7 +199,7 @@ def test_rule_bands_must_not_overlap(tmp_path: Path) -> None:
     text = edit(
         "rule: {linear: {zero_at: 0, full_at: 100}}",
         "rule:\n        bands:\n          - {from: 0, upto: 10, points: 50}\n"
-        "          - {from: 10, points: 100}",
+        "          - {from: 10, points: 40}",
     )
     assert first(tmp_path, text) == (
         "18:13: band 2 (from 10) overlaps band 1 (from 0 upto 10): a value may fall in one band "
@@ -383,3 +383,23 @@ def test_every_built_in_scheme_validates(name: str, capsys) -> None:
 
 def test_there_are_12_built_in_schemes() -> None:
     assert len(builtin_names()) == 12
+
+
+def test_band_points_cannot_exceed_the_indicator_max(tmp_path: Path) -> None:
+    text = edit(
+        "rule: {linear: {zero_at: 0, full_at: 100}}",
+        "rule:\n        bands:\n          - {below: 10, points: 0}\n          - {from: 10, points: 60}",
+    )
+    assert first(tmp_path, text).startswith(
+        "17:11: a band gives 60 points but 'a' is worth at most 50"
+    )
+
+
+def test_passed_needs_a_node_with_a_pass_mark(tmp_path: Path) -> None:
+    text = edit("grades:", "outputs:\n  - {id: ok, expr: \"passed('a')\"}\ngrades:")
+    assert "passed(): node 'a' has no pass mark" in first(tmp_path, text)
+
+
+def test_first_and_last_take_a_date_column(tmp_path: Path) -> None:
+    text = edit("sum: sales.amount", "last: sales.amount")
+    assert "`last` takes a date column" in first(tmp_path, text)

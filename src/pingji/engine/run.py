@@ -214,7 +214,8 @@ def _run_checks(plan: Plan, raw: pa.Table) -> list[CheckResult]:
         num = pc.sum(pc.and_(raw[f"k__{chk.id}__num"], raw[f"k__{chk.id}__den"])).as_py() or 0
         den = pc.sum(raw[f"k__{chk.id}__den"]).as_py() or 0
         share = num / den if den else None
-        ok = share is not None and round(share, ROUND) >= chk.at_least
+        # no entity to check (e.g. no key customers) is not a failed check
+        ok = share is None or round(share, ROUND) >= chk.at_least
         out.append(CheckResult(chk.id, chk.label, share, float(chk.at_least), ok))
     return out
 

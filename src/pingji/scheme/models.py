@@ -104,6 +104,8 @@ class Metric(Described):
             raise ValueError("a rating metric needs `scale: [min, max]`")
         if self.scale is not None and self.rating is None:
             raise ValueError("`scale` belongs to a rating metric")
+        if self.aggregation is None and self.default is not None:
+            raise ValueError("`default` belongs to aggregations (the value when no rows are found)")
         if self.aggregation is None and (self.where is not None or self.window != "period"):
             raise ValueError("`where` and `window` belong to aggregations (sum, count, …)")
         return self

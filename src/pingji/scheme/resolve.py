@@ -18,7 +18,8 @@ from pingji.scheme.models import Node, Scheme
 PERIOD_NAMES = {"period_start": "date", "period_end": "date"}
 RESULT_NAMES = {"score": "number", "points": "number", "max_points": "number"}
 NODE_FUNCTIONS = {"points": (1, 1), "score": (1, 1), "passed": (1, 1), "missing": (1, 1)}
-CONSEQUENCE_FUNCTIONS = {**NODE_FUNCTIONS, "has_class": (1, 1), "grade_streak": (2, 2)}
+OUTPUT_FUNCTIONS = {**NODE_FUNCTIONS, "has_class": (1, 1)}
+CONSEQUENCE_FUNCTIONS = {**OUTPUT_FUNCTIONS, "grade_streak": (2, 2)}
 WEIGHT_TOLERANCE = 1e-9
 
 
@@ -114,6 +115,7 @@ class _Checker:
     def __init__(self, scheme: Scheme, file: str, text: str, pos: Positions) -> None:
         self.scheme, self.file, self.text, self.pos = scheme, file, text, pos
         self.problems: list[Problem] = []
+        self.pass_ids: set[str] = set()
         self.exprs: dict[Path_, Any] = {}
 
     def problem(self, path: Path_, message: str, key: bool = False) -> None:
@@ -234,6 +236,12 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             )
             if m.aggregation in ("first", "last") and column:
                 metric_types[name] = _col_type(columns.get(column))
+                if column in columns and columns[column].type != "date":
+                    c.problem(
+                        (*path, m.aggregation),
+                        f"`{m.aggregation}` takes a date column (the earliest/latest date); "
+                        f"'{column}' is {columns[column].type}: use min or max",
+                    )
         elif m.attribute:
             col = entity.column(m.attribute)
             if col is None and m.attribute not in scheme.extra_columns.get(scheme.entity, []):
@@ -314,6 +322,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
 
     # ------------------------------------------------------------------------ grades
     node_ids = set(nodes)
+    c.pass_ids = {k for k, n in nodes.items() if n.pass_points is not None}
     result_known = {**known_metrics, **(RESULT_NAMES if nodes else {})}
     grade_codes: list[str] = []
     if scheme.grades is not None:
@@ -364,7 +373,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 c.problem(("classes", "precedence"), f"unknown class ids: {', '.join(unknown)}")
             if len(set(cl.precedence)) != len(cl.precedence):
                 c.problem(("classes", "precedence"), "a class appears twice in `precedence`")
-    classed_known = {**graded_known, **({"class": "string"} if scheme.classes else {})}
+    classed_known = graded_known  # a class is tested with has_class('id'): `class` is a keyword
 
     # ------------------------------------------------------------------ consequences
     history = 0
@@ -400,13 +409,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                             path, args[1], "grade_streak: the number of periods is between 1 and 60"
                         )
                     history = max(history, n - 1)
-                for call in _calls_with_args(tree, "has_class"):
-                    if not _is_string(call.args[0]) or _literal(call.args[0]) not in class_ids:
-                        c.problem_in(
-                            path,
-                            call.args[0],
-                            f"has_class: unknown class; classes: {', '.join(class_ids) or 'none'}",
-                        )
+                _check_class_calls(c, path, tree, class_ids)
                 _check_node_calls(c, path, tree, node_ids)
 
     # ---------------------------------------------------------- outputs and checks
@@ -416,12 +419,18 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         if out.id in out_ids or out.id in metric_types:
             c.problem(("outputs", i, "id"), f"output id '{out.id}' is already used")
         out_ids.add(out.id)
-        tree = c.expression(("outputs", i, "expr"), out.expr, status_known, NODE_FUNCTIONS)
+        tree = c.expression(("outputs", i, "expr"), out.expr, status_known, OUTPUT_FUNCTIONS)
         if tree is not None:
             _check_node_calls(c, ("outputs", i, "expr"), tree, node_ids)
+            _check_class_calls(c, ("outputs", i, "expr"), tree, class_ids)
     for i, chk in enumerate(scheme.checks):
-        c.expression(("checks", i, "share_of"), chk.share_of, status_known, NODE_FUNCTIONS)
-        c.expression(("checks", i, "among"), chk.among, status_known, NODE_FUNCTIONS)
+        for key in ("share_of", "among"):
+            tree = c.expression(
+                ("checks", i, key), getattr(chk, key), status_known, OUTPUT_FUNCTIONS
+            )
+            if tree is not None:
+                _check_node_calls(c, ("checks", i, key), tree, node_ids)
+                _check_class_calls(c, ("checks", i, key), tree, class_ids)
 
     # every expression that names nodes through points('x') must name real nodes
     for path, tree in list(c.exprs.items()):
@@ -591,6 +600,16 @@ def _resolve_tree(
         max_ = 100.0
     out[node.id] = _resolved(node, path, max_, weight, parent, depth)
     _check_indicator(c, scheme, node, path, known)
+    if node.rule is not None and node.rule.kind == "bands":
+        top = max(
+            max(b.points) if isinstance(b.points, tuple) else b.points
+            for b in node.rule.bands.bands
+        )
+        if top > max_:
+            c.problem(
+                (*path, "rule", "bands"),
+                f"a band gives {top:g} points but '{node.id}' is worth at most {max_:g}",
+            )
     return max_
 
 
@@ -769,6 +788,24 @@ def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> Non
                 c.problem_in(path, arg, f"{fn}() takes a node id in quotes; nodes: {nodes}")
             elif _literal(arg) not in node_ids:
                 c.problem_in(path, arg, f"{fn}(): unknown node '{_literal(arg)}'; nodes: {nodes}")
+            elif fn == "passed" and _literal(arg) not in c.pass_ids:
+                marked = ", ".join(sorted(c.pass_ids)) or "none"
+                c.problem_in(
+                    path,
+                    arg,
+                    f"passed(): node '{_literal(arg)}' has no pass mark (`pass` or `pass_points`); "
+                    f"nodes with one: {marked}",
+                )
+
+
+def _check_class_calls(c: _Checker, path: Path_, tree, class_ids: list[str]) -> None:
+    for call in _calls_with_args(tree, "has_class"):
+        if not _is_string(call.args[0]) or _literal(call.args[0]) not in class_ids:
+            c.problem_in(
+                path,
+                call.args[0],
+                f"has_class: unknown class; classes: {', '.join(class_ids) or 'none'}",
+            )
 
 
 def _is_string(node) -> bool:
