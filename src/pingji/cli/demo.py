@@ -119,8 +119,8 @@ def run_scheme(scheme: str, out: Path, entities: int, seed: int) -> None:
     t2 = time.perf_counter()
     jsonl = folder / f"results-{period}.jsonl"
     xlsx = folder / f"results-{period}.xlsx"
-    write(ev.table, rs, "jsonl", jsonl)
-    write(ev.table, rs, "xlsx", xlsx)
+    write(ev, "jsonl", jsonl)
+    write(ev, "xlsx", xlsx)
     t3 = time.perf_counter()
     summarise(rs, ev, period, folder, jsonl, xlsx, fresh, (t1 - t0, t2 - t1, t3 - t2))
 

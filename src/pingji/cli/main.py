@@ -99,7 +99,7 @@ def evaluate(
         progress.phase(f"评价中 evaluating {rs.id} for {period}")
         ev = run(rs, ds, period, _params(param))
         progress.phase("写出结果 writing results")
-        write(ev.table, rs, format, out)
+        write(ev, format, out)
     for w in ev.warnings:
         err.print(Text.assemble(("Warning: ", "yellow"), w))
     if out is not None:

@@ -45,7 +45,9 @@ class Plan:
     params: dict[str, Any]
     table: ir.Table
     key: str
-    warnings_queries: list[tuple[str, ir.Scalar]] = field(default_factory=list)
+    # (fact table, rows read in all, column of rows read per entity): rows read for keys that
+    # are not in the entity table = the first minus the sum of the second
+    row_counts: list[tuple[str, ir.Scalar, str]] = field(default_factory=list)
     # (boolean column, message): columns that must be all-false after the run
     checks: list[tuple[str, str]] = field(default_factory=list)
 
@@ -118,7 +120,7 @@ class Compiler:
         self.rs = rs
         self.s = rs.scheme
         self.materialize = materialize
-        self.orphans: dict[str, list[ir.Table]] = {}
+        self.orphans: dict[str, ir.Table] = {}  # fact aggregates with `__rows` per key
         # (boolean column, message): the run fails naming entities where the column is true
         self.failures: list[tuple[str, str]] = []
         self.ds = dataset
@@ -230,8 +232,11 @@ class Compiler:
             agg = self._aggregate(table, names, period)
             if self.materialize:  # the warning about unknown keys reads it again
                 agg = agg.cache()
-            self.orphans.setdefault(table, []).append(agg)
-            t = self._join(t, agg.drop("__rows"))
+            if table not in self.orphans:  # the evaluated period's aggregate comes first
+                self.orphans[table] = agg
+                t = self._join(t, agg.rename({f"r__{table}": "__rows"}))
+            else:
+                t = self._join(t, agg.drop("__rows"))
         # latest rows as of the period end
         latest: dict[str, list[str]] = {}
         for n, m in metrics.items():
@@ -495,8 +500,8 @@ class Compiler:
             full = self._number(
                 rule.linear.full_at, (*rn.path, "rule", "linear", "full_at"), t, period, extra
             )
-            frac = ((value.cast("float64") - z) / (full - z)).round(ROUND)
-            points = _clamp(frac, 0, 1) * mx
+            # points are rounded to 9 decimals below; the fraction needs no rounding of its own
+            points = _clamp((value.cast("float64") - z) / (full - z), 0, 1) * mx
         elif kind == "bands":
             points = self._bands(rule.bands, value) * (mx / rn.max)
         elif kind == "mapping":
@@ -903,7 +908,10 @@ def build_plan(
     # ordered here, while rows are flat: the assembly keeps the order
     t = t.mutate(period=ibis.literal(str(period))).order_by("entity_id")
     plan = Plan(rs, period, values, t, c.key)
-    plan.warnings_queries = _orphan_queries(c)
+    if entity is None:
+        plan.row_counts = [
+            (table, agg["__rows"].sum(), f"r__{table}") for table, agg in sorted(c.orphans.items())
+        ]
     plan.checks = [
         (
             col_node(n.id, "missing"),
@@ -941,16 +949,3 @@ def _streaks(c: Compiler, t: ir.Table, period: Period):
         cols[f"g__streak_{grade}_{n}"] = ibis.coalesce(cond, False)
     t = t.mutate(**cols)
     return t, {k: f"g__streak_{k[0]}_{k[1]}" for k in wanted}
-
-
-def _orphan_queries(c: Compiler) -> list[tuple[str, ir.Scalar]]:
-    """Count fact rows read whose key is not in the entity table (ignored, warned about)."""
-    if c.entity_filter is not None:
-        return []
-    ent = c.entities()
-    out = []
-    for table, aggs in sorted(c.orphans.items()):
-        agg = aggs[0]  # the aggregate of the evaluated period covers every window read
-        orphans = agg.anti_join(ent, agg["__k"] == ent[c.key].cast("string"))["__rows"].sum()
-        out.append((table, orphans))
-    return out

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from pingji.engine.plan import ROUND, Plan, build_plan, col_node
 from pingji.errors import EvaluationError
@@ -45,13 +45,41 @@ class CheckResult:
 
 @dataclass
 class Evaluation:
-    """The result of evaluating a scheme for one period."""
+    """The result of evaluating a scheme for one period.
+
+    The plan's result (one row per entity, every metric and node column) stays in a DuckDB
+    table `source` on `duck`, so output shapes and files are made there without a round trip.
+    """
 
     plan: Plan
-    table: pa.Table  # one row per entity, columns OUTPUT_KEYS + extra outputs
+    duck: duckdb.DuckDBPyConnection
+    source: str
+    columns: list[str]
     warnings: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
-    raw: pa.Table | None = None  # the flat plan result (all metric and node columns)
+    _shaped: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+
+    @property
+    def raw(self) -> pa.Table:
+        """Return the plan's result as Arrow (every metric and node column)."""
+        if "raw" not in self._shaped:
+            self._shaped["raw"] = self.duck.execute(f"SELECT * FROM {self.source}").to_arrow_table()
+        return self._shaped["raw"]
+
+    def shaped_sql(self, shape: str = "nested") -> str:
+        """Return the DuckDB query (on `duck`) that gives the output in a shape."""
+        return assembly_sql(self.plan, set(self.columns), shape, self.source)
+
+    def shaped(self, shape: str = "nested") -> pa.Table:
+        """Return the output in a shape (nested, flat or text), assembled once."""
+        if shape not in self._shaped:
+            self._shaped[shape] = self.duck.execute(self.shaped_sql(shape)).to_arrow_table()
+        return self._shaped[shape]
+
+    @property
+    def table(self) -> pa.Table:
+        """Return one row per entity with the keys of OUTPUT_KEYS plus the extra outputs."""
+        return self.shaped("nested")
 
 
 def _q(name: str) -> str:
@@ -75,6 +103,11 @@ def _split(items: list[str]) -> str:
     )
 
 
+def _as(shape: str, list_sql: str) -> str:
+    """Return a list as it is, or as text joined by ';' for the text shape."""
+    return f"array_to_string({list_sql}, ';')" if shape == "text" else list_sql
+
+
 def _list_of_flags(flags: list[tuple[str, str]]) -> str:
     """SQL for the list of ids whose boolean column is true, in order."""
     return _split([f"CASE WHEN {_q(col)} THEN {_lit(label)} END" for col, label in flags])
@@ -92,8 +125,12 @@ def reason_label(n) -> str:
     return f"{n.node.label or n.id}失分"
 
 
-def assembly_sql(plan: Plan, columns: set[str]) -> str:
-    """Return the DuckDB query that turns the flat plan result into the output shape."""
+def assembly_sql(plan: Plan, columns: set[str], shape: str = "nested", source: str = "raw") -> str:
+    """Return the DuckDB query that turns the plan's result (`raw`) into the output shape.
+
+    nested: `nodes` is one struct of per-node structs (JSON lines); flat: one column per node
+    part, `<id>.points` … (Parquet); text: flat, and lists joined by ';' (CSV, Excel).
+    """
     rs = plan.scheme
     s = rs.scheme
     sel: list[str] = ["entity_id", "period"]
@@ -104,15 +141,24 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
     sel.append(f"CAST({root.max if root else 'NULL'} AS DOUBLE) AS max_points")
     sel.append("grade" if "grade" in columns else "CAST(NULL AS VARCHAR) AS grade")
     classes = [(f"c__{r.id}", r.id) for r in s.classes.rules] if s.classes else []
-    sel.append(f"{_list_of_flags(classes)} AS classes")
+    sel.append(f"{_as(shape, _list_of_flags(classes))} AS classes")
     sel.append('"class"' if "class" in columns else 'CAST(NULL AS VARCHAR) AS "class"')
     sel.append("status" if "status" in columns else "CAST(NULL AS VARCHAR) AS status")
     actions = (
         [(f"a__{a.action}", a.action) for a in s.consequences.actions] if s.consequences else []
     )
-    sel.append(f"{_list_of_flags(actions)} AS actions")
+    sel.append(f"{_as(shape, _list_of_flags(actions))} AS actions")
     missing = [(col_node(n.id, "missing"), n.id) for n in rs.leaves()]
-    sel.append(f"{_list_of_flags(missing)} AS missing")
+    sel.append(f"{_as(shape, _list_of_flags(missing))} AS missing")
+    flat: list[str] = []  # flat shapes: one column per node part, after everything else
+    if rs.nodes and shape != "nested":
+        for n in rs.nodes.values():
+            if col_node(n.id, "value") in columns:
+                flat.append(f"{_q(col_node(n.id, 'value'))} AS {_q(n.id + '.value')}")
+            flat.append(f"{_q(col_node(n.id, 'points'))} AS {_q(n.id + '.points')}")
+            flat.append(f"{_q(col_node(n.id, 'score'))} AS {_q(n.id + '.score')}")
+            if n.pass_points is not None:
+                flat.append(f"{_q(col_node(n.id, 'passed'))} AS {_q(n.id + '.passed')}")
     if rs.nodes:
         parts = []
         for n in rs.nodes.values():
@@ -128,11 +174,12 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
             if n.pass_points is not None:
                 fields.append(f"passed := {_q(col_node(n.id, 'passed'))}")
             parts.append(f"{_q(n.id)} := struct_pack({', '.join(fields)})")
-        sel.append(f"struct_pack({', '.join(parts)}) AS nodes")
+        if shape == "nested":
+            sel.append(f"struct_pack({', '.join(parts)}) AS nodes")
         # The reason codes of the three indicators that lost the most weighted points (ties:
         # scheme order), by plain comparisons: each leaf's rank is how many leaves lost more.
         leaves = rs.leaves()
-        lost = [f"round({_q(col_node(n.id, 'lost'))}, {ROUND})" for n in leaves]
+        lost = [_q(col_node(n.id, "lost")) for n in leaves]  # rounded by the plan already
         for i, lo in enumerate(lost):
             beats = [
                 f"({o} > {lo})" if j > i else f"({o} >= {lo})" for j, o in enumerate(lost) if j != i
@@ -147,77 +194,76 @@ def assembly_sql(plan: Plan, columns: set[str]) -> str:
                 for i, (n, lo) in enumerate(zip(leaves, lost, strict=True))
             )
             picks.append(f"CASE {whens} END")
-        sel.append(f"{_split(picks)} AS reasons")
+        sel.append(f"{_as(shape, _split(picks))} AS reasons")
     else:
-        sel.append("NULL AS nodes")
-        sel.append("CAST([] AS VARCHAR[]) AS reasons")
+        if shape == "nested":
+            sel.append("NULL AS nodes")
+        sel.append(f"{_as(shape, 'CAST([] AS VARCHAR[])')} AS reasons")
     if s.grades is not None:
         sel.append("override_reason AS override")
     else:
         sel.append("CAST(NULL AS VARCHAR) AS override")
     for out in s.outputs:
         sel.append(f"{_q('o__' + out.id)} AS {_q(out.id)}")
-    source = f"(SELECT *, {', '.join(ranks)} FROM raw)" if ranks else "raw"
+    sel += flat
+    source = f"(SELECT *, {', '.join(ranks)} FROM {source})" if ranks else source
     return f"SELECT {', '.join(sel)} FROM {source}"
 
 
 def execute(plan: Plan) -> Evaluation:
-    """Run the plan on its backend, then assemble the output table."""
+    """Run the plan on its backend into a DuckDB table; check it; return the evaluation."""
+    duck, source = _run(plan)
+    columns = [d[0] for d in duck.execute(f"SELECT * FROM {source} LIMIT 0").description]
     con = plan.table._find_backend()
-    raw = _fetch(con, plan)
     warnings: list[str] = []
-    for table, query in plan.warnings_queries:
-        n = int(con.execute(query) or 0)
-        if n:
+    for table, total, column in plan.row_counts:
+        read = int(con.execute(total) or 0)
+        matched = duck.execute(f"SELECT coalesce(sum({_q(column)}), 0) FROM {source}").fetchone()[0]
+        if read > matched:
             warnings.append(
-                f"{n} row(s) of {table} name entities that are not in {plan.scheme.scheme.entity}: ignored"
+                f"{read - matched} row(s) of {table} name entities that are not in "
+                f"{plan.scheme.scheme.entity}: ignored"
             )
-    _fail_checks(plan, raw)
-    local = duckdb.connect()
-    local.register("raw", raw)
-    table = local.execute(assembly_sql(plan, set(raw.column_names))).to_arrow_table()
-    checks = _run_checks(plan, raw)
-    for chk in checks:
-        if not chk.ok:
-            share = "n/a" if chk.share is None else f"{chk.share:.1%}"
-            warnings.append(
-                f"check {chk.id} ({chk.label or ''}) failed: {share} < {chk.at_least:.0%}"
-            )
-    return Evaluation(plan, table, warnings, checks, raw)
-
-
-def _fetch(con, plan: Plan) -> pa.Table:
-    """Compile the plan to SQL once and fetch its result as Arrow."""
-    if plan.scheme and getattr(con, "name", "") == "duckdb":
-        # Ibis would compile the expression again for every call; the SQL is compiled once here
-        return con.con.execute(plan.sql("duckdb")).to_arrow_table()
-    return con.to_pyarrow(plan.table)
-
-
-def _fail_checks(plan: Plan, raw: pa.Table) -> None:
-    """Stop the evaluation where a `fail` policy or a missing weight profile was hit."""
-    for col, message in plan.checks:
-        if col not in raw.column_names:
+    for col, message in plan.checks:  # `fail` policies, values without a weight profile
+        if col not in columns:
             continue
-        mask = pc.fill_null(raw[col], False)
-        n = pc.sum(mask).as_py() or 0
+        n = duck.execute(f"SELECT count(*) FROM {source} WHERE {_q(col)}").fetchone()[0]
         if n:
-            ids = raw.filter(mask)["entity_id"].slice(0, 5).to_pylist()
+            rows = duck.execute(
+                f"SELECT entity_id FROM {source} WHERE {_q(col)} LIMIT 5"
+            ).fetchall()
             raise EvaluationError(
-                f"{message}: {n} entit{'y' if n == 1 else 'ies'} (e.g. {', '.join(map(str, ids))})"
+                f"{message}: {n} entit{'y' if n == 1 else 'ies'} "
+                f"(e.g. {', '.join(str(r[0]) for r in rows)})"
             )
-
-
-def _run_checks(plan: Plan, raw: pa.Table) -> list[CheckResult]:
-    out = []
+    checks = []
     for chk in plan.scheme.scheme.checks:
-        num = pc.sum(pc.and_(raw[f"k__{chk.id}__num"], raw[f"k__{chk.id}__den"])).as_py() or 0
-        den = pc.sum(raw[f"k__{chk.id}__den"]).as_py() or 0
+        num, den = duck.execute(
+            f"SELECT count(*) FILTER (WHERE {_q(f'k__{chk.id}__num')} AND {_q(f'k__{chk.id}__den')}),"
+            f" count(*) FILTER (WHERE {_q(f'k__{chk.id}__den')}) FROM {source}"
+        ).fetchone()
         share = num / den if den else None
         # no entity to check (e.g. no key customers) is not a failed check
         ok = share is None or round(share, ROUND) >= chk.at_least
-        out.append(CheckResult(chk.id, chk.label, share, float(chk.at_least), ok))
-    return out
+        checks.append(CheckResult(chk.id, chk.label, share, float(chk.at_least), ok))
+        if not ok:
+            warnings.append(
+                f"check {chk.id} ({chk.label or ''}) failed: {share:.1%} < {chk.at_least:.0%}"
+            )
+    return Evaluation(plan, duck, source, columns, warnings, checks)
+
+
+def _run(plan: Plan) -> tuple[duckdb.DuckDBPyConnection, str]:
+    """Run the plan; return a DuckDB connection and the table holding its result."""
+    con = plan.table._find_backend()
+    if getattr(con, "name", "") == "duckdb":
+        # compiled once and kept where it was computed: no round trip through Arrow
+        source = f"pingji_result_{uuid.uuid4().hex[:12]}"
+        con.con.execute(f"CREATE TEMP TABLE {source} AS {plan.sql('duckdb')}")
+        return con.con, source
+    local = duckdb.connect()
+    local.register("raw", con.to_pyarrow(plan.table))
+    return local, "raw"
 
 
 def evaluate(

@@ -10,41 +10,13 @@ from pathlib import Path
 from typing import IO
 
 import duckdb
-import pyarrow as pa
 
+from pingji.engine.run import Evaluation
 from pingji.errors import BadInput
 from pingji.scheme.resolve import ResolvedScheme
 
 FORMATS = ("jsonl", "csv", "xlsx", "parquet")
 EXCEL_MAX_ROWS = 1_048_575  # one header row
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def flat_sql(rs: ResolvedScheme, columns: list[str], lists: bool = False) -> str:
-    """Return the query that flattens nodes to `<id>.points`, `<id>.score`, `<id>.value` columns.
-
-    Lists (classes, actions, missing, reasons) stay lists with `lists`, else become text joined
-    by ';'.
-    """
-    sel = []
-    for name in columns:
-        if name in ("classes", "actions", "missing", "reasons") and not lists:
-            sel.append(f"array_to_string({_q(name)}, ';') AS {_q(name)}")
-        elif name != "nodes":
-            sel.append(_q(name))
-    if "nodes" in columns and rs.nodes:
-        for n in rs.nodes.values():
-            base = f"nodes.{_q(n.id)}"
-            if not n.node.is_group and rs.exprs.get((*n.path, "$value")) is not None:
-                sel.append(f"{base}.value AS {_q(n.id + '.value')}")
-            sel.append(f"{base}.points AS {_q(n.id + '.points')}")
-            sel.append(f"{base}.score AS {_q(n.id + '.score')}")
-            if n.pass_points is not None:
-                sel.append(f"{base}.passed AS {_q(n.id + '.passed')}")
-    return f"SELECT {', '.join(sel)} FROM result"
 
 
 def column_labels(rs: ResolvedScheme) -> dict[str, str]:
@@ -75,18 +47,24 @@ def column_labels(rs: ResolvedScheme) -> dict[str, str]:
     return labels
 
 
-def write(
-    table: pa.Table, rs: ResolvedScheme, fmt: str, out: str | Path | None, stdout: IO | None = None
-) -> None:
-    """Write a result table in a format to a file (atomically) or to stdout."""
+def write(ev: Evaluation, fmt: str, out: str | Path | None, stdout: IO | None = None) -> None:
+    """Write an evaluation's results in a format to a file (atomically) or to stdout.
+
+    The rows go from the plan's result to the file inside DuckDB: JSON lines nested as in
+    "Output of one evaluation"; CSV, Excel and Parquet flat (`<id>.points`, `<id>.score`, …).
+    """
     if fmt not in FORMATS:
         raise BadInput(f"unknown format '{fmt}' (one of {', '.join(FORMATS)})")
     if out is None and fmt in ("xlsx", "parquet"):
         raise BadInput(f"--format {fmt} needs --out FILE")
-    con = duckdb.connect()
-    con.register("result", table)
+    con = ev.duck
     if out is None:
-        _write_stream(con, rs, fmt, stdout or sys.stdout)
+        with tempfile.TemporaryDirectory(prefix="pingji-") as tmp:
+            path = os.path.join(tmp, f"result.{fmt}")
+            con.execute(_copy_sql(ev, fmt, path))
+            with open(path, encoding="utf-8") as fh:
+                shutil.copyfileobj(fh, stdout or sys.stdout, 1 << 20)
+        (stdout or sys.stdout).flush()
         return
     target = Path(out)
     if target.parent and not target.parent.exists():
@@ -98,9 +76,9 @@ def write(
     os.close(fd)
     try:
         if fmt == "xlsx":
-            _write_xlsx(con, rs, table, tmp)
+            _write_xlsx(con, ev, tmp)
         else:
-            con.execute(_copy_sql(rs, fmt, table.column_names, tmp))
+            con.execute(_copy_sql(ev, fmt, tmp))
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -111,38 +89,26 @@ def _path(p: str) -> str:
     return str(p).replace("'", "''")
 
 
-def _copy_sql(rs: ResolvedScheme, fmt: str, columns: list[str], path: str) -> str:
+def _copy_sql(ev: Evaluation, fmt: str, path: str) -> str:
     if fmt == "jsonl":
-        return f"COPY (SELECT * FROM result) TO '{_path(path)}' (FORMAT JSON)"
+        return f"COPY ({ev.shaped_sql('nested')}) TO '{_path(path)}' (FORMAT JSON)"
     if fmt == "csv":
-        return f"COPY ({flat_sql(rs, columns)}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
+        return f"COPY ({ev.shaped_sql('text')}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
     # Parquet is flat too (one column per node part): what BI tools and spreadsheets read
-    return f"COPY ({flat_sql(rs, columns, lists=True)}) TO '{_path(path)}' (FORMAT PARQUET)"
+    return f"COPY ({ev.shaped_sql('flat')}) TO '{_path(path)}' (FORMAT PARQUET)"
 
 
-def _write_stream(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, fmt: str, stream: IO) -> None:
-    """Let DuckDB write the text (quoting, JSON) to a temporary file, then copy it to the stream."""
-    columns = [d[0] for d in con.execute("SELECT * FROM result LIMIT 0").description]
-    with tempfile.TemporaryDirectory(prefix="pingji-") as tmp:
-        path = os.path.join(tmp, f"result.{fmt}")
-        con.execute(_copy_sql(rs, fmt, columns, path))
-        with open(path, encoding="utf-8") as fh:
-            shutil.copyfileobj(fh, stream, 1 << 20)
-    stream.flush()
-
-
-def _write_xlsx(
-    con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, table: pa.Table, path: str
-) -> None:
+def _write_xlsx(con: duckdb.DuckDBPyConnection, ev: Evaluation, path: str) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
-    if table.num_rows > EXCEL_MAX_ROWS:
+    rs = ev.plan.scheme
+    if ev.raw.num_rows > EXCEL_MAX_ROWS:
         raise BadInput(
-            f"{table.num_rows:,} results do not fit in one Excel sheet ({EXCEL_MAX_ROWS:,} rows): "
+            f"{ev.raw.num_rows:,} results do not fit in one Excel sheet ({EXCEL_MAX_ROWS:,} rows): "
             "use --format csv or parquet"
         )
-    flat = con.execute(flat_sql(rs, table.column_names)).to_arrow_table()
+    flat = con.execute(ev.shaped_sql("text")).to_arrow_table()
     labels = column_labels(rs)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("结果")
