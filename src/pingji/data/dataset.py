@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,7 +25,7 @@ def contract_table(name: str, where: str) -> TableSpec:
     return spec
 
 
-class DataSet:
+class DataSet(abc.ABC):
     """The contract tables of one data set, typed per the contract, on one engine connection."""
 
     con: ibis.BaseBackend
@@ -44,20 +45,21 @@ class DataSet:
         """Return the contract tables present, in contract order."""
         return [name for name in TABLES if self.has(name)]
 
+    @abc.abstractmethod
     def has(self, name: str) -> bool:
         """Tell whether the data set holds table `name`."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def source(self, name: str) -> str:
         """Return what error messages call table `name` (a file, or a database table)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _load(self, name: str, spec: TableSpec) -> ibis.Table:
-        raise NotImplementedError
+        """Return table `name` typed per the contract, after checking it."""
 
+    @abc.abstractmethod
     def _wanted(self, name: str) -> str:
         """Return how to provide table `name`, for the message when it is missing."""
-        raise NotImplementedError
 
     def table(self, name: str) -> ibis.Table:
         """Return table `name` typed per the contract; loaded and checked on the first call."""
