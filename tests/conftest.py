@@ -79,3 +79,9 @@ def run_scheme(open_tables) -> Callable:
         return {row["entity_id"]: row for row in ev.table.to_pylist()}
 
     return run
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """The PostgreSQL test server's URL (skips without one, fails on CI)."""
+    return require_postgres()
