@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import graphlib
 from dataclasses import dataclass, field
@@ -764,19 +763,8 @@ def _check_bands(c: _Checker, g) -> None:
             prev_min = lv.min
 
 
-def walk(tree):
-    """Yield every node of an expression tree."""
-    yield tree
-    for f in dataclasses.fields(tree):
-        value = getattr(tree, f.name)
-        items = value if isinstance(value, tuple | list) else (value,)
-        for item in items:
-            if dataclasses.is_dataclass(item):
-                yield from walk(item)
-
-
 def _calls_with_args(tree, name: str):
-    return [n for n in walk(tree) if isinstance(n, expr.Call) and n.name == name]
+    return [n for n in expr.walk(tree) if isinstance(n, expr.Call) and n.name == name]
 
 
 def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> None:
