@@ -18,10 +18,6 @@ _PATTERNS = (
 )
 
 
-def _month_index(d: date) -> int:
-    return d.year * 12 + d.month - 1
-
-
 def _month_start(index: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
@@ -99,10 +95,3 @@ class Period:
         if self.kind == "quarter":
             return f"{year}-Q{month0 // 3 + 1}"
         return f"{year}-{month0 + 1:02d}"
-
-
-def period_of(d: date, kind: PeriodKind) -> Period:
-    """Return the period of a kind that contains a day."""
-    idx = _month_index(d)
-    months = _MONTHS[kind]
-    return Period(kind, idx - (idx % 12) % months if kind != "month" else idx)

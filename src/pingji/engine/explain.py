@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pingji.engine.plan import Plan
+from pingji.engine.plan import Plan, col_metric, col_node
 from pingji.engine.run import Evaluation, reason_code, reason_label
 from pingji.errors import BadInput
 from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
@@ -85,7 +85,7 @@ def explain_entity(ev: Evaluation) -> str:
     out.append("")
     out.append("指标 metrics:")
     for name, m in s.metrics.items():
-        out.append(f"  {name:<24} {_fmt(raw.get(f'm__{name}')):>18}  {m.label or ''}")
+        out.append(f"  {name:<24} {_fmt(raw.get(col_metric(name))):>18}  {m.label or ''}")
     if rs.nodes:
         out.append("")
         out.append("评分明细 breakdown:")
@@ -107,7 +107,7 @@ def explain_entity(ev: Evaluation) -> str:
         parts = []
         for code in row["reasons"]:
             n = leaves[code]
-            parts.append(f"{reason_label(n)} {code}(-{_fmt(raw.get(f'n__{n.id}__lost'))})")
+            parts.append(f"{reason_label(n)} {code}(-{_fmt(raw.get(col_node(n.id, 'lost')))})")
         out.append("")
         out.append("主要失分 reasons: " + ";".join(parts))
     for o in s.outputs:

@@ -15,7 +15,7 @@ from pingji.data.contract import ROW_COLUMN, TABLES
 from pingji.errors import BadInput, DataError
 from pingji.periods import Period
 from pingji.scheme.models import Band, Bands
-from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
+from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, param_type
 
 # Plans are built as one projection per step and refer to earlier steps by column name;
 # Ibis' select fusing would inline them again, and its cost grows steeply with the number of
@@ -44,7 +44,6 @@ class Plan:
     period: Period
     params: dict[str, Any]
     table: ir.Table
-    key: str
     # (fact table, rows read in all, column of rows read per entity): rows read for keys that
     # are not in the entity table = the first minus the sum of the second
     row_counts: list[tuple[str, ir.Scalar, str]] = field(default_factory=list)
@@ -64,13 +63,7 @@ def resolve_params(rs: ResolvedScheme, given: dict[str, str] | None) -> dict[str
             known = ", ".join(rs.scheme.params) or "none"
             raise BadInput(f"unknown parameter '{name}' for scheme {rs.id} (parameters: {known})")
         p = rs.scheme.params[name]
-        kind = p.type or (
-            "bool"
-            if isinstance(p.default, bool)
-            else "number"
-            if isinstance(p.default, int | float)
-            else "string"
-        )
+        kind = p.type or param_type(p.default)
         try:
             if kind == "bool":
                 low = str(raw).strip().lower()
@@ -907,7 +900,7 @@ def build_plan(
     t = c.outputs(t, period)
     # ordered here, while rows are flat: the assembly keeps the order
     t = t.mutate(period=ibis.literal(str(period))).order_by("entity_id")
-    plan = Plan(rs, period, values, t, c.key)
+    plan = Plan(rs, period, values, t)
     if entity is None:
         plan.row_counts = [
             (table, agg["__rows"].sum(), f"r__{table}") for table, agg in sorted(c.orphans.items())
@@ -925,15 +918,7 @@ def build_plan(
 
 def _streaks(c: Compiler, t: ir.Table, period: Period):
     """Join the grades of earlier periods when a consequence asks for a streak of grades."""
-    rs = c.rs
-    wanted: set[tuple[str, int]] = set()
-    from pingji.scheme.resolve import _calls_with_args
-
-    for path, tree in rs.exprs.items():
-        if path[0] != "consequences":
-            continue
-        for call in _calls_with_args(tree, "grade_streak"):
-            wanted.add((call.args[0].value, int(call.args[1].value)))
+    wanted = c.rs.streaks
     if not wanted:
         return None
     depth = max(n for _, n in wanted) - 1

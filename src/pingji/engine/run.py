@@ -14,23 +14,6 @@ from pingji.errors import EvaluationError
 from pingji.periods import Period
 from pingji.scheme.resolve import ResolvedScheme
 
-# The output keys of one evaluation, in order (templates.md, "Output of one evaluation").
-OUTPUT_KEYS = (
-    "entity_id",
-    "period",
-    "score",
-    "points",
-    "max_points",
-    "grade",
-    "classes",
-    "class",
-    "status",
-    "actions",
-    "missing",
-    "nodes",
-    "reasons",
-)
-
 
 @dataclass
 class CheckResult:
@@ -78,7 +61,7 @@ class Evaluation:
 
     @property
     def table(self) -> pa.Table:
-        """Return one row per entity with the keys of OUTPUT_KEYS plus the extra outputs."""
+        """Return one row per entity in the shape of "Output of one evaluation" (templates.md)."""
         return self.shaped("nested")
 
 

@@ -52,7 +52,7 @@ class ResolvedScheme:
     exprs: dict[Path_, Any]  # parsed expression AST by field path
     metric_order: list[str]
     nodes: dict[str, ResolvedNode]  # depth first, root first
-    history: int  # how many earlier periods the consequences look at
+    streaks: frozenset[tuple[str, int]]  # (grade, periods) of every grade_streak() call
     grade_codes: list[str] = field(default_factory=list)
 
     @property
@@ -60,52 +60,9 @@ class ResolvedScheme:
         """Return the scheme id."""
         return self.scheme.id
 
-    def expr_at(self, *path: str | int):
-        """Return the parsed expression stored at a field path."""
-        return self.exprs[tuple(path)]
-
     def leaves(self) -> list[ResolvedNode]:
         """Return the indicators (nodes without children)."""
         return [n for n in self.nodes.values() if not n.node.is_group]
-
-    def tables_needed(self) -> dict[str, set[str]]:
-        """Return table → columns this scheme reads (entity table included)."""
-        need: dict[str, set[str]] = {self.scheme.entity: {TABLES[self.scheme.entity].key}}
-        for m in self.scheme.metrics.values():
-            if m.aggregation:
-                table, _, column = getattr(m, m.aggregation).partition(".")
-                spec = TABLES[table]
-                cols = need.setdefault(table, set())
-                cols.add(spec.key)
-                if spec.date:
-                    cols.add(spec.date)
-                if column:
-                    cols.add(column)
-                if m.where:
-                    cols |= expr.names(self._where_ast(m)) & self._table_columns(table)
-            elif m.attribute:
-                need[self.scheme.entity].add(m.attribute)
-            elif m.latest:
-                table, _, column = m.latest.partition(".")
-                spec = TABLES[table]
-                need.setdefault(table, set()).update({spec.key, spec.date or "", column})
-                need[table].discard("")
-            elif m.rating:
-                need.setdefault("ratings", set()).update(
-                    {"entity_id", "period", "indicator", "score"}
-                )
-        return need
-
-    def _where_ast(self, metric) -> Any:
-        for name, m in self.scheme.metrics.items():
-            if m is metric:
-                return self.exprs[("metrics", name, "where")]
-        raise KeyError(metric)
-
-    def _table_columns(self, table: str) -> set[str]:
-        return {c.name for c in TABLES[table].columns} | set(
-            self.scheme.extra_columns.get(table, [])
-        )
 
 
 class _Checker:
@@ -169,7 +126,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     entity = TABLES[scheme.entity]
 
     # ---------------------------------------------------------- params, extra columns
-    param_types = {name: (p.type or _type_of(p.default)) for name, p in scheme.params.items()}
+    param_types = {name: (p.type or param_type(p.default)) for name, p in scheme.params.items()}
     for table in scheme.extra_columns:
         if table not in TABLES:
             c.problem(("extra_columns", table), f"unknown table '{table}'", key=True)
@@ -375,7 +332,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     classed_known = graded_known  # a class is tested with has_class('id'): `class` is a keyword
 
     # ------------------------------------------------------------------ consequences
-    history = 0
+    streaks: set[tuple[str, int]] = set()
     if scheme.consequences is not None:
         cq = scheme.consequences
         for kind, rules in (("statuses", cq.statuses), ("actions", cq.actions)):
@@ -407,7 +364,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                         c.problem_in(
                             path, args[1], "grade_streak: the number of periods is between 1 and 60"
                         )
-                    history = max(history, n - 1)
+                    streaks.add((str(_literal(args[0])), n))
                 _check_class_calls(c, path, tree, class_ids)
                 _check_node_calls(c, path, tree, node_ids)
 
@@ -445,7 +402,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         exprs=c.exprs,
         metric_order=order,
         nodes=nodes,
-        history=history,
+        streaks=frozenset(streaks),
         grade_codes=grade_codes,
     )
 
@@ -462,7 +419,8 @@ def _did_you_mean(word: str, choices) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def _type_of(value: Any) -> str:
+def param_type(value: Any) -> str:
+    """Return the type a parameter's default implies: bool, number or string."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int | float):
