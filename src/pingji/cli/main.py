@@ -184,6 +184,27 @@ def sample_data(
     )
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    threads: Annotated[int, typer.Option(help="Request threads.")] = 8,
+    worker: Annotated[bool, typer.Option(help="Also start the background worker.")] = True,
+) -> None:
+    """Start the web application (migrations, static files, worker, production server)."""
+    from pingji.web.serve import serve as run_server
+
+    run_server(host=host, port=port, threads=threads, worker=worker)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def manage(ctx: typer.Context) -> None:
+    """Run a Django management command of the web application (createsuperuser, …)."""
+    from pingji.web.manage import main as manage_main
+
+    manage_main(list(ctx.args))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; known errors print one `Error:` line and exit 1 or 2."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])

@@ -1,0 +1,163 @@
+"""Import batches: one checked file of one contract table, stored as one typed Parquet file,
+and a data set made of the batches an evaluation reads (what the web application uses).
+
+A batch file is written only after every check of the data layer passed, with the contract's
+types, so reading batches needs no further checks: each table is one DuckDB view over its
+Parquet files. For entity tables (customers, suppliers, …) a later batch replaces the rows of
+the same key in earlier ones, so a master-data file can be imported again when it changes.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import ibis
+
+from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
+from pingji.data.dataset import DataSet, contract_table
+from pingji.data.folder import FolderDataSet
+from pingji.data.validate import ident, literal
+from pingji.errors import DataError
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """What `import_file` wrote."""
+
+    table: str
+    rows: int
+    min_date: date | None
+    max_date: date | None
+
+
+class _UploadDataSet(FolderDataSet):
+    """A folder holding one uploaded file, whose errors name the file as the user called it."""
+
+    def __init__(self, folder: Path, shown_as: str) -> None:
+        super().__init__(folder)
+        self.shown_as = shown_as
+
+    def source(self, name: str) -> str:
+        return self.shown_as
+
+
+def open_upload(path: Path, table: str, shown_as: str | None = None) -> _UploadDataSet:
+    """Return a one-table data set over an uploaded CSV/XLSX/Parquet file (not yet checked).
+
+    The file is linked (or copied) into a private folder under the contract table's name, so
+    the data layer reads it exactly like a file in a data folder."""
+    spec = contract_table(table, str(path))
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".parquet"):
+        raise DataError(
+            shown_as or path.name, "expected a .csv, .xlsx or .parquet file", expected=".csv/.xlsx"
+        )
+    folder = Path(tempfile.mkdtemp(prefix="pingji-upload-"))
+    target = folder / f"{spec.name}{suffix}"
+    try:
+        os.link(path, target)
+    except OSError:
+        shutil.copyfile(path, target)
+    return _UploadDataSet(folder, shown_as or path.name)
+
+
+def close_upload(ds: _UploadDataSet) -> None:
+    """Release an upload data set and its private folder."""
+    ds.con.disconnect()
+    shutil.rmtree(ds.folder, ignore_errors=True)
+
+
+def import_file(path: Path, table: str, out: Path, shown_as: str | None = None) -> BatchFile:
+    """Check an uploaded file of `table` and write it as typed Parquet to `out`, atomically.
+
+    Raises DataError (naming the file, row, column, value and what was expected) for the
+    first problem; then nothing is written."""
+    ds = open_upload(path, table, shown_as)
+    try:
+        spec = TABLES[table]
+        ds.table(table)  # every check of the data layer runs here
+        db = ds._db
+        columns = [c for c in ds.columns(table)]
+        select = ", ".join(ident(c) for c in columns)
+        rows = db.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0]
+        lo = hi = None
+        if spec.date:
+            lo, hi = db.execute(
+                f"SELECT min({ident(spec.date)})::DATE, max({ident(spec.date)})::DATE "
+                f"FROM {ident(table)}"
+            ).fetchone()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(out.name + ".partial")
+        db.execute(
+            f"COPY (SELECT {select} FROM {ident(table)}) TO {literal(str(partial))} "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+        os.replace(partial, out)
+        return BatchFile(table, int(rows), lo, hi)
+    finally:
+        close_upload(ds)
+
+
+class BatchDataSet(DataSet):
+    """The tables of a set of import batches (Parquet files), on an in-memory DuckDB.
+
+    `files` maps a contract table to its batch files, oldest first; for entity tables a later
+    file's row replaces an earlier row with the same key. `description` names the data set
+    in messages (e.g. "batches 3, 5, 9")."""
+
+    def __init__(self, files: Mapping[str, Sequence[Path]], description: str = "batches") -> None:
+        con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
+        con.raw_sql("SET enable_progress_bar = false")
+        super().__init__(con, "duckdb", description)
+        self.files = {name: [Path(p) for p in paths] for name, paths in files.items() if paths}
+        for name in self.files:
+            contract_table(name, description)
+
+    @property
+    def _db(self):
+        return self.con.con  # type: ignore[attr-defined]
+
+    def has(self, name: str) -> bool:
+        return name in self.files
+
+    def source(self, name: str) -> str:
+        paths = self.files.get(name, [])
+        return f"{name} ({', '.join(p.name for p in paths)})" if paths else name
+
+    def _wanted(self, name: str) -> str:
+        return f"an import batch of table '{name}'"
+
+    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+        paths = self.files[name]
+        listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
+        read = (
+            f"read_parquet({listed}, union_by_name = true, filename = true, file_row_number = true)"
+        )
+        order = (
+            "CASE filename "
+            + " ".join(f"WHEN {literal(str(p))} THEN {i}" for i, p in enumerate(paths))
+            + " END"
+        )
+        body = (
+            f"SELECT * EXCLUDE (filename, file_row_number), file_row_number + 1 AS "
+            f"{ident(ROW_COLUMN)} FROM {read}"
+        )
+        if spec.kind == "entity" and len(paths) > 1:
+            body += (
+                f" QUALIFY row_number() OVER (PARTITION BY {ident(spec.key)} "
+                f"ORDER BY {order} DESC) = 1"
+            )
+        self._db.execute(f"CREATE VIEW {ident(name)} AS {body}")
+        return self.con.table(name)
+
+    def with_table(self, name: str, path: Path) -> BatchDataSet:
+        """Return this data set with table `name` read from one more file (e.g. ratings)."""
+        files = dict(self.files)
+        files[name] = [*files.get(name, []), path]
+        return BatchDataSet(files, self.description)
