@@ -1,0 +1,235 @@
+"""Evaluation runs: create one (recording the scheme version, period, parameters and the
+batches it will read), execute it in the background through the engine, and summarise it.
+
+The engine does all scoring, set-based; this module only moves files and records facts.
+Results of run N live in PINGJI_HOME/runs/N/: results.parquet (the flat output shape: one
+row per entity, one column per output and per node part) and raw.parquet (the engine's raw
+columns: metric values `m__…`, node columns `n__…`, for the scorecard's explanations).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.db import transaction
+from django.utils import timezone
+
+from pingji.errors import PingjiError
+from pingji.periods import Period
+from pingji.web.imports.services import active_batches, open_batches
+from pingji.web.lib import workspace
+from pingji.web.lib.audit import record
+from pingji.web.ratings.services import approved_rows
+from pingji.web.runs.models import Run
+from pingji.web.schemes.models import SchemeVersion
+from pingji.web.schemes.services import resolve_version
+
+log = logging.getLogger(__name__)
+
+HISTOGRAM_BINS = 20
+
+
+class RunRefused(ValueError):
+    """A run cannot be started as asked (draft version, bad period, …); nothing was created."""
+
+
+def create_run(version: SchemeVersion, period: str, params: dict[str, str], user) -> Run:
+    """Record a run of a published version over the active batches and queue it."""
+    from pingji.web.runs.tasks import execute_run_task
+
+    if not version.is_published:
+        raise RunRefused("只能运行已发布的方案版本 (only published versions can be run)")
+    rs = resolve_version(version)
+    try:
+        period = str(Period.parse(period, rs.scheme.period))
+    except PingjiError as exc:
+        raise RunRefused(str(exc)) from exc
+    known = set(rs.scheme.params or {})
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise RunRefused(f"未知参数 unknown parameter(s): {', '.join(unknown)}")
+    with transaction.atomic():
+        run = Run.objects.create(
+            scheme_version=version,
+            period=period,
+            params=params,
+            created_by=user if user is not None and user.is_authenticated else None,
+            stage="排队中",
+        )
+        run.batches.set(active_batches())
+        record(
+            user,
+            "run.create",
+            run,
+            after={
+                "scheme": version.scheme.code,
+                "version": version.number,
+                "period": period,
+                "params": params,
+                "batches": sorted(run.batches.values_list("pk", flat=True)),
+            },
+        )
+    result = execute_run_task.enqueue(run.pk)
+    Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(task_id=str(result.id))
+    run.refresh_from_db()
+    return run
+
+
+def _progress(run: Run, progress: int, stage: str) -> None:
+    Run.objects.filter(pk=run.pk).update(progress=progress, stage=stage)
+
+
+def run_dir(run: Run) -> Path:
+    return workspace.runs_dir() / str(run.pk)
+
+
+def results_file(run: Run) -> Path:
+    """The flat results of a finished run (one row per entity)."""
+    return workspace.absolute(run.results_path)
+
+
+def raw_file(run: Run) -> Path:
+    """The engine's raw columns of a finished run (metric values, node columns)."""
+    return workspace.absolute(run.results_path).with_name("raw.parquet")
+
+
+def execute_run(run_id: int) -> None:
+    """Execute a queued run: evaluate, write the result files, summarise, mark it done.
+
+    Any failure marks the run failed with the error's text; no partial results remain."""
+    from pingji.engine.run import evaluate
+    from pingji.output.writers import write
+
+    run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
+    if run.status != Run.Status.QUEUED:
+        return
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.RUNNING, started_at=timezone.now(), progress=5, stage="读取方案与数据"
+    )
+    final = run_dir(run)
+    partial = final.with_name(f"{run.pk}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        rs = resolve_version(run.scheme_version)
+        ds = open_batches(list(run.batches.all()))
+        partial.mkdir(parents=True)
+        ratings = approved_rows(run.scheme_version.scheme, run.period)
+        if ratings:
+            path = partial / "manual_ratings.parquet"
+            pq.write_table(pa.Table.from_pylist(ratings), path)
+            ds = ds.with_table("ratings", path)
+        _progress(run, 20, "计算中")
+        ev = evaluate(rs, ds, run.period, {k: str(v) for k, v in run.params.items()})
+        _progress(run, 75, "写入结果")
+        write(ev, "parquet", partial / "results.parquet")
+        pq.write_table(ev.raw, partial / "raw.parquet")
+        summary = summarise(rs, partial / "results.parquet")
+        summary["warnings"] = list(ev.warnings)
+        summary["checks"] = [_jsonable_check(c) for c in ev.checks]
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(partial, final)
+        run.status = Run.Status.DONE
+        run.progress, run.stage = 100, "完成"
+        run.entities = summary["entities"]
+        run.summary = summary
+        run.ratings_used = len(ratings)
+        run.results_path = workspace.relative(final / "results.parquet")
+        run.finished_at = timezone.now()
+        run.save()
+    except Exception as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        log.exception("run %s failed", run.pk)
+        message = exc.render() if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
+        Run.objects.filter(pk=run.pk).update(
+            status=Run.Status.FAILED,
+            error=message,
+            finished_at=timezone.now(),
+            stage="失败",
+            progress=100,
+        )
+
+
+def _jsonable_check(check) -> dict:
+    if isinstance(check, dict):
+        return {
+            k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v))
+            for k, v in check.items()
+        }
+    return {"text": str(check)}
+
+
+def summarise(rs, results: Path) -> dict:
+    """Counts for the run page, computed once by DuckDB over the results file: entities,
+    grade distribution (in the scheme's grade order and colours), score histogram, class,
+    status and action counts."""
+    con = duckdb.connect()
+    src = f"read_parquet('{results.as_posix()}')"
+    cols = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()}
+    total = con.execute(f"SELECT count(*) FROM {src}").fetchone()[0]
+    out: dict = {"entities": total}
+    s = rs.scheme
+    if "grade" in cols and s.grades is not None:
+        counts = dict(con.execute(f"SELECT grade, count(*) FROM {src} GROUP BY 1").fetchall())
+        levels = [lv.grade for lv in s.grades.levels]
+        out["grades"] = [
+            {
+                "grade": lv.grade,
+                "label": lv.label or "",
+                "color": lv.color or "",
+                "count": counts.pop(lv.grade, 0),
+            }
+            for lv in s.grades.levels
+        ]
+        for grade, n in counts.items():  # no grade (None), or a grade not in levels
+            out["grades"].append({"grade": grade, "label": "", "color": "", "count": n})
+        out["grade_order"] = levels
+    if "score" in cols:
+        lo, hi, mean = con.execute(
+            f"SELECT min(score), max(score), avg(score) FROM {src}"
+        ).fetchone()
+        out["score"] = {"min": lo, "max": hi, "mean": mean}
+        if lo is not None:
+            lo_edge, hi_edge = math.floor(min(lo, 0)), math.ceil(max(hi, 100))
+            width = (hi_edge - lo_edge) / HISTOGRAM_BINS or 1
+            rows = con.execute(
+                f"SELECT least(floor((score - {lo_edge}) / {width})::INT, {HISTOGRAM_BINS - 1}) "
+                f"AS b, count(*) FROM {src} WHERE score IS NOT NULL GROUP BY 1"
+            ).fetchall()
+            counts = dict(rows)
+            out["histogram"] = {
+                "edges": [lo_edge + i * width for i in range(HISTOGRAM_BINS + 1)],
+                "counts": [counts.get(i, 0) for i in range(HISTOGRAM_BINS)],
+            }
+    if "classes" in cols or "class" in cols:
+        labels = {c.id: c.label or c.id for c in (s.classes.rules if s.classes else [])}
+        if s.classes and s.classes.fallback:
+            labels[s.classes.fallback.id] = s.classes.fallback.label or s.classes.fallback.id
+        column = "class" if "class" in cols else None
+        if column:
+            rows = con.execute(
+                f'SELECT "class", count(*) FROM {src} GROUP BY 1 ORDER BY 2 DESC'
+            ).fetchall()
+            out["classes"] = [
+                {"class": c, "label": labels.get(c, c or ""), "count": n} for c, n in rows
+            ]
+    if "status" in cols:
+        rows = con.execute(
+            f"SELECT status, count(*) FROM {src} WHERE status IS NOT NULL GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        out["statuses"] = [{"status": st, "count": n} for st, n in rows]
+    if "actions" in cols:
+        rows = con.execute(
+            f"SELECT a, count(*) FROM (SELECT unnest(actions) AS a FROM {src}) GROUP BY 1 "
+            "ORDER BY 2 DESC"
+        ).fetchall()
+        out["actions"] = [{"action": a, "count": n} for a, n in rows]
+    con.close()
+    return out
