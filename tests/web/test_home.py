@@ -32,6 +32,8 @@ class HomeTest(WebTestCase):
         self.client.post("/language/", {"language": "en", "next": "/"})
         r = self.client.get("/")
         self.assertContains(r, 'lang="en"')
+        self.assertContains(r, "Dashboard")
+        self.assertNotContains(r, "工作台")
 
     def test_it_refuses_post_on_home(self):
         self.login(self.admin)
