@@ -14,6 +14,7 @@ class Scheme(models.Model):
     code = models.SlugField(_("代码"), max_length=80, unique=True)  # the YAML's id
     name = models.CharField(_("名称"), max_length=200)
     entity = models.CharField(_("评价对象表"), max_length=40)  # customers, suppliers, …
+    period = models.CharField(_("评价期间"), max_length=10, blank=True)  # year, quarter, month
     builtin = models.BooleanField(_("内置"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
