@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -16,14 +18,29 @@ class Assignment(models.Model):
         "accounts.Department", on_delete=models.CASCADE, related_name="assignments"
     )
     entity_ids = models.JSONField(_("评价对象"), default=list, blank=True)  # empty: all
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
     class Meta:
+        ordering = ["scheme__code", "indicator", "department__code"]
         unique_together = [("scheme", "indicator", "department")]
         verbose_name = _("评分分工")
         verbose_name_plural = _("评分分工")
 
     def __str__(self) -> str:
         return f"{self.scheme.code}.{self.indicator} → {self.department}"
+
+    @property
+    def for_all(self) -> bool:
+        """Whether the department rates every entity (no list given)."""
+        return not self.entity_ids
+
+    def covers(self, entity_id: str) -> bool:
+        """Whether this assignment includes `entity_id`."""
+        return not self.entity_ids or entity_id in self.entity_ids
 
 
 class Rating(models.Model):
@@ -39,7 +56,8 @@ class Rating(models.Model):
     indicator = models.CharField(_("指标"), max_length=80)
     entity_id = models.CharField(_("评价对象"), max_length=100, db_index=True)
     period = models.CharField(_("期间"), max_length=20, db_index=True)
-    score = models.DecimalField(_("分值"), max_digits=12, decimal_places=4)
+    # Wide enough for scales such as amounts (bank-customer-contribution: up to 1e15).
+    score = models.DecimalField(_("分值"), max_digits=20, decimal_places=4)
     comment = models.TextField(_("说明"), blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
@@ -62,9 +80,28 @@ class Rating(models.Model):
     class Meta:
         ordering = ["period", "entity_id", "indicator"]
         unique_together = [("scheme", "indicator", "entity_id", "period", "rater")]
+        indexes = [models.Index(fields=["scheme", "period", "status"])]
         verbose_name = _("人工评分")
         verbose_name_plural = _("人工评分")
         permissions = [("approve_rating", "Can approve a manual rating")]
 
     def __str__(self) -> str:
         return f"{self.entity_id} {self.indicator} {self.period}: {self.score}"
+
+    @property
+    def is_editable(self) -> bool:
+        """Whether the rater may still change it (a draft, or returned by a reviewer)."""
+        return self.status in (self.Status.DRAFT, self.Status.REJECTED)
+
+    def snapshot(self) -> dict:
+        """What the audit log keeps before and after a change."""
+        return {
+            "scheme": self.scheme.code,
+            "indicator": self.indicator,
+            "entity_id": self.entity_id,
+            "period": self.period,
+            "score": None if self.score is None else format(Decimal(self.score).normalize(), "f"),
+            "comment": self.comment,
+            "status": self.status,
+            "review_note": self.review_note,
+        }
