@@ -100,3 +100,29 @@ def test_weight_profiles_apply_per_entity(tmp_path, open_tables):
     # A (retail): (3·100 + 1·50)/4 = 87.5; B (wholesale → default 1:1): (50 + 100)/2 = 75
     assert rows["A"]["score"] == 87.5
     assert rows["B"]["score"] == 75.0
+
+
+def test_a_count_over_all_dates_without_a_condition_counts_every_row(tmp_path, open_tables):
+    text = """
+    id: count-all
+    entity: customers
+    period: year
+    metrics:
+      n_all: {count: sales, window: all}
+      n_year: {count: sales}
+    tree:
+      id: total
+      max: 100
+      value: n_all
+      rule: {linear: {zero_at: 0, full_at: 10}}
+    """
+    path = tmp_path / "count.yaml"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    data = {
+        "customers": "customer_id\nA\nB",
+        "sales": "customer_id,date,amount\nA,2020-01-01,5\nA,2025-03-01,3\nA,2025-04-01,1",
+    }
+    ev = evaluate(load_scheme(path), open_tables(data), "2025")
+    rows = {r["entity_id"]: r for r in ev.table.to_pylist()}
+    assert rows["A"]["points"] == 30  # 3 rows of all dates → 3/10 of 100
+    assert rows["B"]["points"] == 0

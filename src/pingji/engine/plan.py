@@ -311,7 +311,9 @@ class Compiler:
         for n in names:
             m = metrics[n]
             start, end = windows[n]
-            cond = ibis.literal(True)
+            # a column condition (never a bare literal): `ifelse(True, 1, 0).sum()` would be
+            # a scalar, not an aggregate over the rows (count over `window: all`)
+            cond = f[spec.key].notnull()
             if spec.date and end is not None:
                 cond = f[spec.date] <= end
                 if start is not None:
