@@ -22,6 +22,7 @@ import ibis
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
 from pingji.data.dataset import DataSet, contract_table
 from pingji.data.folder import FolderDataSet
+from pingji.data.labels import labelled
 from pingji.data.validate import ident, literal
 from pingji.errors import DataError
 
@@ -36,8 +37,14 @@ class BatchFile:
     max_date: date | None
 
 
+UPLOAD_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
 class _UploadDataSet(FolderDataSet):
-    """A folder holding one uploaded file, whose errors name the file as the user called it."""
+    """A folder holding one uploaded file, whose errors name the file as the user called it.
+
+    Header cells may name a contract column or give its Chinese label (data.labels), for
+    fact tables too (客户编号, 日期, 金额 …)."""
 
     def __init__(self, folder: Path, shown_as: str) -> None:
         super().__init__(folder)
@@ -46,17 +53,20 @@ class _UploadDataSet(FolderDataSet):
     def source(self, name: str) -> str:
         return self.shown_as
 
+    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+        return super()._load(name, labelled(spec))
 
-def open_upload(path: Path, table: str, shown_as: str | None = None) -> _UploadDataSet:
-    """Return a one-table data set over an uploaded CSV/XLSX/Parquet file (not yet checked).
 
-    The file is linked (or copied) into a private folder under the contract table's name, so
-    the data layer reads it exactly like a file in a data folder."""
+def upload_folder(path: Path, table: str, shown_as: str | None = None) -> Path:
+    """Link (or copy) an uploaded file into a private folder under its contract table's name,
+    so the data layer reads it exactly like a file in a data folder; return the folder."""
     spec = contract_table(table, str(path))
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".xlsx", ".parquet"):
+    if suffix not in UPLOAD_SUFFIXES:
         raise DataError(
-            shown_as or path.name, "expected a .csv, .xlsx or .parquet file", expected=".csv/.xlsx"
+            shown_as or path.name,
+            "expected a .csv, .xlsx or .parquet file",
+            expected=".csv/.xlsx/.parquet",
         )
     folder = Path(tempfile.mkdtemp(prefix="pingji-upload-"))
     target = folder / f"{spec.name}{suffix}"
@@ -64,7 +74,12 @@ def open_upload(path: Path, table: str, shown_as: str | None = None) -> _UploadD
         os.link(path, target)
     except OSError:
         shutil.copyfile(path, target)
-    return _UploadDataSet(folder, shown_as or path.name)
+    return folder
+
+
+def open_upload(path: Path, table: str, shown_as: str | None = None) -> _UploadDataSet:
+    """Return a one-table data set over an uploaded CSV/XLSX/Parquet file (not yet checked)."""
+    return _UploadDataSet(upload_folder(path, table, shown_as), shown_as or path.name)
 
 
 def close_upload(ds: _UploadDataSet) -> None:
@@ -94,11 +109,15 @@ def import_file(path: Path, table: str, out: Path, shown_as: str | None = None) 
             ).fetchone()
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")
-        db.execute(
-            f"COPY (SELECT {select} FROM {ident(table)}) TO {literal(str(partial))} "
-            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-        )
-        os.replace(partial, out)
+        try:
+            db.execute(
+                f"COPY (SELECT {select} FROM {ident(table)}) TO {literal(str(partial))} "
+                "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+            )
+            os.replace(partial, out)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         return BatchFile(table, int(rows), lo, hi)
     finally:
         close_upload(ds)

@@ -24,23 +24,54 @@ def checksum(path: Path) -> str:
     return h.hexdigest()
 
 
-def commit_batch(path: Path, table: str, user, shown_as: str | None = None) -> ImportBatch:
+class DuplicateBatch(ValueError):
+    """The same file (same SHA-256) is already an active batch of the same table."""
+
+    def __init__(self, batch: ImportBatch) -> None:
+        super().__init__(f"the same file is already active as batch #{batch.pk}")
+        self.batch = batch
+
+
+def find_duplicate(table: str, digest: str) -> ImportBatch | None:
+    """Return the active batch of `table` imported from a file with this checksum, if any."""
+    return (
+        ImportBatch.objects.filter(table=table, checksum=digest, status=ImportBatch.Status.ACTIVE)
+        .order_by("uploaded_at", "id")
+        .first()
+    )
+
+
+def commit_batch(
+    path: Path,
+    table: str,
+    user,
+    shown_as: str | None = None,
+    *,
+    refuse_duplicate: bool = False,
+    digest: str | None = None,
+) -> ImportBatch:
     """Check `path` as table `table` and store it as a new active batch — all rows or none.
 
-    Raises pingji.errors.DataError for the first bad row (nothing is stored then)."""
+    The Parquet file is written under a temporary name and renamed; the database row is
+    created in a transaction; on any failure neither remains. Raises pingji.errors.DataError
+    for the first bad row, and DuplicateBatch when `refuse_duplicate` and the same file is
+    already an active batch of the table."""
     shown_as = shown_as or path.name
-    digest = checksum(path)
-    with transaction.atomic():
-        batch = ImportBatch.objects.create(
-            table=table,
-            file_name=shown_as,
-            checksum=digest,
-            rows=0,
-            path="",
-            uploaded_by=user if user is not None and user.is_authenticated else None,
-        )
-        out = workspace.batches_dir() / table / f"{batch.pk}.parquet"
-        try:
+    digest = digest or checksum(path)
+    out: Path | None = None
+    try:
+        with transaction.atomic():
+            if refuse_duplicate and (same := find_duplicate(table, digest)) is not None:
+                raise DuplicateBatch(same)
+            batch = ImportBatch.objects.create(
+                table=table,
+                file_name=shown_as,
+                checksum=digest,
+                rows=0,
+                path="",
+                uploaded_by=user if user is not None and user.is_authenticated else None,
+            )
+            out = workspace.batches_dir() / table / f"{batch.pk}.parquet"
             written = import_file(path, table, out, shown_as=shown_as)
             batch.rows, batch.min_date, batch.max_date = (
                 written.rows,
@@ -58,29 +89,41 @@ def commit_batch(path: Path, table: str, user, shown_as: str | None = None) -> I
                     "file": shown_as,
                     "rows": batch.rows,
                     "checksum": digest,
+                    "min_date": batch.min_date,
+                    "max_date": batch.max_date,
                 },
             )
-        except BaseException:
+    except BaseException:
+        if out is not None:
             out.unlink(missing_ok=True)
-            raise
+        raise
     return batch
 
 
+class NotActive(ValueError):
+    """Only an active batch can be withdrawn."""
+
+
 def withdraw_batch(batch: ImportBatch, user, reason: str) -> None:
-    """Withdraw a batch: later runs no longer read it; the file and the record stay."""
-    before = {"status": batch.status}
-    batch.status = ImportBatch.Status.WITHDRAWN
-    batch.withdrawn_by = user
-    batch.withdrawn_at = timezone.now()
-    batch.withdraw_reason = reason
-    batch.save()
-    record(
-        user,
-        "import.withdraw",
-        batch,
-        before=before,
-        after={"status": batch.status, "reason": reason},
-    )
+    """Withdraw a batch: later runs no longer read it; the file and the record stay, and runs
+    that read it still name it. Raises NotActive for a batch already withdrawn."""
+    with transaction.atomic():
+        locked = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if locked.status != ImportBatch.Status.ACTIVE:
+            raise NotActive(f"batch #{batch.pk} is already withdrawn")
+        before = {"status": locked.status}
+        batch.status = ImportBatch.Status.WITHDRAWN
+        batch.withdrawn_by = user if user is not None and user.is_authenticated else None
+        batch.withdrawn_at = timezone.now()
+        batch.withdraw_reason = reason
+        batch.save(update_fields=["status", "withdrawn_by", "withdrawn_at", "withdraw_reason"])
+        record(
+            user,
+            "import.withdraw",
+            batch,
+            before=before,
+            after={"status": batch.status, "reason": reason},
+        )
 
 
 def active_batches():

@@ -1,7 +1,364 @@
-"""Views (placeholder until this app's pages are written)."""
+"""Data import pages: upload a file of a contract table, preview it with every problem
+listed, commit it as one batch (all rows or none), list and open batches, withdraw one.
 
-from django.http import HttpResponse
+Who may do what (permissions of lib/access.ROLE_PERMISSIONS):
+  imports.view_importbatch    see batches (viewer, analyst, admin); without it every page is 404
+  imports.add_importbatch     upload, preview, commit, discard (analyst, admin); else 403
+  imports.change_importbatch  withdraw (analyst, admin); else 403
+An upload waiting for commit belongs to the user who uploaded it (and admins): 404 for others.
+"""
+
+from __future__ import annotations
+
+import duckdb
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Min, Prefetch, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pingji.data.contract import ROW_COLUMN, TABLES
+from pingji.data.labels import column_label
+from pingji.errors import DataError
+from pingji.web.audit.models import AuditEvent
+from pingji.web.imports import uploads
+from pingji.web.imports.forms import UploadForm, WithdrawForm, table_label
+from pingji.web.imports.models import ImportBatch
+from pingji.web.imports.services import (
+    DuplicateBatch,
+    NotActive,
+    commit_batch,
+    find_duplicate,
+    withdraw_batch,
+)
+from pingji.web.imports.wording import TYPE_NAMES, worded
+from pingji.web.lib import workspace
+from pingji.web.lib.access import is_admin
+
+PAGE_SIZE = 50
+DETAIL_ROWS = 50
 
 
-def list(request):
-    return HttpResponse("imports")
+# -- access ----------------------------------------------------------------------------------
+
+
+def _require_view(request: HttpRequest) -> None:
+    if not request.user.has_perm("imports.view_importbatch"):
+        raise Http404
+
+
+def _require_add(request: HttpRequest) -> None:
+    _require_view(request)
+    if not request.user.has_perm("imports.add_importbatch"):
+        raise PermissionDenied
+
+
+def _get_batch_for_user(request: HttpRequest, batch_id: int, write: bool = False) -> ImportBatch:
+    """The batch, if the user may see it (else 404); for a change, if they may change it
+    (else 403)."""
+    _require_view(request)
+    batch = get_object_or_404(
+        ImportBatch.objects.select_related("uploaded_by", "withdrawn_by"), pk=batch_id
+    )
+    if write and not request.user.has_perm("imports.change_importbatch"):
+        raise PermissionDenied
+    return batch
+
+
+def _get_upload_for_user(request: HttpRequest, upload_id: str) -> uploads.Upload:
+    """An upload waiting for commit: its uploader's (or an admin's) to preview and commit."""
+    _require_add(request)
+    upload = uploads.load(upload_id)
+    if upload is None or (upload.user_id != request.user.pk and not is_admin(request.user)):
+        raise Http404
+    return upload
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _header(table: str, column: str) -> str:
+    return _("行号") if column == ROW_COLUMN else column_label(table, column)
+
+
+def _numeric(table: str, column: str) -> bool:
+    col = TABLES[table].column(column) if table in TABLES else None
+    return col is not None and col.type in ("money", "number", "integer")
+
+
+def _contract_columns(table: str, report: dict | None = None) -> list[dict]:
+    """The contract's columns of `table`, and (given a report) whether the file has each."""
+    spec = TABLES[table]
+    rows = []
+    for c in spec.columns:
+        row = {
+            "name": c.name,
+            "label": column_label(table, c.name),
+            "type": TYPE_NAMES[c.type],
+            "required": c.required,
+            "choices": ", ".join(c.choices),
+            "default": "" if c.default is None else c.default,
+        }
+        if report is not None:
+            if c.name in report.get("columns", []):
+                row["state"] = "found"
+            elif c.name in report.get("missing", []):
+                row["state"] = "missing"
+            else:
+                row["state"] = "absent"
+        rows.append(row)
+    return rows
+
+
+def _read_rows(path, limit: int) -> tuple[list[str], list[list[str]]]:
+    con = duckdb.connect()
+    try:
+        cur = con.execute("SELECT * FROM read_parquet(?) LIMIT ?", [str(path), limit])
+        rows = [[uploads.display(v) for v in row] for row in cur.fetchall()]
+        return [d[0] for d in cur.description], rows
+    finally:
+        con.close()
+
+
+# -- batches ---------------------------------------------------------------------------------
+
+
+@require_GET
+def batch_list(request: HttpRequest) -> HttpResponse:
+    """The batches, newest first; filter by table and status; which runs read each."""
+    _require_view(request)
+    from pingji.web.runs.models import Run
+
+    table = request.GET.get("table", "")
+    status = request.GET.get("status", "")
+    batches = (
+        ImportBatch.objects.select_related("uploaded_by")
+        .annotate(run_count=Count("runs"))
+        .prefetch_related(Prefetch("runs", queryset=Run.objects.only("id").order_by("-id")))
+        .order_by("-uploaded_at", "-id")
+    )
+    if table in TABLES:
+        batches = batches.filter(table=table)
+    else:
+        table = ""
+    if status in ImportBatch.Status.values:
+        batches = batches.filter(status=status)
+    else:
+        status = ""
+    page = Paginator(batches, PAGE_SIZE).get_page(request.GET.get("page"))
+    summary = [
+        {**row, "label": table_label(row["table"]), "kind": TABLES[row["table"]].kind}
+        for row in ImportBatch.objects.filter(status=ImportBatch.Status.ACTIVE)
+        .values("table")
+        .annotate(
+            batches=Count("id"),
+            rows=Sum("rows"),
+            lo=Min("min_date"),
+            hi=Max("max_date"),
+            last=Max("uploaded_at"),
+        )
+        .order_by("table")
+        if row["table"] in TABLES
+    ]
+    can_add = request.user.has_perm("imports.add_importbatch")
+    return render(
+        request,
+        "imports/list.html",
+        {
+            "page": page,
+            "table": table,
+            "status": status,
+            "tables": [(n, table_label(n)) for n in TABLES],
+            "statuses": ImportBatch.Status.choices,
+            "summary": summary,
+            "can_add": can_add,
+            "pending": uploads.pending(request.user) if can_add else [],
+            "can_see_runs": request.user.has_perm("runs.view_run"),
+        },
+    )
+
+
+@require_GET
+def detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """One batch: who imported what and when, its first rows, the runs that read it."""
+    batch = _get_batch_for_user(request, batch_id)
+    columns, rows, missing_file = [], [], False
+    path = workspace.absolute(batch.path) if batch.path else None
+    if path is not None and path.is_file():
+        columns, rows = _read_rows(path, DETAIL_ROWS)
+    else:
+        missing_file = True
+    can_change = request.user.has_perm("imports.change_importbatch")
+    return render(
+        request,
+        "imports/detail.html",
+        {
+            "batch": batch,
+            "table_label": table_label(batch.table),
+            "headers": [_header(batch.table, c) for c in columns],
+            "numeric": [_numeric(batch.table, c) for c in columns],
+            "rows": rows,
+            "shown": len(rows),
+            "missing_file": missing_file,
+            "runs": batch.runs.select_related("scheme_version__scheme").order_by("-id")
+            if request.user.has_perm("runs.view_run")
+            else None,
+            "events": AuditEvent.objects.filter(
+                object_type=ImportBatch._meta.label_lower, object_id=str(batch.pk)
+            ),
+            "withdraw_form": WithdrawForm()
+            if can_change and batch.status == ImportBatch.Status.ACTIVE
+            else None,
+        },
+    )
+
+
+@require_POST
+def withdraw(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Withdraw a batch (a reason is required): audited; the file stays; later runs skip it."""
+    batch = _get_batch_for_user(request, batch_id, write=True)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.get("reason", []):
+            messages.error(request, error)
+        return redirect("imports:detail", batch.pk)
+    try:
+        withdraw_batch(batch, request.user, form.cleaned_data["reason"])
+    except NotActive:
+        messages.error(request, _("批次 #%(id)s 已撤回，不能再次撤回。") % {"id": batch.pk})
+    else:
+        messages.success(
+            request,
+            _("已撤回批次 #%(id)s。之后的评价运行不再读取它；已完成的运行仍记录它。")
+            % {"id": batch.pk},
+        )
+    return redirect("imports:detail", batch.pk)
+
+
+# -- upload, preview, commit -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest) -> HttpResponse:
+    """Choose a table and a file; the file is stored and checked, then previewed."""
+    _require_add(request)
+    if request.method == "POST":
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            received = uploads.receive(
+                form.cleaned_data["file"], form.cleaned_data["table"], request.user
+            )
+            return redirect("imports:preview", received.id)
+    else:
+        initial = {"table": request.GET.get("table")} if request.GET.get("table") in TABLES else {}
+        form = UploadForm(initial=initial)
+    contracts = [
+        {
+            "name": name,
+            "label": table_label(name),
+            "kind": spec.kind,
+            "columns": _contract_columns(name),
+        }
+        for name, spec in TABLES.items()
+    ]
+    return render(
+        request,
+        "imports/upload.html",
+        {"form": form, "contracts": contracts, "pending": uploads.pending(request.user)},
+    )
+
+
+@require_GET
+def template(request: HttpRequest, table: str) -> HttpResponse:
+    """An empty CSV of a table (UTF-8 with BOM, so Excel opens it): the header row only,
+    with the Chinese labels (accepted on upload like the column names)."""
+    _require_view(request)
+    if table not in TABLES:
+        raise Http404
+    header = ",".join(column_label(table, c.name) for c in TABLES[table].columns)
+    response = HttpResponse(("\ufeff" + header + "\r\n").encode(), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{table}.csv"'
+    return response
+
+
+@require_GET
+def preview(request: HttpRequest, upload_id: str) -> HttpResponse:
+    """What the uploaded file holds, every problem in it, and whether it can be committed."""
+    up = _get_upload_for_user(request, upload_id)
+    report = up.report
+    duplicate = find_duplicate(up.table, up.checksum)
+    return render(
+        request,
+        "imports/preview.html",
+        {
+            "upload": up,
+            "report": report,
+            "table_label": table_label(up.table),
+            "columns": _contract_columns(up.table, report),
+            "extra": [{"name": n} for n in report.get("extra", [])],
+            "problems": worded(up.table, report.get("problems", [])),
+            "more": report.get("total", 0) - len(report.get("problems", [])),
+            "headers": [_header(up.table, c) for c in report.get("preview_columns", [])],
+            "duplicate": duplicate,
+            "can_commit": up.ok and duplicate is None,
+        },
+    )
+
+
+@require_POST
+def commit(request: HttpRequest, upload_id: str) -> HttpResponse:
+    """Commit a checked upload as one batch — all rows or none — and open the batch."""
+    up = _get_upload_for_user(request, upload_id)
+    if not up.ok:
+        messages.error(request, _("文件有问题，不能导入：请修正后重新上传。"))
+        return redirect("imports:preview", up.id)
+    with uploads.commit_lock(up) as locked:
+        if not locked:
+            messages.error(request, _("此文件正在导入，请稍候。"))
+            return redirect("imports:preview", up.id)
+        try:
+            batch = commit_batch(
+                up.path,
+                up.table,
+                request.user,
+                shown_as=up.file_name,
+                refuse_duplicate=True,
+                digest=up.checksum,
+            )
+        except DuplicateBatch as exc:
+            messages.error(
+                request,
+                format_html(
+                    _("此文件已导入为批次 {}，未重复导入。"),
+                    format_html(
+                        '<a href="{}">#{}</a>',
+                        reverse("imports:detail", args=[exc.batch.pk]),
+                        exc.batch.pk,
+                    ),
+                ),
+            )
+            return redirect("imports:preview", up.id)
+        except DataError as exc:
+            messages.error(request, _("导入失败，未写入任何数据：%(error)s") % {"error": exc})
+            return redirect("imports:preview", up.id)
+    uploads.discard(up)
+    messages.success(
+        request,
+        _("已导入批次 #%(id)s：%(table)s，%(rows)s 行。")
+        % {"id": batch.pk, "table": table_label(batch.table), "rows": f"{batch.rows:,}"},
+    )
+    return redirect("imports:detail", batch.pk)
+
+
+@require_POST
+def discard(request: HttpRequest, upload_id: str) -> HttpResponse:
+    """Throw an upload away without importing it."""
+    up = _get_upload_for_user(request, upload_id)
+    uploads.discard(up)
+    messages.success(request, _("已放弃上传的文件 %(name)s。") % {"name": up.file_name})
+    return redirect("imports:upload")

@@ -1,0 +1,359 @@
+"""Inspect an uploaded file before it is imported: every problem at once, and a preview.
+
+The data layer's loading (`FolderDataSet`) stops at the first bad row, which is right for an
+evaluation. Someone fixing a file wants the whole list. `inspect_file` runs the same checks —
+the same `Check` predicates of `validate.text_plan` / `native_plan` and the same key rule as
+`check_unique` — set-based on DuckDB: one scan counts every check's failures, then one scan
+per failing check lists its rows, UNION ALL, ORDER BY row, LIMIT n. No Python loop over rows.
+
+A missing required column is reported (with the header row) and the other columns are still
+checked, so one upload shows everything that needs fixing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import ibis
+
+from pingji.data.batches import _UploadDataSet, close_upload, upload_folder
+from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
+from pingji.data.dataset import contract_table
+from pingji.data.folder import resolve_header
+from pingji.data.labels import labelled
+from pingji.data.validate import (
+    Check,
+    ColumnPlan,
+    _extra_plan,
+    _probes,
+    absent_plan,
+    clean_text,
+    ident,
+    is_native,
+    literal,
+    native_plan,
+    text_plan,
+)
+from pingji.errors import DataError
+
+LIMIT = 200  # problems listed (all are counted)
+PREVIEW = 20  # rows shown
+
+# A stable code for each check message of validate.py, so a user interface can word it.
+CODES: dict[str, str] = {
+    "value is missing": "missing",
+    "not an amount": "not_amount",
+    "more than 4 decimals": "too_precise",
+    "amount out of range": "amount_range",
+    "not a number": "not_number",
+    "not a whole number": "not_integer",
+    "not a valid date": "not_date",
+    "not a true/false value": "not_bool",
+    "not an allowed value": "not_choice",
+}
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem: where (row or line, column), the value found, what is wrong and expected.
+
+    `code` is one of CODES' values, "duplicate" (a key seen on an earlier row, `first`),
+    "missing_column" (a required column is not in the header), "empty" (no data rows) or
+    "file" (the file cannot be read as this table; `message` says why)."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    code: str
+    message: str
+    expected: str | None = None
+    first: int | None = None
+
+
+@dataclass
+class Inspection:
+    """What an uploaded file holds and every problem found in it."""
+
+    table: str
+    file: str
+    unit: str  # "line" (CSV: header = line 1) or "row" (XLSX sheet row; Parquet row)
+    rows: int | None  # data rows; None when the file could not be read
+    columns: list[str] = field(default_factory=list)  # the file's columns, resolved, in order
+    missing: list[str] = field(default_factory=list)  # required contract columns not there
+    absent: list[str] = field(default_factory=list)  # optional contract columns not there
+    extra: list[str] = field(default_factory=list)  # columns not in the contract (kept)
+    problems: list[RowProblem] = field(default_factory=list)  # the first LIMIT, by row
+    total: int = 0  # problems in all
+    preview_columns: list[str] = field(default_factory=list)  # ROW_COLUMN first
+    preview: list[tuple] = field(default_factory=list)  # typed as they would be stored
+    min_date: date | None = None
+    max_date: date | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether the file can be imported as it is."""
+        return self.total == 0 and bool(self.rows)
+
+
+_CAST = re.compile(r"(?<![A-Za-z_])CAST\(")
+
+
+def _lenient(select: str) -> str:
+    """Return a column's typing SQL with TRY_CAST, so a preview shows bad cells as empty."""
+    return _CAST.sub("TRY_CAST(", select)
+
+
+def _all_optional(spec: TableSpec) -> TableSpec:
+    return replace(spec, columns=tuple(replace(c, required=False) for c in spec.columns))
+
+
+class _Inspector(_UploadDataSet):
+    """An upload data set whose loading lists problems (in `.inspection`) instead of raising.
+
+    Columns are all optional while the header is read, so a missing required column does
+    not stop the other checks; the real contract (with labels) is used for everything else."""
+
+    def __init__(self, folder: Path, shown_as: str, limit: int, preview: int) -> None:
+        super().__init__(folder, shown_as)
+        self.limit, self.preview = limit, preview
+        self.inspection: Inspection | None = None
+
+    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+        return super()._load(name, _all_optional(spec))
+
+    def _materialise(
+        self,
+        name: str,
+        spec: TableSpec,
+        file: str,
+        relation: str,
+        names: list[str],
+        unit: str,
+        ordered: bool,
+    ) -> None:
+        real = labelled(TABLES[name])
+        plans = [text_plan(c) if c.name in names else absent_plan(c) for c in real.columns]
+        extras = [n for n in names if real.column(n) is None]
+        self.inspection = collect(
+            self._db,
+            relation,
+            real,
+            plans,
+            extras,
+            names,
+            file,
+            unit,
+            header_row=1,
+            limit=self.limit,
+            preview=self.preview,
+        )
+        self._db.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM {relation} LIMIT 0")
+
+    def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
+        # As FolderDataSet._load_parquet, collecting instead of raising.
+        read = f"read_parquet({literal(str(path))}, file_row_number = true)"
+        try:
+            described = self._db.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
+        except duckdb.Error as exc:
+            first = str(exc).splitlines()[0]
+            raise DataError(file, f"cannot read the Parquet file: {first}") from exc
+        stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
+        names = resolve_header(spec, [n for n, _ in stored], file, header_row=None)
+        real = labelled(TABLES[name])
+        selects, plans_by_name = [], {}
+        for (source, type_), name_ in zip(stored, names, strict=True):
+            col = real.column(name_)
+            if col is None:
+                selects.append(f"{ident(source)} AS {ident(name_)}")
+                plans_by_name[name_] = ColumnPlan(name_, ident(name_))
+            elif is_native(col, type_):
+                selects.append(f"{ident(source)} AS {ident(name_)}")
+                plans_by_name[name_] = native_plan(col, type_)
+            else:
+                selects.append(f"{clean_text(ident(source))} AS {ident(name_)}")
+                plans_by_name[name_] = text_plan(col)
+        selects.append(f"file_row_number + 1 AS {ident(ROW_COLUMN)}")
+        relation = f"(SELECT {', '.join(selects)} FROM {read})"
+        plans = [plans_by_name.get(c.name) or absent_plan(c) for c in real.columns]
+        plans += [p for n, p in plans_by_name.items() if real.column(n) is None]
+        self.inspection = collect(
+            self._db,
+            relation,
+            real,
+            plans,
+            [],
+            names,
+            file,
+            "row",
+            header_row=None,
+            limit=self.limit,
+            preview=self.preview,
+        )
+        self._db.execute(f"CREATE VIEW {ident(name)} AS SELECT * FROM {relation} LIMIT 0")
+
+
+def collect(
+    con: duckdb.DuckDBPyConnection,
+    relation: str,
+    spec: TableSpec,
+    plans: list[ColumnPlan],
+    extras: Sequence[str],
+    names: Sequence[str],
+    file: str,
+    unit: str,
+    *,
+    header_row: int | None,
+    limit: int = LIMIT,
+    preview: int = PREVIEW,
+) -> Inspection:
+    """Inspect `relation` (cleaned columns plus ROW_COLUMN) against `plans`: count and list
+    every failing check, every repeated key, and the header's missing required columns."""
+    row = ident(ROW_COLUMN)
+    checks: list[Check] = [c for p in plans for c in p.checks]
+    # One problem per bad cell: a column's checks are tried in order and the first that
+    # holds names the problem (as the data layer would report it).
+    by_column: dict[str, list[int]] = {}
+    for i, c in enumerate(checks):
+        by_column.setdefault(c.column, []).append(i)
+    failing = {
+        column: " OR ".join(f"({checks[i].predicate})" for i in indices)
+        for column, indices in by_column.items()
+    }
+    which = {
+        column: "CASE " + " ".join(f"WHEN {checks[i].predicate} THEN {i}" for i in indices) + " END"
+        for column, indices in by_column.items()
+    }
+    aggregates = ["count(*)"] + [f"count(*) FILTER (WHERE {f})" for f in failing.values()]
+    date_plan = next((p for p in plans if spec.date and p.name == spec.date), None)
+    if date_plan is not None and spec.date in names:
+        typed = _lenient(date_plan.select)
+        aggregates += [f"min({typed})::DATE", f"max({typed})::DATE"]
+    for name in extras:
+        aggregates += _probes(name)
+    found = con.execute(f"SELECT {', '.join(aggregates)} FROM {relation}").fetchone()
+    rows, counts = int(found[0]), found[1 : 1 + len(failing)]
+    rest = list(found[1 + len(failing) :])
+    lo = hi = None
+    if date_plan is not None and spec.date in names:
+        lo, hi, rest = rest[0], rest[1], rest[2:]
+    typed_extras = [_extra_plan(n, rest[5 * i : 5 * i + 5]) for i, n in enumerate(extras)]
+
+    key = ident(spec.key)
+    duplicates = 0
+    if spec.unique_key and spec.key in names:
+        duplicates = con.execute(
+            f"SELECT count(*) - count(DISTINCT {key}) FROM {relation} WHERE {key} IS NOT NULL"
+        ).fetchone()[0]
+
+    header: list[RowProblem] = []
+    required = [c.name for c in spec.required]
+    missing = [n for n in required if n not in names]
+    for name in missing:
+        header.append(
+            RowProblem(
+                header_row,
+                name,
+                None,
+                "missing_column",
+                "required column is missing",
+                "columns " + ", ".join(required),
+            )
+        )
+    if rows == 0 and not missing:
+        header.append(RowProblem(None, None, None, "empty", "the file has no data rows"))
+
+    listed: list[RowProblem] = []
+    parts = [
+        f"SELECT {row} AS r, {which[column]} AS k, CAST({ident(column)} AS VARCHAR) AS v, "
+        f"NULL::BIGINT AS f FROM {relation} WHERE {failing[column]}"
+        for column, n in zip(failing, counts, strict=True)
+        if n
+    ]
+    if duplicates:
+        parts.append(
+            f"SELECT r, {len(checks)} AS k, CAST(v AS VARCHAR) AS v, f FROM (SELECT {row} AS r, "
+            f"{key} AS v, min({row}) OVER (PARTITION BY {key}) AS f FROM {relation} "
+            f"WHERE {key} IS NOT NULL) WHERE r > f"
+        )
+    room = max(0, limit - len(header))
+    if parts and room:
+        query = f"SELECT r, k, v, f FROM ({' UNION ALL '.join(parts)}) ORDER BY r, k LIMIT {room}"
+        for r, k, v, first in con.execute(query).fetchall():
+            if k == len(checks):
+                listed.append(
+                    RowProblem(
+                        r,
+                        spec.key,
+                        v,
+                        "duplicate",
+                        f"duplicate key, first on {unit} {first}",
+                        f"each {spec.key} once",
+                        first,
+                    )
+                )
+            else:
+                c = checks[k]
+                listed.append(
+                    RowProblem(r, c.column, v, CODES.get(c.message, "other"), c.message, c.expected)
+                )
+
+    final = plans + typed_extras
+    select = ", ".join([row, *(f"{_lenient(p.select)} AS {ident(p.name)}" for p in final)])
+    cur = con.execute(f"SELECT {select} FROM {relation} ORDER BY {row} LIMIT {int(preview)}")
+    return Inspection(
+        table=spec.name,
+        file=file,
+        unit=unit,
+        rows=rows,
+        columns=list(names),
+        missing=missing,
+        absent=[c.name for c in spec.columns if c.name not in names and not c.required],
+        extra=list(extras),
+        problems=header + listed,
+        total=len(header) + sum(counts) + duplicates,
+        preview_columns=[d[0] for d in cur.description],
+        preview=cur.fetchall(),
+        min_date=lo,
+        max_date=hi,
+    )
+
+
+def inspect_file(
+    path: Path,
+    table: str,
+    shown_as: str | None = None,
+    *,
+    limit: int = LIMIT,
+    preview: int = PREVIEW,
+) -> Inspection:
+    """Inspect an uploaded CSV/XLSX/Parquet file as contract table `table`.
+
+    Never raises for bad content: a file that cannot be read at all (not UTF-8, a ragged CSV
+    line, a column twice in the header, a broken workbook) gives one problem of code "file"."""
+    file = shown_as or path.name
+    contract_table(table, file)
+    suffix = path.suffix.lower()
+    unit = "line" if suffix == ".csv" else "row"
+    try:
+        ds = _Inspector(upload_folder(path, table, file), file, limit, preview)
+    except DataError as exc:
+        return _unreadable(table, file, unit, exc)
+    try:
+        ds.table(table)
+        assert ds.inspection is not None
+        return ds.inspection
+    except DataError as exc:
+        return _unreadable(table, file, unit, exc)
+    finally:
+        close_upload(ds)
+
+
+def _unreadable(table: str, file: str, unit: str, exc: DataError) -> Inspection:
+    value = None if exc.value is None else str(exc.value)
+    problem = RowProblem(exc.row, exc.column, value, "file", exc.message, exc.expected)
+    return Inspection(table, file, unit, None, problems=[problem], total=1)

@@ -1,0 +1,274 @@
+"""What the entity pages read: DuckDB over the Parquet files of the active import batches
+(and of finished runs' results), set-based — filters, sorting and LIMIT/OFFSET in SQL, so a
+page of 50 out of a million customers reads no more than it needs.
+
+Entity tables (customers, suppliers, staff, dealers) follow the batches' rule: a later batch's
+row replaces an earlier row with the same key. Fact rows add up over all active batches.
+When an entity table has several active batches, the merged rows are written once to
+PINGJI_HOME/cache/entities/<table>-<hash of the batch files>.parquet and read from there
+until the set of active batches changes (merging a million rows per page view would not do).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from pingji.data.contract import TABLES
+from pingji.data.validate import ident, literal
+from pingji.web.imports.services import active_batches
+from pingji.web.lib import workspace
+
+ENTITY_TABLES: tuple[str, ...] = tuple(n for n, s in TABLES.items() if s.kind == "entity")
+
+_local = threading.local()
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per thread (the files it reads are never changed in place)."""
+    con = getattr(_local, "con", None)
+    if con is None:
+        con = _local.con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+    return con
+
+
+CACHE_KEEP_SECONDS = 3600  # superseded merged files are removed after this
+
+
+def batch_files(batches=None) -> dict[str, list[Path]]:
+    """The Parquet files to read per table: a fact table's active batch files (oldest first);
+    an entity table's one batch file, or the merged file of its several batches."""
+    files: dict[str, list[Path]] = {}
+    for b in batches if batches is not None else active_batches():
+        path = workspace.absolute(b.path)
+        if b.path and path.is_file():
+            files.setdefault(b.table, []).append(path)
+    for table, paths in files.items():
+        if TABLES[table].kind == "entity" and len(paths) > 1:
+            files[table] = [merged(table, paths)]
+    return files
+
+
+def merged(table: str, paths: Sequence[Path]) -> Path:
+    """The latest row per key of an entity table's batch files, written once as Parquet."""
+    stamp = "\n".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in paths)
+    digest = hashlib.sha256(stamp.encode()).hexdigest()[:24]
+    folder = workspace.home() / "cache" / "entities"
+    out = folder / f"{table}-{digest}.parquet"
+    if out.is_file():
+        return out
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f"{out.name}.{uuid.uuid4().hex}.partial"
+    try:
+        connection().execute(
+            f"COPY (SELECT * FROM {entity_source(table, paths)}) TO {literal(str(partial))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    limit = time.time() - CACHE_KEEP_SECONDS
+    for old in folder.glob(f"{table}-*.parquet"):
+        if old != out and old.stat().st_mtime < limit:
+            old.unlink(missing_ok=True)
+    return out
+
+
+def _listed(paths: Sequence[Path]) -> str:
+    return "[" + ", ".join(literal(str(p)) for p in paths) + "]"
+
+
+def entity_source(table: str, paths: Sequence[Path]) -> str:
+    """SQL relation of an entity table over its batch files: the latest row per key."""
+    if len(paths) == 1:
+        return f"read_parquet({literal(str(paths[0]))})"
+    key = ident(TABLES[table].key)
+    order = " ".join(f"WHEN {literal(str(p))} THEN {i}" for i, p in enumerate(paths))
+    return (
+        f"(SELECT * EXCLUDE (filename) FROM read_parquet({_listed(paths)}, union_by_name = true, "
+        f"filename = true) QUALIFY row_number() OVER (PARTITION BY {key} "
+        f"ORDER BY CASE filename {order} END DESC) = 1)"
+    )
+
+
+@dataclass
+class EntityPage:
+    """One page of an entity table."""
+
+    columns: list[str]
+    rows: list[tuple]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def columns_of(source: str) -> list[str]:
+    return [r[0] for r in connection().execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+
+
+def _selection(
+    table: str,
+    paths: Sequence[Path],
+    search: str,
+    ids: Sequence[str] | None,
+    sort: str,
+    descending: bool,
+) -> tuple[str, list[str], str, list, str]:
+    """(source, columns, WHERE clause, its arguments, ORDER BY) of a filtered, sorted list."""
+    source = entity_source(table, paths)
+    columns = columns_of(source)
+    key = TABLES[table].key
+    where, args = [], []
+    if search:
+        matches = [f"contains(lower(CAST({ident(key)} AS VARCHAR)), lower(?))"]
+        args.append(search)
+        if "name" in columns:
+            matches.append("contains(lower(CAST(name AS VARCHAR)), lower(?))")
+            args.append(search)
+        where.append("(" + " OR ".join(matches) + ")")
+    if ids is not None:
+        where.append(f"CAST({ident(key)} AS VARCHAR) IN (SELECT unnest(?::VARCHAR[]))")
+        args.append(list(ids))
+    cond = f" WHERE {' AND '.join(where)}" if where else ""
+    sort = sort if sort in columns else key
+    order = f"{ident(sort)} {'DESC' if descending else 'ASC'} NULLS LAST"
+    if sort != key:
+        order += f", {ident(key)}"
+    return source, columns, cond, args, order
+
+
+def entity_page(
+    table: str,
+    paths: Sequence[Path],
+    *,
+    search: str = "",
+    ids: Sequence[str] | None = None,
+    sort: str = "",
+    descending: bool = False,
+    page: int = 1,
+    size: int = 50,
+) -> EntityPage:
+    """One page of the entities of `table`: `search` matches part of the id or the name
+    (case-blind); `ids` (if given) limits the rows to those ids; sorted by a column (the key
+    when `sort` is not one), ties broken by the key; a page past the end is the last one."""
+    con = connection()
+    source, columns, cond, args, order = _selection(table, paths, search, ids, sort, descending)
+    total = con.execute(f"SELECT count(*) FROM {source}{cond}", args).fetchone()[0]
+    size = max(1, min(size, 500))
+    pages = max(1, -(-total // size))
+    page = max(1, min(page, pages))
+    rows = con.execute(
+        f"SELECT * FROM {source}{cond} ORDER BY {order} LIMIT {size} OFFSET {(page - 1) * size}",
+        args,
+    ).fetchall()
+    return EntityPage(columns, rows, total, page, size)
+
+
+def export_csv(
+    table: str,
+    paths: Sequence[Path],
+    out: Path,
+    headers: dict[str, str],
+    *,
+    search: str = "",
+    ids: Sequence[str] | None = None,
+    sort: str = "",
+    descending: bool = False,
+) -> int:
+    """Write the whole filtered, sorted list as CSV (UTF-8, headers renamed by `headers`)
+    to `out` with one DuckDB COPY; return the number of rows."""
+    con = connection()
+    source, columns, cond, args, order = _selection(table, paths, search, ids, sort, descending)
+    select = ", ".join(f"{ident(c)} AS {ident(headers.get(c, c))}" for c in columns)
+    written = con.execute(
+        f"COPY (SELECT {select} FROM {source}{cond} ORDER BY {order}) TO {literal(str(out))} "
+        "(HEADER, DELIMITER ',')",
+        args,
+    ).fetchone()
+    return int(written[0]) if written else 0
+
+
+def entity_record(table: str, paths: Sequence[Path], entity_id: str) -> dict | None:
+    """The attributes of one entity (its latest row), or None."""
+    key = ident(TABLES[table].key)
+    cur = connection().execute(
+        f"SELECT * FROM {entity_source(table, paths)} WHERE CAST({key} AS VARCHAR) = ?",
+        [entity_id],
+    )
+    row = cur.fetchone()
+    return dict(zip([d[0] for d in cur.description], row, strict=True)) if row else None
+
+
+def fact_tables(table: str) -> list[str]:
+    """The fact tables about entities of `table`: those naming it, and those keyed by a
+    plain entity_id (complaints, events, …) that may be about any entity."""
+    return [
+        n
+        for n, s in TABLES.items()
+        if s.kind == "fact" and (s.entity == table or (s.entity is None and s.key == "entity_id"))
+    ]
+
+
+def fact_summary(fact: str, paths: Sequence[Path], entity_id: str) -> dict:
+    """Rows, date range and the sum of each money column of one entity's facts in `fact`."""
+    spec = TABLES[fact]
+    money = [c.name for c in spec.columns if c.type == "money"]
+    parts = ["count(*)"]
+    if spec.date:
+        parts += [f"min({ident(spec.date)})", f"max({ident(spec.date)})"]
+    parts += [f"sum({ident(m)})" for m in money]
+    found = (
+        connection()
+        .execute(
+            f"SELECT {', '.join(parts)} FROM read_parquet({_listed(paths)}, union_by_name = true) "
+            f"WHERE CAST({ident(spec.key)} AS VARCHAR) = ?",
+            [entity_id],
+        )
+        .fetchone()
+    )
+    rows, rest = found[0], list(found[1:])
+    lo = hi = None
+    if spec.date:
+        lo, hi, rest = rest[0], rest[1], rest[2:]
+    return {
+        "table": fact,
+        "rows": rows,
+        "min_date": lo,
+        "max_date": hi,
+        "sums": list(zip(money, rest, strict=True)),
+    }
+
+
+def result_rows(files: Sequence[Path], entity_id: str, columns: Sequence[str]) -> dict:
+    """{results file: {column: value}} of one entity in several runs' results, one query."""
+    if not files:
+        return {}
+    con = connection()
+    listed = _listed(files)
+    have = {
+        r[0]
+        for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({listed}, union_by_name = true)"
+        ).fetchall()
+    }
+    picked = [c for c in columns if c in have]
+    select = ", ".join(["filename", *(ident(c) for c in picked)])
+    cur = con.execute(
+        f"SELECT {select} FROM read_parquet({listed}, union_by_name = true, filename = true) "
+        "WHERE entity_id = ?",
+        [entity_id],
+    )
+    return {row[0]: dict(zip(picked, row[1:], strict=True)) for row in cur.fetchall()}

@@ -1,0 +1,129 @@
+"""The words a user reads about a data problem, in Chinese first (English via translation).
+
+The data layer speaks English with stable codes (pingji.data.problems.CODES); this module
+words each code, and what a column expects, from the contract column's type."""
+
+from __future__ import annotations
+
+import re
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
+
+from pingji.data.contract import TABLES
+from pingji.data.labels import column_label
+
+TYPE_NAMES = {
+    "string": gettext_lazy("文本"),
+    "money": gettext_lazy("金额"),
+    "number": gettext_lazy("数字"),
+    "integer": gettext_lazy("整数"),
+    "date": gettext_lazy("日期"),
+    "bool": gettext_lazy("是/否"),
+}
+
+_EXPECTED = {
+    "string": gettext_lazy("文本"),
+    "money": gettext_lazy("金额，如 1234.56（最多 4 位小数）"),
+    "number": gettext_lazy("数字"),
+    "integer": gettext_lazy("整数"),
+    "date": gettext_lazy("日期，格式 YYYY-MM-DD"),
+    "bool": gettext_lazy("是/否（也可写 true/false、1/0、yes/no）"),
+}
+
+_MESSAGES = {
+    "missing": gettext_lazy("缺少值"),
+    "not_amount": gettext_lazy("不是金额"),
+    "too_precise": gettext_lazy("小数超过 4 位"),
+    "amount_range": gettext_lazy("金额超出范围"),
+    "not_number": gettext_lazy("不是数字"),
+    "not_integer": gettext_lazy("不是整数"),
+    "not_date": gettext_lazy("不是有效日期"),
+    "not_bool": gettext_lazy("不是“是/否”值"),
+    "not_choice": gettext_lazy("不是允许的取值"),
+    "missing_column": gettext_lazy("缺少必填列"),
+    "empty": gettext_lazy("文件没有数据行"),
+}
+
+# File-level messages of the data layer (pingji.data.folder, xlsx, batches) and their words.
+_FILE_MESSAGES: list[tuple[re.Pattern, str]] = [
+    (
+        re.compile(r"the file is not UTF-8 text"),
+        gettext_noop("文件不是 UTF-8 编码：请另存为“CSV UTF-8（逗号分隔）”"),
+    ),
+    (
+        re.compile(r"expected (?P<expected>\d+) fields like the header, found (?P<found>\d+)"),
+        gettext_noop("该行有 %(found)s 个字段，表头有 %(expected)s 个"),
+    ),
+    (
+        re.compile(r"(line|row) 1 is empty: a header row is required"),
+        gettext_noop("第 1 行为空：需要表头行"),
+    ),
+    (
+        re.compile(r"the column appears twice \(columns (?P<a>\d+) and (?P<b>\d+)\)"),
+        gettext_noop("该列在表头中出现两次（第 %(a)s 列和第 %(b)s 列）"),
+    ),
+    (
+        re.compile(r"expected a \.csv, \.xlsx or \.parquet file"),
+        gettext_noop("只接受 CSV、XLSX 或 Parquet 文件"),
+    ),
+    (
+        re.compile(r"cannot read the workbook: (?P<detail>.*)"),
+        gettext_noop("无法读取 Excel 工作簿：%(detail)s"),
+    ),
+    (
+        re.compile(r"cannot read the Parquet file: (?P<detail>.*)"),
+        gettext_noop("无法读取 Parquet 文件：%(detail)s"),
+    ),
+    (
+        re.compile(r"cannot read the CSV: (?P<detail>.*)"),
+        gettext_noop("无法读取 CSV 文件：%(detail)s"),
+    ),
+    (re.compile(r"this column name is reserved"), gettext_noop("该列名为保留名称，请改名")),
+]
+
+
+def expected(table: str, column: str | None, code: str) -> str:
+    """What the cell or the file should hold instead."""
+    spec = TABLES.get(table)
+    if code == "duplicate":
+        return _("每个编号只出现一次")
+    if code == "missing_column" and spec is not None:
+        names = "、".join(f"{column_label(table, c.name)}（{c.name}）" for c in spec.required)
+        return _("必填列：%(columns)s") % {"columns": names}
+    if code == "amount_range":
+        return _("小数点前最多 14 位")
+    col = spec.column(column) if spec is not None and column else None
+    if col is None:
+        return ""
+    if col.choices:
+        return _("以下之一：%(choices)s") % {"choices": ", ".join(col.choices)}
+    return str(_EXPECTED[col.type])
+
+
+def message(problem: dict) -> str:
+    """The problem in words."""
+    code = problem.get("code")
+    if code == "duplicate":
+        return _("编号重复，首次出现在第 %(first)s 行") % {"first": problem.get("first")}
+    if code in _MESSAGES:
+        return str(_MESSAGES[code])
+    text = problem.get("message") or ""
+    for pattern, words in _FILE_MESSAGES:
+        if m := pattern.search(text):
+            return _(words) % m.groupdict() if m.groupdict() else _(words)
+    return text
+
+
+def worded(table: str, problems: list[dict]) -> list[dict]:
+    """Return the problems with Chinese `why`, `expected_text` and `column_label` added."""
+    return [
+        {
+            **p,
+            "why": message(p),
+            "expected_text": expected(table, p.get("column"), p.get("code", ""))
+            or (p.get("expected") or ""),
+            "column_label": column_label(table, p["column"]) if p.get("column") else "",
+        }
+        for p in problems
+    ]
