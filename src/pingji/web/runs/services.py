@@ -9,6 +9,7 @@ columns: metric values `m__…`, node columns `n__…`, for the scorecard's expl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -23,6 +24,7 @@ from django.utils import timezone
 
 from pingji.errors import PingjiError
 from pingji.periods import Period
+from pingji.scheme.resolve import ResolvedScheme
 from pingji.web.imports.services import active_batches, open_batches
 from pingji.web.lib import workspace
 from pingji.web.lib.audit import record
@@ -110,9 +112,11 @@ def execute_run(run_id: int) -> None:
     run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
     if run.status != Run.Status.QUEUED:
         return
+    started = timezone.now()
     Run.objects.filter(pk=run.pk).update(
-        status=Run.Status.RUNNING, started_at=timezone.now(), progress=5, stage="读取方案与数据"
+        status=Run.Status.RUNNING, started_at=started, progress=5, stage="读取方案与数据"
     )
+    run.started_at = started  # run.save() below writes every field
     final = run_dir(run)
     partial = final.with_name(f"{run.pk}.partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -158,12 +162,55 @@ def execute_run(run_id: int) -> None:
 
 
 def _jsonable_check(check) -> dict:
+    """A run-level check (engine CheckResult: id, label, share, at_least, ok) as JSON."""
+    if dataclasses.is_dataclass(check) and not isinstance(check, type):
+        check = dataclasses.asdict(check)
     if isinstance(check, dict):
         return {
             k: (v if isinstance(v, (str, int, float, bool, type(None))) else str(v))
             for k, v in check.items()
         }
     return {"text": str(check)}
+
+
+_SCHEMES: dict[tuple[int, str], ResolvedScheme] = {}
+
+
+def scheme_of(version: SchemeVersion) -> ResolvedScheme:
+    """Return a version's resolved scheme, kept in memory for published (immutable) versions:
+    resolving a large scheme takes tens of milliseconds, a results page must not pay that."""
+    if not version.is_published:
+        return resolve_version(version)
+    key = (version.pk, version.yaml)
+    rs = _SCHEMES.get(key)
+    if rs is None:
+        if len(_SCHEMES) >= 64:
+            _SCHEMES.pop(next(iter(_SCHEMES)))
+        rs = _SCHEMES[key] = resolve_version(version)
+    return rs
+
+
+def rerun(run: Run, user) -> Run:
+    """Start a new run with the same scheme version, period and parameters as `run` (over
+    the batches and approved ratings active now): a finished run itself never changes."""
+    return create_run(run.scheme_version, run.period, dict(run.params or {}), user)
+
+
+def suggested_period(kind: str) -> str:
+    """Return the period (of `kind`) holding the latest date of the active batches, or ""."""
+    latest = (
+        active_batches()
+        .filter(max_date__isnull=False)
+        .order_by("-max_date")
+        .values_list("max_date", flat=True)
+    ).first()
+    if latest is None:
+        return ""
+    if kind == "year":
+        return f"{latest.year}"
+    if kind == "quarter":
+        return f"{latest.year}-Q{(latest.month - 1) // 3 + 1}"
+    return f"{latest.year}-{latest.month:02d}"
 
 
 def summarise(rs, results: Path) -> dict:

@@ -4,13 +4,20 @@ from pingji.web.runs import scorecard_views, views
 
 app_name = "runs"
 urlpatterns: list = [
-    path("", views.list, name="list"),
+    path("", views.run_list, name="list"),
+    path("new/", views.new, name="new"),
+    path("compare/", views.compare, name="compare"),
+    path("compare/entities/", views.compare_entities, name="compare_entities"),
     path("<int:run_id>/", views.detail, name="detail"),
-    # the scorecard of one entity in one run, and the fact rows behind one of its metrics
-    path("<int:run_id>/entities/<str:entity_id>/", scorecard_views.scorecard, name="scorecard"),
+    path("<int:run_id>/status/", views.status, name="status"),
+    path("<int:run_id>/rerun/", views.rerun_view, name="rerun"),
+    path("<int:run_id>/export/<str:fmt>/", views.export, name="export"),
+    # the fact rows behind one metric of an entity, and the entity's scorecard; entity ids
+    # may hold "/" (path converter), so the longer route comes first
     path(
-        "<int:run_id>/entities/<str:entity_id>/why/<str:metric>/",
+        "<int:run_id>/entities/<path:entity_id>/why/<str:metric>/",
         scorecard_views.why,
         name="why",
     ),
+    path("<int:run_id>/entities/<path:entity_id>/", scorecard_views.scorecard, name="scorecard"),
 ]

@@ -1,11 +1,673 @@
-"""Views (placeholder until this app's pages are written)."""
+"""Evaluation runs: the list, starting a run, the run page (progress while it runs; charts,
+consequences and the results table once done), exports, and comparing two runs.
 
-from django.http import HttpResponse
+Who may do what: viewers, analysts and administrators read runs and export them; analysts
+and administrators start runs; raters and users without a role see no run (404)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from pingji.data.contract import TABLES
+from pingji.web.imports.services import active_batches
+from pingji.web.runs import exports, results
+from pingji.web.runs.forms import PERIOD_KINDS, RunForm, published_versions
+from pingji.web.runs.models import Run
+from pingji.web.runs.services import RunRefused, create_run, rerun, scheme_of, suggested_period
+from pingji.web.schemes.models import Scheme, SchemeVersion
+
+PAGE_SIZE = 50
+NO_COLOR = "#9aa5b1"
+MAX_GROUP_COLUMNS = 8
 
 
-def list(request):
-    return HttpResponse("runs")
+# ---------------------------------------------------------------- access
 
 
-def detail(request, run_id):
-    return HttpResponse("run")
+def _require_runs(request: HttpRequest, write: bool = False) -> None:
+    """Runs are invisible (404) without runs.view_run; starting one needs runs.add_run (403)."""
+    if not request.user.has_perm("runs.view_run"):
+        raise Http404
+    if write and not request.user.has_perm("runs.add_run"):
+        raise PermissionDenied
+
+
+def _get_run_for_user(request: HttpRequest, run_id: int, write: bool = False) -> Run:
+    """Return a run the user may see (404 otherwise); with `write`, one they may start
+    again (403 otherwise)."""
+    _require_runs(request)
+    run = get_object_or_404(
+        Run.objects.select_related("scheme_version__scheme", "created_by"), pk=run_id
+    )
+    if write and not request.user.has_perm("runs.add_run"):
+        raise PermissionDenied
+    return run
+
+
+def _get_version_for_user(request: HttpRequest, version_id) -> SchemeVersion | None:
+    """Return a published scheme version a run may use, or None (not given or not one)."""
+    try:
+        pk = int(version_id)
+    except (TypeError, ValueError):
+        return None
+    return published_versions().filter(pk=pk).first()
+
+
+def _url(name: str, *args) -> str | None:
+    """Reverse a URL of another app if it exists (pages written in parallel)."""
+    try:
+        return reverse(name, args=args)
+    except NoReverseMatch:
+        return None
+
+
+def _duration(run: Run) -> float | None:
+    if run.started_at and run.finished_at:
+        return max(0.0, (run.finished_at - run.started_at).total_seconds())
+    return None
+
+
+def _num(value) -> str | None:
+    """A score for display: at most two decimals, no trailing zeros."""
+    if value is None:
+        return None
+    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _int(value, default: int = 1) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# ---------------------------------------------------------------- list
+
+
+@require_GET
+def run_list(request: HttpRequest) -> HttpResponse:
+    """All runs, newest first; filter by scheme and status."""
+    _require_runs(request)
+    runs = Run.objects.select_related("scheme_version__scheme", "created_by")
+    scheme = request.GET.get("scheme", "")
+    status = request.GET.get("status", "")
+    if scheme:
+        runs = runs.filter(scheme_version__scheme__code=scheme)
+    if status in Run.Status.values:
+        runs = runs.filter(status=status)
+    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for run in page.object_list:
+        run.duration = _duration(run)
+    schemes = Scheme.objects.annotate(n=Count("versions__runs")).filter(n__gt=0).order_by("name")
+    counts = Run.objects.aggregate(
+        total=Count("id"),
+        **{s: Count("id", filter=Q(status=s)) for s in Run.Status.values},
+    )
+    return render(
+        request,
+        "runs/list.html",
+        {
+            "page": page,
+            "schemes": schemes,
+            "statuses": Run.Status.choices,
+            "scheme": scheme,
+            "status": status,
+            "counts": counts,
+        },
+    )
+
+
+# ---------------------------------------------------------------- start a run
+
+
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    """Start a run: a published version, a period of its kind, its parameters."""
+    _require_runs(request, write=True)
+    source = None
+    if request.GET.get("from"):
+        source = _get_run_for_user(request, _int(request.GET["from"], 0))
+    data = request.POST if request.method == "POST" else None
+    version = _get_version_for_user(
+        request,
+        (data or request.GET).get("version")
+        or (source.scheme_version_id if source is not None else None),
+    )
+    rs = scheme_of(version) if version is not None else None
+    initial: dict = {"version": version.pk if version else None}
+    if rs is not None:
+        if source is not None and source.scheme_version_id == version.pk:
+            initial["period"] = source.period
+            for name, value in (source.params or {}).items():
+                initial[f"param_{name}"] = _param_initial(rs, name, value)
+        else:
+            initial["period"] = suggested_period(rs.scheme.period)
+    form = RunForm(data, rs=rs, initial=initial)
+    if data is not None and rs is not None and form.is_valid():
+        try:
+            run = create_run(
+                version, form.cleaned_data["period"], form.cleaned_data["params"], request.user
+            )
+        except RunRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            if run.status == Run.Status.FAILED:
+                messages.error(request, _("评价运行失败,原因见下方。"))
+            elif run.status == Run.Status.DONE:
+                messages.success(request, _("评价运行已完成。"))
+            else:
+                messages.info(request, _("评价运行已排队,将在后台执行。"))
+            return redirect("runs:detail", run.pk)
+    elif data is not None and rs is None:
+        form.is_valid()  # shows "choose a version"
+    context = {
+        "form": form,
+        "version": version,
+        "rs": rs,
+        "period_kind": PERIOD_KINDS.get(rs.scheme.period) if rs else None,
+        "tables": _active_tables(),
+        "has_versions": published_versions().exists(),
+    }
+    return render(request, "runs/new.html", context)
+
+
+def _param_initial(rs, name: str, value):
+    p = (rs.scheme.params or {}).get(name)
+    if p is None:
+        return value
+    if isinstance(p.default, bool):
+        return str(value).strip().lower() in ("true", "1", "yes")
+    return value
+
+
+def _active_tables() -> list[dict]:
+    """The active batches per table: what a run started now will read."""
+    from django.db.models import Max, Sum
+
+    rows = list(
+        active_batches()
+        .order_by()
+        .values("table")
+        .annotate(batches=Count("id"), rows=Sum("rows"), latest=Max("max_date"))
+        .order_by("table")
+    )
+    for row in rows:
+        spec = TABLES.get(row["table"])
+        row["label"] = spec.label if spec else ""
+    return rows
+
+
+@require_POST
+def rerun_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Start a new run with this run's version, period and parameters (this one never
+    changes)."""
+    run = _get_run_for_user(request, run_id, write=True)
+    try:
+        new_run = rerun(run, request.user)
+    except RunRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("runs:detail", run.pk)
+    messages.success(
+        request,
+        _("已按运行 #%(old)s 的设置开始新的运行 #%(new)s。") % {"old": run.pk, "new": new_run.pk},
+    )
+    return redirect("runs:detail", new_run.pk)
+
+
+# ---------------------------------------------------------------- one run
+
+
+@require_GET
+def status(request: HttpRequest, run_id: int) -> JsonResponse:
+    """Progress of a run, polled by the run page while it is queued or running."""
+    run = _get_run_for_user(request, run_id)
+    return JsonResponse(
+        {
+            "id": run.pk,
+            "status": run.status,
+            "status_label": run.get_status_display(),
+            "progress": run.progress,
+            "stage": run.stage,
+            "finished": run.is_finished,
+            "entities": run.entities,
+        }
+    )
+
+
+def _filters(request: HttpRequest, default_sort: str) -> exports.Filters:
+    g = request.GET
+    return exports.Filters(
+        grade=g.get("grade") or None,
+        cls=g.get("class") or None,
+        status=g.get("status") or None,
+        action=g.get("action") or None,
+        search=(g.get("q") or "").strip() or None,
+        sort=g.get("sort") or default_sort,
+    )
+
+
+def _grade_colors(run: Run) -> dict:
+    return {g["grade"]: g.get("color") or NO_COLOR for g in (run.summary or {}).get("grades", [])}
+
+
+@require_GET
+def detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The run page: what it read, charts, consequences, checks and the results table."""
+    from pingji.web.lib import charts
+
+    run = _get_run_for_user(request, run_id)
+    version = run.scheme_version
+    context: dict = {
+        "run": run,
+        "version": version,
+        "duration": _duration(run),
+        "batches": [
+            {"batch": b, "url": _url("imports:detail", b.pk)}
+            for b in run.batches.select_related("uploaded_by").order_by("table", "id")
+        ],
+        "imports_url": _url("imports:list"),
+        "version_url": _url("schemes:version", version.scheme.code, version.number)
+        or _url("schemes:detail", version.scheme.code),
+        "can_run": request.user.has_perm("runs.add_run"),
+    }
+    if run.status != Run.Status.DONE:
+        return render(request, "runs/detail.html", context)
+
+    rs = scheme_of(version)
+    labels = exports.scheme_labels(rs)
+    s = rs.scheme
+    summary = run.summary or {}
+    colors = _grade_colors(run)
+    params = [
+        {
+            "name": name,
+            "label": p.label or name,
+            "value": (run.params or {}).get(name, p.default),
+            "default": name not in (run.params or {})
+            or str((run.params or {}).get(name)).lower() == str(p.default).lower(),
+        }
+        for name, p in (s.params or {}).items()
+    ]
+    total = summary.get("entities", run.entities) or 0
+    grades = [
+        {**g, "pct": 100 * g["count"] / total if total else 0} for g in summary.get("grades", [])
+    ]
+    figs = {}
+    if grades:
+        figs["grades"] = charts.bar(
+            [g["grade"] or _("无等级") for g in grades],
+            [g["count"] for g in grades],
+            [g.get("color") or NO_COLOR for g in grades],
+            y_title=_("对象数"),
+        )
+    hist = summary.get("histogram")
+    if hist and sum(hist["counts"]):
+        figs["histogram"] = charts.histogram(
+            hist["edges"], hist["counts"], x_title=_("得分"), title=""
+        )
+    classes = [
+        {**c, "pct": 100 * c["count"] / total if total else 0}
+        for c in (summary.get("classes", []) if s.classes else [])
+    ]
+    if classes:
+        figs["classes"] = charts.bar(
+            [c["label"] or c["class"] or _("无类别") for c in classes],
+            [c["count"] for c in classes],
+            y_title=_("对象数"),
+        )
+    statuses = [
+        {**st, "label": labels["status"].get(st["status"], st["status"])}
+        for st in summary.get("statuses", [])
+    ]
+    actions = [
+        {**a, "label": labels["action"].get(a["action"], a["action"])}
+        for a in summary.get("actions", [])
+    ]
+    checks = summary.get("checks", [])
+
+    table = _results_table(request, run, rs, labels, colors)
+    context.update(
+        {
+            "rs": rs,
+            "summary": summary,
+            "params": params,
+            "grades": grades,
+            "total": total,
+            "figs": figs,
+            "classes": classes,
+            "statuses": statuses,
+            "actions": actions,
+            "checks": checks,
+            "warnings": summary.get("warnings", []),
+            "score": summary.get("score"),
+            **table,
+        }
+    )
+    return render(request, "runs/detail.html", context)
+
+
+def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
+    """The results table of the run page: filters, sort, one page of rows for display."""
+    s = rs.scheme
+    have = results.columns(run)
+    has_tree = s.tree is not None and "score" in have
+    default_sort = "-score" if has_tree else "entity_id"
+    f = _filters(request, default_sort)
+    sort = results.sort_key(f.sort, have)
+    show = {
+        "score": has_tree,
+        "grade": s.grades is not None and "grade" in have,
+        "class": s.classes is not None and "class" in have,
+        "status": bool(
+            s.consequences and (s.consequences.statuses or s.consequences.default_status)
+        )
+        and "status" in have,
+        "actions": bool(s.consequences and s.consequences.actions) and "actions" in have,
+        "reasons": has_tree and "reasons" in have,
+    }
+    groups = []
+    if s.tree is not None and s.tree.children:
+        for child in s.tree.children[:MAX_GROUP_COLUMNS]:
+            if f"{child.id}.score" in have:
+                groups.append({"key": f"{child.id}.score", "label": child.label or child.id})
+    select = ["entity_id"] + [k for k in ("score", "grade", "class", "status") if show[k]]
+    select += [g["key"] for g in groups]
+    select += [k for k in ("actions", "reasons") if show[k]]
+    page_no = _int(request.GET.get("page"), 1)
+    kwargs = dict(
+        grade=f.grade, cls=f.cls, status=f.status, action=f.action, search=f.search, sort=sort
+    )
+    page = results.query(run, **kwargs, page=page_no, size=PAGE_SIZE, select=select)
+    if page.page > page.pages:  # past the end (filters changed): show the last page
+        page = results.query(run, **kwargs, page=page.pages, size=PAGE_SIZE, select=select)
+    names = results.entity_names(run, [r["entity_id"] for r in page.rows])
+
+    def header(key: str, label: str, first_desc: bool, num: bool = False, title: str = ""):
+        if sort == key:
+            nxt, arrow = f"-{key}", "▲"
+        elif sort == f"-{key}":
+            nxt, arrow = key, "▼"
+        else:
+            nxt, arrow = (f"-{key}" if first_desc else key), ""
+        return {"key": key, "label": label, "next": nxt, "arrow": arrow, "num": num, "title": title}
+
+    show_names = bool(names) or bool(results.entity_files(run))
+    headers = [header("entity_id", _("编号"), False)]
+    if show_names:
+        headers.append({"label": _("名称"), "key": None})
+    if show["score"]:
+        headers.append(header("score", _("得分"), True, num=True))
+    if show["grade"]:
+        headers.append(header("grade", _("等级"), False))
+    if show["class"]:
+        headers.append(header("class", _("类别"), False))
+    if show["status"]:
+        headers.append(header("status", _("状态"), False))
+    for g in groups:
+        headers.append(header(g["key"], g["label"], True, num=True, title=_("得分率(占满分 %)")))
+    if show["actions"]:
+        headers.append({"label": _("措施"), "key": None})
+    if show["reasons"]:
+        headers.append({"label": _("主要失分原因"), "key": None})
+
+    grade_labels = labels["grade"]
+    rows = []
+    for r in page.rows:  # one page: at most PAGE_SIZE rows
+        row = {
+            "entity_id": r["entity_id"],
+            "name": names.get(r["entity_id"], ""),
+            "score": _num(r.get("score")),
+            "grade": r.get("grade"),
+            "grade_color": colors.get(r.get("grade"), NO_COLOR),
+            "grade_label": grade_labels.get(r.get("grade"), ""),
+            "class": labels["class"].get(r.get("class"), r.get("class")),
+            "status": labels["status"].get(r.get("status"), r.get("status")),
+            "status_code": r.get("status"),
+            "groups": [_num(r.get(g["key"])) for g in groups],
+            "actions": [labels["action"].get(a, a) for a in (r.get("actions") or [])],
+            "reasons": [labels["reason"].get(a, a) for a in (r.get("reasons") or [])][:3],
+        }
+        rows.append(row)
+    summary = run.summary or {}
+    return {
+        "filters": f,
+        "sort": sort,
+        "show": show,
+        "show_names": show_names,
+        "headers": headers,
+        "groups": groups,
+        "page": page,
+        "rows": rows,
+        "grade_options": [
+            (g["grade"] or results.NO_GRADE, g["grade"] or _("无等级"), g.get("label"), g["count"])
+            for g in summary.get("grades", [])
+        ],
+        "class_options": [
+            (c["class"] or results.NO_GRADE, c["label"] or c["class"] or _("无类别"), c["count"])
+            for c in summary.get("classes", [])
+        ],
+        "status_options": [
+            (st["status"], labels["status"].get(st["status"], st["status"]), st["count"])
+            for st in summary.get("statuses", [])
+        ],
+        "action_options": [
+            (a["action"], labels["action"].get(a["action"], a["action"]), a["count"])
+            for a in summary.get("actions", [])
+        ],
+        "filtered": any((f.grade, f.cls, f.status, f.action, f.search)),
+        "export_query": request.GET.urlencode(),
+    }
+
+
+# ---------------------------------------------------------------- exports
+
+
+@require_GET
+def export(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
+    """The (filtered) results as CSV (streamed, UTF-8 with BOM) or formatted Excel."""
+    run = _get_run_for_user(request, run_id)
+    if run.status != Run.Status.DONE or fmt not in ("csv", "xlsx"):
+        raise Http404
+    f = _filters(request, "-score" if "score" in results.columns(run) else "entity_id")
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.csv_stream(run, f), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = _attachment(exports.file_name(run, "csv"))
+        return response
+    try:
+        path = exports.xlsx_file(run, f, request.user)
+    except exports.ExportRefused as exc:
+        messages.error(request, str(exc))
+        query = request.GET.urlencode()
+        return redirect(reverse("runs:detail", args=[run.pk]) + (f"?{query}" if query else ""))
+    fh = path.open("rb")
+    path.unlink(missing_ok=True)  # the open handle keeps the bytes until sent
+    return FileResponse(
+        fh,
+        as_attachment=True,
+        filename=exports.file_name(run, "xlsx"),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+
+
+def _attachment(name: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename=\"{name.encode('ascii', 'replace').decode()}\"; filename*=UTF-8''{quote(name)}"
+
+
+# ---------------------------------------------------------------- compare two runs
+
+
+def _grade_axis(a: Run, b: Run, counts: dict) -> list[str]:
+    order: list[str] = []
+    for run in (a, b):
+        for g in (run.summary or {}).get("grade_order", []):
+            if g not in order:
+                order.append(g)
+    for ga, gb in counts:  # grades not among the levels (should not happen), then none
+        for g in (ga, gb):
+            if g not in order and g not in (results.NO_GRADE, results.ABSENT):
+                order.append(g)
+    if any(results.NO_GRADE in key for key in counts):
+        order.append(results.NO_GRADE)
+    return order
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two runs of one scheme side by side: the grade migration matrix (A rows, B columns)."""
+    _require_runs(request)
+    done = Run.objects.filter(status=Run.Status.DONE).select_related("scheme_version__scheme")
+    a_id, b_id = request.GET.get("a"), request.GET.get("b")
+    a = _get_run_for_user(request, _int(a_id, 0)) if a_id else None
+    b = _get_run_for_user(request, _int(b_id, 0)) if b_id else None
+    if b is not None and a is None:  # suggest the previous done run of the same scheme
+        a = (
+            done.filter(scheme_version__scheme=b.scheme_version.scheme, pk__lt=b.pk)
+            .order_by("-pk")
+            .first()
+        )
+    context: dict = {"a": a, "b": b, "choices": done.order_by("-pk")[:500], "error": None}
+    if a is None or b is None:
+        return render(request, "runs/compare.html", context)
+    if a.status != Run.Status.DONE or b.status != Run.Status.DONE:
+        context["error"] = _("只能对比已完成的运行。")
+        return render(request, "runs/compare.html", context)
+    if a.scheme_version.scheme_id != b.scheme_version.scheme_id:
+        context["error"] = _("两次运行属于不同的评价方案(%(a)s / %(b)s),等级不可对比。") % {
+            "a": a.scheme_version.scheme.name,
+            "b": b.scheme_version.scheme.name,
+        }
+        return render(request, "runs/compare.html", context)
+
+    counts = results.migration(a, b)
+    axis = _grade_axis(a, b, counts)
+    rank = {g: i for i, g in enumerate(axis)}
+    colors = {**_grade_colors(a), **_grade_colors(b)}
+
+    def label(g: str, side: str) -> str:
+        if g == results.NO_GRADE:
+            return _("无等级")
+        if g == results.ABSENT:
+            return _("不在 A 中") if side == "a" else _("不在 B 中")
+        return g
+
+    def cell(ga: str, gb: str) -> dict:
+        n = counts.get((ga, gb), 0)
+        if results.ABSENT in (ga, gb) or results.NO_GRADE in (ga, gb):
+            kind = "other"
+        elif ga == gb:
+            kind = "same"
+        else:
+            kind = "up" if rank[gb] < rank[ga] else "down"
+        return {"ga": ga, "gb": gb, "n": n, "kind": kind}
+
+    rows_axis = [*axis, results.ABSENT]
+    cols_axis = [*axis, results.ABSENT]
+    matrix = []
+    for ga in rows_axis:
+        cells = [cell(ga, gb) for gb in cols_axis if not (ga == gb == results.ABSENT)]
+        if ga == results.ABSENT:
+            cells.append(None)
+        matrix.append(
+            {
+                "grade": ga,
+                "label": label(ga, "a"),
+                "color": colors.get(ga, NO_COLOR),
+                "cells": cells,
+                "total": sum(c["n"] for c in cells if c),
+            }
+        )
+    col_totals = [sum(counts.get((ga, gb), 0) for ga in rows_axis) for gb in cols_axis]
+    both = {k: n for k, n in counts.items() if results.ABSENT not in k}
+    up = sum(
+        n
+        for (ga, gb), n in both.items()
+        if results.NO_GRADE not in (ga, gb) and rank[gb] < rank[ga]
+    )
+    down = sum(
+        n
+        for (ga, gb), n in both.items()
+        if results.NO_GRADE not in (ga, gb) and rank[gb] > rank[ga]
+    )
+    same = sum(n for (ga, gb), n in both.items() if ga == gb)
+    context.update(
+        {
+            "columns": [
+                {"grade": g, "label": label(g, "b"), "color": colors.get(g, NO_COLOR)}
+                for g in cols_axis
+            ],
+            "matrix": matrix,
+            "col_totals": col_totals,
+            "grand_total": sum(counts.values()),
+            "in_both": sum(both.values()),
+            "up": up,
+            "down": down,
+            "same": same,
+            "only_a": sum(n for (ga, gb), n in counts.items() if gb == results.ABSENT),
+            "only_b": sum(n for (ga, gb), n in counts.items() if ga == results.ABSENT),
+        }
+    )
+    return render(request, "runs/compare.html", context)
+
+
+@require_GET
+def compare_entities(request: HttpRequest) -> HttpResponse:
+    """The entities of one cell of the migration matrix, with both scores and grades."""
+    _require_runs(request)
+    a = _get_run_for_user(request, _int(request.GET.get("a"), 0))
+    b = _get_run_for_user(request, _int(request.GET.get("b"), 0))
+    if a.status != Run.Status.DONE or b.status != Run.Status.DONE:
+        raise Http404
+    ga, gb = request.GET.get("ga", ""), request.GET.get("gb", "")
+    page = results.migration_entities(a, b, ga, gb, page=_int(request.GET.get("page"), 1))
+    ids = [r["entity_id"] for r in page.rows]
+    names = {**results.entity_names(a, ids), **results.entity_names(b, ids)}
+    colors = {**_grade_colors(a), **_grade_colors(b)}
+    rows = [
+        {
+            **r,
+            "name": names.get(r["entity_id"], ""),
+            "color_a": colors.get(r["grade_a"], NO_COLOR),
+            "color_b": colors.get(r["grade_b"], NO_COLOR),
+            "in_a": ga != results.ABSENT,
+            "in_b": gb != results.ABSENT,
+        }
+        for r in page.rows
+    ]
+
+    def label(g: str, absent: str) -> str:
+        return {results.NO_GRADE: _("无等级"), results.ABSENT: absent}.get(g, g)
+
+    return render(
+        request,
+        "runs/compare_entities.html",
+        {
+            "a": a,
+            "b": b,
+            "ga": ga,
+            "gb": gb,
+            "ga_label": label(ga, _("不在 A 中")),
+            "gb_label": label(gb, _("不在 B 中")),
+            "page": page,
+            "rows": rows,
+        },
+    )

@@ -1,0 +1,841 @@
+"""The scorecard of one entity in one run, and the fact rows behind one of its metrics.
+
+No HTTP here: the scorecard pages and the REST API call `build`, `why` and `why_csv`.
+Everything is read from what the run recorded — its results.parquet and raw.parquet
+(filtered to one entity by DuckDB, never loaded whole), the import batches it read and the
+manual ratings it used — and the rules are said in words by `pingji.scheme.describe`. Fact
+rows are selected with the engine's own window and `where` compilation, so a "why" page
+lists exactly the rows the run aggregated. No scoring happens here.
+
+Values in the returned dicts are JSON-ready: exact decimals (money) become strings, dates
+ISO text; next to each value a `text` gives it formatted for people.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Context, Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from pingji import expr
+from pingji.data.contract import TABLES
+from pingji.data.labels import column_label
+from pingji.data.validate import ident, literal
+from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
+from pingji.engine.run import reason_code, reason_label
+from pingji.errors import PingjiError
+from pingji.periods import Period
+from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
+from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, load_scheme
+from pingji.web.lib import workspace
+from pingji.web.runs.models import Run
+from pingji.web.runs.services import raw_file, results_file, run_dir
+
+ROWS_SHOWN = 100  # fact rows listed on a "why" page; the CSV has them all
+TREND_PERIODS = 12  # periods shown in the trend (the latest ones up to the run's period)
+
+AGGREGATION_WORDS = {
+    "sum": "合计",
+    "count": "行数",
+    "count_distinct": "不同值个数",
+    "mean": "平均值",
+    "min": "最小值",
+    "max": "最大值",
+    "first": "最早日期",
+    "last": "最晚日期",
+}
+KIND_WORDS = {
+    **{k: "汇总" for k in AGGREGATION_WORDS},
+    "attribute": "档案字段",
+    "latest": "最近一期数据",
+    "rating": "人工评分",
+    "expr": "公式",
+}
+WINDOW_WORDS = {"period": "本期", "previous": "上期", "to_date": "截至期末累计", "all": "全部"}
+# columns a "why" table adds to the fact rows: where each row came from
+BATCH_COLUMN, LINE_COLUMN = "__batch", "__line"
+
+
+# ------------------------------------------------------------------------ values
+
+_WIDE = Context(prec=60)  # decimal(38, x) values keep every digit when formatted
+
+
+def plain(value: Any) -> Any:
+    """Return a value as JSON can hold it: exact decimals as text, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def text(value: Any) -> str:
+    """Return a value formatted for people: thousands separators, no trailing zeros."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return "—"
+        if value == value.quantize(Decimal("0.01"), context=_WIDE):
+            return f"{value:,.2f}"
+        return f"{value.normalize(_WIDE):,f}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return "—"
+        if value == int(value):
+            return f"{value:,.0f}"
+        if abs(value) < 0.01:
+            return f"{value:.6g}"
+        return f"{value:,.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "、".join(text(v) for v in value) or "—"
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Tell whether a recomputed value equals the run's value (numbers to 9 decimals)."""
+    if a is None or b is None:
+        return a is None and b is None
+    x, y = _number(a), _number(b)
+    if x is not None and y is not None:
+        return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9)
+    return str(a) == str(b)
+
+
+# ------------------------------------------------------------------ run's files
+
+
+_local = threading.local()
+
+
+def _backend() -> ibis.BaseBackend:
+    """This thread's DuckDB (through Ibis): the run's files are read-only Parquet."""
+    backend = getattr(_local, "backend", None)
+    if backend is None:
+        backend = _local.backend = ibis.duckdb.connect()
+        backend.raw_sql("SET enable_progress_bar = false")
+    return backend
+
+
+@lru_cache(maxsize=32)
+def _resolve(name: str, yaml: str) -> ResolvedScheme:
+    return load_scheme(name, text=yaml)
+
+
+def resolved(run: Run) -> ResolvedScheme:
+    """Return the run's resolved scheme (versions run are published, hence immutable)."""
+    version = run.scheme_version
+    return _resolve(f"{version.scheme.code}-v{version.number}.yaml", version.yaml)
+
+
+def _row(path: Path, entity_id: str) -> dict | None:
+    """Return one entity's row of a run's Parquet file (DuckDB reads only that row group)."""
+    if not path.exists():
+        return None
+    cur = _backend().con.execute(
+        "SELECT * FROM read_parquet(?) WHERE entity_id = ?", [str(path), entity_id]
+    )
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    return dict(zip(names, row, strict=True)) if row else None
+
+
+def _batches(run: Run, table: str) -> list:
+    """Return the run's batches of one table, oldest first (later entity rows win)."""
+    return sorted(
+        (b for b in run.batches.all() if b.table == table), key=lambda b: (b.uploaded_at, b.pk)
+    )
+
+
+def _read(files: list[tuple[int | None, Path]]) -> str:
+    """SQL reading batch files with the batch id and the row number of each row."""
+    listed = "[" + ", ".join(literal(str(p)) for _, p in files) + "]"
+    which = " ".join(
+        f"WHEN {literal(str(p))} THEN {literal(bid) if bid is not None else 'NULL'}"
+        for bid, p in files
+    )
+    return (
+        f"SELECT * EXCLUDE (filename, file_row_number), CASE filename {which} END AS "
+        f"{BATCH_COLUMN}, file_row_number + 1 AS {LINE_COLUMN} FROM read_parquet({listed}, "
+        "union_by_name = true, filename = true, file_row_number = true)"
+    )
+
+
+def entity_attributes(run: Run, rs: ResolvedScheme, entity_id: str) -> dict:
+    """Return the entity's row of its table as the run read it (the latest batch wins)."""
+    table = rs.scheme.entity
+    spec = TABLES[table]
+    batches = _batches(run, table)
+    files = [(b.pk, workspace.absolute(b.path)) for b in batches]
+    files = [(bid, p) for bid, p in files if p.exists()]
+    out = {"table": table, "table_label": spec.label or table, "name": None, "attributes": []}
+    if not files:
+        return out
+    newest_first = " ".join(f"WHEN {bid} THEN {i}" for i, (bid, _) in enumerate(files))
+    cur = _backend().con.execute(
+        f"SELECT * FROM ({_read(files)}) WHERE CAST({ident(spec.key)} AS VARCHAR) = ? "
+        f"ORDER BY CASE {BATCH_COLUMN} {newest_first} END DESC LIMIT 1",
+        [entity_id],
+    )
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    if row is None:
+        return out
+    values = dict(zip(names, row, strict=True))
+    out["batch"] = values.pop(BATCH_COLUMN)
+    values.pop(LINE_COLUMN, None)
+    values.pop("_row", None)
+    contract = [c.name for c in spec.columns]
+    ordered = [n for n in contract if n in values] + [n for n in values if n not in contract]
+    out["name"] = values.get("name")
+    out["attributes"] = [
+        {
+            "name": n,
+            "label": column_label(table, n),
+            "value": plain(values[n]),
+            "text": text(values[n]),
+        }
+        for n in ordered
+    ]
+    return out
+
+
+# ---------------------------------------------------------------------- metrics
+
+
+def metric_inputs(rs: ResolvedScheme, name: str) -> list[str]:
+    """Return the metrics a derived metric's expression uses, in scheme order."""
+    m = rs.scheme.metrics[name]
+    if m.expr is None:
+        return []
+    used = expr.names(rs.exprs[("metrics", name, "expr")])
+    return [n for n in rs.scheme.metrics if n in used]
+
+
+def node_metrics(rs: ResolvedScheme, rn: ResolvedNode) -> list[str]:
+    """Return the metrics a node reads directly: every expression stored under the node's
+    own path (its value, rule parameters, deduction items), or a group's `weights_by`."""
+    metrics = rs.scheme.metrics
+    if rn.node.is_group:
+        by = rn.node.weights_by.by if rn.node.weights_by is not None else None
+        return [by] if by in metrics else []
+    size = len(rn.path)
+    used: set[str] = set()
+    for path, tree in rs.exprs.items():
+        if tree is not None and path[:size] == rn.path and "children" not in path[size:]:
+            used |= expr.names(tree)
+    return [n for n in metrics if n in used]
+
+
+def value_metric(rs: ResolvedScheme, rn: ResolvedNode) -> str | None:
+    """Return the metric an indicator's value simply is (`value: sales`), if it is one."""
+    tree = rs.exprs.get((*rn.path, "$value"))
+    if isinstance(tree, expr.Name) and tree.name in rs.scheme.metrics:
+        return tree.name
+    return None
+
+
+def _metric(rs: ResolvedScheme, name: str, raw: dict) -> dict:
+    m = rs.scheme.metrics[name]
+    value = raw.get(col_metric(name))
+    return {
+        "name": name,
+        "label": m.label or name,
+        "description": m.description or "",
+        "kind": m.kind,
+        "kind_label": KIND_WORDS[m.kind],
+        "described": describe_metric(m),
+        "unit": m.unit or "",
+        "value": plain(value),
+        "text": text(value),
+        "inputs": metric_inputs(rs, name),
+    }
+
+
+# ------------------------------------------------------------------------ build
+
+
+def _labels(rs: ResolvedScheme) -> dict[str, dict[str, str]]:
+    s = rs.scheme
+    grades = {
+        lv.grade: {"label": lv.label or "", "color": lv.color or ""}
+        for lv in (s.grades.levels if s.grades else [])
+    }
+    classes = {r.id: r.label or r.id for r in (s.classes.rules if s.classes else [])}
+    if s.classes and s.classes.fallback:
+        classes[s.classes.fallback.id] = s.classes.fallback.label or s.classes.fallback.id
+    statuses: dict[str, str] = {}
+    actions: dict[str, str] = {}
+    if s.consequences:
+        for r in s.consequences.statuses:
+            statuses.setdefault(r.status, r.label or r.status)
+        for a in s.consequences.actions:
+            actions.setdefault(a.action, a.label or a.action)
+    return {"grades": grades, "classes": classes, "statuses": statuses, "actions": actions}
+
+
+def _shares(rs: ResolvedScheme, raw: dict) -> dict[str, float | None]:
+    """Each node's share of its parent (%): static weights, or the entity's weight profile."""
+    shares: dict[str, float | None] = {}
+    for rn in rs.nodes.values():
+        if not rn.node.is_group:
+            continue
+        kids = rn.node.children or []
+        if rn.node.weights_by is not None:
+            weights = [_number(raw.get(f"w__{rn.id}__{ch.id}")) for ch in kids]
+        else:
+            weights = [rs.nodes[ch.id].weight for ch in kids]
+        total = sum(w or 0 for w in weights)
+        for ch, w in zip(kids, weights, strict=True):
+            shares[ch.id] = (w or 0) * 100 / total if total and w is not None else None
+    return shares
+
+
+def _nodes(rs: ResolvedScheme, row: dict, raw: dict) -> list[dict]:
+    shares = _shares(rs, raw)
+    out = []
+    for rn in rs.nodes.values():
+        nid = rn.id
+        value = row.get(f"{nid}.value")
+        points = _number(row.get(f"{nid}.points"))
+        score = _number(row.get(f"{nid}.score"))
+        is_group = rn.node.is_group
+        item = {
+            "id": nid,
+            "label": rn.node.label or nid,
+            "description": rn.node.description or "",
+            "parent": rn.parent,
+            "depth": rn.depth,
+            "is_group": is_group,
+            "children": [ch.id for ch in rn.node.children or []],
+            "weight": rn.weight,
+            "share": shares.get(nid),
+            "max": rn.max,
+            "points": points,
+            "score": score,
+            "has_value": f"{nid}.value" in row,
+            "value": plain(value),
+            "value_text": text(value),
+            "pass_points": rn.pass_points,
+            "passed": row.get(f"{nid}.passed") if rn.pass_points is not None else None,
+            "missing": bool(raw.get(col_node(nid, "missing"))),
+            "missing_policy": describe_missing(rn),
+            "rule": describe_group(rs, rn) if is_group else describe_rule(rn),
+            "rule_kind": "group" if is_group else rn.node.rule.kind,
+            "metrics": node_metrics(rs, rn),
+            "value_metric": value_metric(rs, rn),
+        }
+        if not is_group:
+            item["lost"] = _number(raw.get(col_node(nid, "lost")))
+            item["reason_code"] = reason_code(rn)
+            item["reason_label"] = reason_label(rn)
+        out.append(item)
+    return out
+
+
+def build(run: Run, entity_id: str, *, with_trend: bool = True) -> dict | None:
+    """Return the scorecard of one entity in a done run, or None when the run holds no row
+    for that entity. JSON-serialisable (the REST API returns it as it is)."""
+    if run.status != Run.Status.DONE or not run.results_path:
+        return None
+    row = _row(results_file(run), entity_id)
+    if row is None:
+        return None
+    raw = _row(raw_file(run), entity_id) or {}
+    rs = resolved(run)
+    s = rs.scheme
+    labels = _labels(rs)
+    grade = row.get("grade")
+    computed = raw.get("grade_computed", grade)
+    override = raw.get("override_reason")
+    nodes = _nodes(rs, row, raw)
+    by_id = {n["id"]: n for n in nodes}
+    root = next(iter(rs.nodes.values()), None)
+    top = (
+        [
+            {
+                "id": ch.id,
+                "label": by_id[ch.id]["label"],
+                "points": by_id[ch.id]["points"],
+                "max": by_id[ch.id]["max"],
+                "percent": by_id[ch.id]["score"],
+            }
+            for ch in root.node.children
+        ]
+        if root is not None and root.node.is_group
+        else []
+    )
+    leaves = {reason_code(n): n for n in rs.leaves()}
+    reasons = []
+    for code in row.get("reasons") or []:
+        n = leaves.get(code)
+        reasons.append(
+            {
+                "code": code,
+                "label": reason_label(n) if n else code,
+                "node": n.id if n else None,
+                "lost": _number(raw.get(col_node(n.id, "lost"))) if n else None,
+            }
+        )
+    version = run.scheme_version
+    card = {
+        "run": {
+            "id": run.pk,
+            "period": run.period,
+            "scheme": version.scheme.code,
+            "scheme_label": s.label or s.id,
+            "version": version.number,
+            "finished_at": plain(run.finished_at),
+        },
+        "entity": {"id": entity_id, **entity_attributes(run, rs, entity_id)},
+        "period": row.get("period") or run.period,
+        "score": _number(row.get("score")),
+        "points": _number(row.get("points")),
+        "max_points": _number(row.get("max_points")),
+        "grade": grade,
+        "grade_label": labels["grades"].get(grade, {}).get("label", "") if grade else "",
+        "grade_color": labels["grades"].get(grade, {}).get("color", "") if grade else "",
+        "grade_computed": computed,
+        "grade_computed_color": labels["grades"].get(computed, {}).get("color", "")
+        if computed
+        else "",
+        "override": override is not None,
+        "override_reason": override or "",
+        "class": row.get("class"),
+        "class_label": labels["classes"].get(row.get("class"), row.get("class") or ""),
+        "classes": [
+            {"id": c, "label": labels["classes"].get(c, c), "primary": c == row.get("class")}
+            for c in row.get("classes") or []
+        ],
+        "status": row.get("status"),
+        "status_label": labels["statuses"].get(row.get("status"), row.get("status") or ""),
+        "actions": [
+            {"action": a, "label": labels["actions"].get(a, a)} for a in row.get("actions") or []
+        ],
+        "reasons": reasons,
+        "missing": [
+            {"id": m, "label": by_id[m]["label"] if m in by_id else m}
+            for m in row.get("missing") or []
+        ],
+        "outputs": [
+            {
+                "id": o.id,
+                "label": o.label or o.id,
+                "value": plain(row.get(o.id)),
+                "text": text(row.get(o.id)),
+            }
+            for o in s.outputs
+        ],
+        "nodes": nodes,
+        "top": top,
+        "metrics": [_metric(rs, n, raw) for n in s.metrics],
+        "grades": [
+            {"grade": lv.grade, "label": lv.label or "", "color": lv.color or "", "min": lv.min}
+            for lv in (s.grades.levels if s.grades else [])
+        ],
+    }
+    if with_trend:
+        card["trend"] = trend(run, entity_id)
+    return card
+
+
+def trend(run: Run, entity_id: str) -> list[dict]:
+    """Return the entity's score and grade per period over the done runs of the same scheme
+    (any version) up to this run's period: for each period the latest finished run, for
+    this run's own period this run; the last TREND_PERIODS periods, oldest first."""
+    try:
+        here = Period.parse(run.period)
+    except PingjiError:
+        return []
+    runs = (
+        Run.objects.filter(
+            scheme_version__scheme_id=run.scheme_version.scheme_id, status=Run.Status.DONE
+        )
+        .select_related("scheme_version")
+        .order_by("finished_at", "pk")
+    )
+    chosen: dict[Period, Run] = {}
+    for r in runs:  # one row per run, not per entity
+        try:
+            p = Period.parse(r.period)
+        except PingjiError:
+            continue
+        if p.kind == here.kind and p <= here:
+            chosen[p] = r
+    chosen[here] = run
+    out = []
+    for p in sorted(chosen)[-TREND_PERIODS:]:
+        r = chosen[p]
+        row = _row(results_file(r), entity_id) if r.results_path else None
+        colors = {g["grade"]: g for g in (r.summary or {}).get("grades", [])}
+        grade = row.get("grade") if row else None
+        out.append(
+            {
+                "run": r.pk,
+                "period": str(p),
+                "version": r.scheme_version.number,
+                "found": row is not None,
+                "score": _number(row.get("score")) if row else None,
+                "grade": grade,
+                "grade_label": colors.get(grade, {}).get("label", "") if grade else "",
+                "grade_color": colors.get(grade, {}).get("color", "") if grade else "",
+                "current": r.pk == run.pk,
+            }
+        )
+    return out
+
+
+# -------------------------------------------------------------------------- why
+
+
+def _window_words(window, start: date | None, end: date | None) -> dict:
+    if isinstance(window, str):
+        words = WINDOW_WORDS[window]
+        code = window
+    elif hasattr(window, "last_months"):
+        words, code = f"最近 {window.last_months} 个月", f"last_months: {window.last_months}"
+    else:
+        words, code = f"往前第 {window.periods_back} 期", f"periods_back: {window.periods_back}"
+    if start and end:
+        span = f"{start.isoformat()} 至 {end.isoformat()}"
+    elif end:
+        span = f"截至 {end.isoformat()}"
+    else:
+        span = "不限日期"
+    return {
+        "code": code,
+        "words": words,
+        "start": plain(start),
+        "end": plain(end),
+        "span": span,
+    }
+
+
+class _Facts:
+    """The run's batches of one table (with the batch id and row number of each row),
+    filtered to one entity, as an Ibis table on this thread's DuckDB; plus the engine's
+    compiler for the run's scheme, period and parameters, whose window and `where`
+    compilation select the rows exactly as the run did."""
+
+    def __init__(self, run: Run, rs: ResolvedScheme, table: str, entity_id: str, extra=()):
+        self.spec = TABLES[table]
+        files = [(b.pk, workspace.absolute(b.path)) for b in _batches(run, table)]
+        files += [(None, Path(p)) for p in extra]
+        self.files = [(bid, p) for bid, p in files if p.exists()]
+        self.period = Period.parse(run.period, rs.scheme.period)
+        params = resolve_params(rs, {k: str(v) for k, v in run.params.items()})
+        # the compiler reads no data here: only its window and fact-expression helpers run
+        self.compiler = Compiler(rs, None, params, entity_filter=entity_id)
+        self.table = None
+        if self.files:
+            self.table = _backend().sql(
+                f"SELECT * FROM ({_read(self.files)}) "
+                f"WHERE CAST({ident(self.spec.key)} AS VARCHAR) = {literal(entity_id)}"
+            )
+
+    @property
+    def columns(self) -> list[str]:
+        if self.table is None:
+            return []
+        return [c for c in self.table.columns if c not in ("_row", BATCH_COLUMN, LINE_COLUMN)]
+
+    @property
+    def headers(self) -> list[dict]:
+        """The columns with their Chinese labels (extra columns keep their names)."""
+        return [{"name": c, "label": column_label(self.spec.name, c)} for c in self.columns]
+
+    def window(self, window) -> tuple[date | None, date | None]:
+        return self.compiler._window(window, self.period)
+
+    def ordered_sql(self, rows_sql: str, descending: bool = False) -> str:
+        """The selected rows by date (latest first when descending), then batch and row."""
+        keys = []
+        if self.spec.date:
+            keys.append(f"{ident(self.spec.date)} {'DESC' if descending else 'ASC'}")
+        keys += [BATCH_COLUMN, LINE_COLUMN]
+        cols = ", ".join(ident(c) for c in [*self.columns, BATCH_COLUMN, LINE_COLUMN])
+        return f"SELECT {cols} FROM ({rows_sql}) ORDER BY {', '.join(keys)}"
+
+    def listed(self, rows_sql: str, limit: int, descending: bool = False) -> list[dict]:
+        cur = _backend().con.execute(f"{self.ordered_sql(rows_sql, descending)} LIMIT {limit}")
+        n = len(self.columns)
+        return [
+            {
+                "cells": [
+                    {"value": plain(v), "text": text(v), "num": _is_number(v)} for v in r[:n]
+                ],
+                "batch": r[n],
+                "line": r[n + 1],
+            }
+            for r in cur.fetchall()
+        ]
+
+
+def _selection(rs: ResolvedScheme, name: str, facts: _Facts) -> str | None:
+    """Return the SQL of the entity's rows behind a metric, selected as the run did: an
+    aggregation's window and `where` condition (compiled by the engine), a `latest`
+    metric's rows up to the period end, a rating's rows of the period and indicator."""
+    f = facts.table
+    if f is None:
+        return None
+    m = rs.scheme.metrics[name]
+    date_col = facts.spec.date
+    if m.aggregation:
+        start, end = facts.window(m.window)
+        cond = ibis.literal(True)
+        if date_col and end is not None:
+            cond = f[date_col] <= end
+            if start is not None:
+                cond = cond & (f[date_col] >= start)
+        if m.where:
+            cond = cond & expr.compile_expr(
+                rs.exprs[("metrics", name, "where")],
+                facts.compiler._fact_resolver(f, facts.period),
+            )
+        rows = f.filter(cond)
+    elif m.latest:
+        rows = f.filter(f[date_col] <= facts.period.end)
+    else:  # rating
+        rows = f.filter((f.period == str(facts.period)) & (f.indicator == m.rating))
+    return str(_backend().compile(rows))
+
+
+def _aggregate_sql(m) -> str:
+    """The metric's aggregation in SQL, over the rows `_selection` chose."""
+    kind = m.aggregation
+    column = ident(getattr(m, kind).partition(".")[2] or "_")
+    return {
+        "count": "count(*)",
+        # as the engine: a row without a value counts as its own
+        "count_distinct": f"count(DISTINCT {column}) + count(*) FILTER (WHERE {column} IS NULL)",
+        "sum": f"sum({column})",
+        "mean": f"avg({column})",
+        "min": f"min({column})",
+        "first": f"min({column})",
+        "max": f"max({column})",
+        "last": f"max({column})",
+    }[kind]
+
+
+def _default_of(m) -> Any:
+    """An aggregation's value when it finds no rows (sum and count: 0)."""
+    if m.default is not None:
+        return m.default
+    return 0 if m.aggregation in ("sum", "count", "count_distinct") else None
+
+
+def _ratings_extra(run: Run) -> list[Path]:
+    """The approved manual ratings the run used (written into its folder when it ran)."""
+    path = run_dir(run) / "manual_ratings.parquet"
+    return [path] if path.exists() else []
+
+
+def _source_of(run: Run, m) -> tuple[str, list[Path]] | None:
+    """The table whose rows a metric reads (and extra files: the run's manual ratings)."""
+    if m.aggregation:
+        return getattr(m, m.aggregation).partition(".")[0], []
+    if m.latest:
+        return m.latest.partition(".")[0], []
+    if m.rating:
+        return "ratings", _ratings_extra(run)
+    return None
+
+
+def _readable(run: Run, entity_id: str, name: str) -> ResolvedScheme | None:
+    rs = resolved(run)
+    if name not in rs.scheme.metrics or run.status != Run.Status.DONE or not run.results_path:
+        return None
+    return rs
+
+
+def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | None:
+    """Return what a metric of one entity in a done run is made of, or None when the run has
+    no such metric or entity: the fact rows it aggregated (the first `limit`, the total count
+    and the aggregate recomputed over them), the attribute it read, the ratings it averaged,
+    or the inputs of its formula."""
+    rs = _readable(run, entity_id, name)
+    if rs is None:
+        return None
+    raw = _row(raw_file(run), entity_id)
+    if raw is None:
+        return None
+    m = rs.scheme.metrics[name]
+    ent = entity_attributes(run, rs, entity_id)
+    out: dict[str, Any] = {
+        "run": run.pk,
+        "entity_id": entity_id,
+        "entity_name": ent["name"],
+        "period": run.period,
+        "metric": _metric(rs, name, raw),
+        "used_by": [
+            {"id": rn.id, "label": rn.node.label or rn.id}
+            for rn in rs.nodes.values()
+            if name in node_metrics(rs, rn)
+        ],
+        "used_in": [
+            {"name": n, "label": rs.scheme.metrics[n].label or n}
+            for n in rs.scheme.metrics
+            if name in metric_inputs(rs, n)
+        ],
+        "rows": [],
+        "columns": [],
+        "total": None,
+        "csv": False,
+    }
+    source = _source_of(run, m)
+    if source is not None:
+        table, extra = source
+        spec = TABLES[table]
+        facts = _Facts(run, rs, table, entity_id, extra=extra)
+        out["table"] = {"name": table, "label": spec.label or table, "date": spec.date}
+        out["batches"] = [bid for bid, _ in facts.files if bid is not None]
+        out["columns"] = facts.headers
+        out["csv"] = True
+        rows_sql = _selection(rs, name, facts)
+        if m.aggregation:
+            out["aggregation"] = {
+                "kind": m.aggregation,
+                "label": AGGREGATION_WORDS[m.aggregation],
+                "column": getattr(m, m.aggregation).partition(".")[2],
+            }
+            out["where"] = m.where or ""
+            out["window"] = _window_words(m.window, *facts.window(m.window))
+            value_sql = _aggregate_sql(m)
+        elif m.latest:
+            out["column"] = m.latest.partition(".")[2]
+            out["window"] = _window_words("to_date", None, facts.period.end)
+            value_sql = "NULL"
+        else:
+            out["scale"] = list(m.scale)
+            out["indicator"] = m.rating
+            out["manual_ratings_used"] = any(bid is None for bid, _ in facts.files)
+            value_sql = "avg(score)"
+        if rows_sql is None:
+            total, value = 0, None
+        else:
+            total, value = (
+                _backend().con.execute(f"SELECT count(*), {value_sql} FROM ({rows_sql})").fetchone()
+            )
+            out["rows"] = _listed_or_empty(facts, rows_sql, limit, bool(m.latest))
+        out["total"] = int(total)
+        if not m.latest:
+            if m.aggregation and value is None:
+                value = _default_of(m)
+            if isinstance(value, float) and math.isnan(value):
+                value = None
+            out["recomputed"] = plain(value)
+            out["recomputed_text"] = text(value)
+            out["matches"] = _same(value, raw.get(col_metric(name)))
+    elif m.attribute:
+        out["table"] = {"name": ent["table"], "label": ent["table_label"], "date": None}
+        out["column"] = m.attribute
+        out["batches"] = [ent["batch"]] if ent.get("batch") else []
+        out["attribute"] = next(
+            (a for a in ent["attributes"] if a["name"] == m.attribute),
+            {"name": m.attribute, "label": m.attribute, "value": None, "text": text(None)},
+        )
+    else:  # a formula over other metrics, parameters and the period's dates
+        used = expr.names(rs.exprs[("metrics", name, "expr")])
+        period = Period.parse(run.period, rs.scheme.period)
+        params = resolve_params(rs, {k: str(v) for k, v in run.params.items()})
+        out["expression"] = m.expr
+        out["inputs"] = [_metric(rs, n, raw) for n in rs.scheme.metrics if n in used]
+        out["params"] = [
+            {
+                "name": p,
+                "label": rs.scheme.params[p].label or p,
+                "value": plain(params[p]),
+                "text": text(params[p]),
+            }
+            for p in rs.scheme.params
+            if p in used
+        ]
+        out["params"] += [
+            {"name": n, "label": label, "value": plain(d), "text": text(d)}
+            for n, label, d in (
+                ("period_start", "期初日期", period.start),
+                ("period_end", "期末日期", period.end),
+            )
+            if n in used
+        ]
+    return out
+
+
+def _listed_or_empty(facts: _Facts, rows_sql: str, limit: int, descending: bool) -> list[dict]:
+    return facts.listed(rows_sql, limit, descending) if limit > 0 else []
+
+
+def why_csv(run: Run, entity_id: str, name: str) -> Iterator[bytes] | None:
+    """Return every fact row behind a metric as CSV (UTF-8 with BOM, for Excel), in chunks;
+    None when the metric reads no fact rows or the run has no such metric or entity."""
+    rs = _readable(run, entity_id, name)
+    if rs is None or _row(raw_file(run), entity_id) is None:
+        return None
+    m = rs.scheme.metrics[name]
+    source = _source_of(run, m)
+    if source is None:
+        return None
+    facts = _Facts(run, rs, source[0], entity_id, extra=source[1])
+    rows_sql = _selection(rs, name, facts)
+    header = [*facts.columns, "import_batch", "batch_row"]
+    ordered = facts.ordered_sql(rows_sql, bool(m.latest)) if rows_sql else None
+
+    def chunks() -> Iterator[bytes]:
+        yield "\ufeff".encode()
+        if ordered is None:
+            yield (",".join(header) + "\n").encode()
+            return
+        # a cursor of its own: the thread's connection may serve other queries meanwhile
+        cur = _backend().con.cursor()
+        try:
+            reader = cur.execute(ordered).to_arrow_reader(50_000)
+            first = True
+            for batch in reader:
+                batch = pa.RecordBatch.from_arrays(batch.columns, names=header)
+                buf = io.BytesIO()
+                pacsv.write_csv(batch, buf, pacsv.WriteOptions(include_header=first))
+                first = False
+                yield buf.getvalue()
+            if first:
+                yield (",".join(header) + "\n").encode()
+        finally:
+            cur.close()
+
+    return chunks()
