@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO   := demo-data
+PORT   ?= 8000
 
-.PHONY: demo test lint format venv clean
+.PHONY: demo test e2e lint format venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,13 +16,28 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The command-line demo over every built-in, then the web app on the same data at
+# http://127.0.0.1:$(PORT)/ (logins printed; Ctrl-C stops it).
 demo: $(STAMP)
-	$(BIN)/python -m pingji.cli.demo --out $(DEMO)
+	$(BIN)/python -m pingji.cli.demo --out $(DEMO) --port $(PORT)
 
+# Lint, every test (web tests on SQLite), the web tests (and the demo set-up) again on
+# PostgreSQL when PINGJI_TEST_PG_URL names a server, then the browser tests once (Chromium,
+# a real `pingji serve` on SQLite).
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not e2e"
+	@if [ -n "$$PINGJI_TEST_PG_URL" ]; then \
+	  echo "web tests on PostgreSQL ($$PINGJI_TEST_PG_URL)"; \
+	  DATABASE_URL="$$PINGJI_TEST_PG_URL" $(BIN)/python -m pytest tests/web \
+	    tests/e2e/test_setup_demo.py -n 2 -q -m "not e2e"; \
+	fi
+	$(MAKE) --no-print-directory e2e
+
+# Browser tests: screenshots in test-artifacts/screenshots/.
+e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e -m e2e -q -p no:xdist
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -31,4 +47,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests benchmarks
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache
+	rm -rf $(VENV) $(DEMO) .pytest_cache test-artifacts

@@ -6,6 +6,12 @@ for its sample period through the Python API, writes ``results-<period>.jsonl`` 
 next to the data and prints a summary. Every count is computed set-based on the result table.
 Any failure is printed and the demo exits non-zero (1 for an evaluation problem, 2 for bad
 input), after trying the remaining schemes.
+
+Then the web application: a workspace in ``<out>/web`` (its own SQLite database; DATABASE_URL
+is ignored so a demo never writes into a real database) is prepared by the ``setup_demo``
+command — demo users, every built-in published, the same sample data imported, one run per
+scheme — the URL and logins are printed and ``pingji serve`` runs in the foreground until
+Ctrl-C. ``--no-web`` stops after the command-line part, ``--no-serve`` after the set-up.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,7 +35,8 @@ from rich.text import Text
 from pingji.errors import PingjiError
 
 console = Console(highlight=False)
-STAMP = ".pingji-sample.json"  # written after the sample data is complete: what made it
+STAMP = ".pingji-sample.json"
+DEMO_PASSWORD = "pingji-demo"  # written after the sample data is complete: what made it
 
 
 @dataclass
@@ -224,19 +232,34 @@ def _distribution(title: str, rows: list[tuple[object, str, int, str]], total: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo over every built-in scheme; return the exit code."""
+    """Run the demo over every built-in scheme, then the web application; return the exit code."""
     ap = argparse.ArgumentParser(
         prog="python -m pingji.cli.demo",
-        description="Generate sample data for every built-in scheme, evaluate it, summarise it.",
+        description="Generate sample data for every built-in scheme, evaluate it, summarise it; "
+        "then prepare the web application on the same data and serve it.",
     )
     ap.add_argument("--out", type=Path, default=Path("demo-data"), help="demo folder")
     ap.add_argument("--entities", type=int, default=200, help="entities per scheme (200)")
     ap.add_argument("--seed", type=int, default=7, help="random seed (7)")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    ap.add_argument("--no-web", action="store_true", help="only the command-line part")
+    ap.add_argument(
+        "--no-serve", action="store_true", help="prepare the web workspace but do not serve it"
+    )
+    ap.add_argument("--home", type=Path, default=None, help="web workspace (<out>/web)")
+    ap.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    ap.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
     args = ap.parse_args(argv)
     if args.entities < 1:
         ap.error("--entities must be at least 1")
+    code = run_cli_demo(args)
+    if code or args.no_web:
+        return code
+    return run_web_demo(args)
 
+
+def run_cli_demo(args: argparse.Namespace) -> int:
+    """Evaluate every built-in on its sample data with the engine; return the exit code."""
     from pingji.templates import builtin_names
 
     start = time.perf_counter()
@@ -279,6 +302,82 @@ def main(argv: list[str] | None = None) -> int:
             f"{_display(args.out)}/<scheme>/",
         )
     )
+    return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def run_web_demo(args: argparse.Namespace) -> int:
+    """Prepare the demo workspace of the web application and serve it; return the exit code."""
+    home = (args.home or args.out / "web").resolve()
+    os.environ["PINGJI_HOME"] = str(home)
+    os.environ.pop("DATABASE_URL", None)  # the demo has its own SQLite database
+    console.print()
+    console.rule(Text("网页应用 Web application", style="bold"), align="left")
+    if not args.no_serve and not _port_free(args.host, args.port):
+        console.print(
+            Text.assemble(
+                ("Error: ", "bold red"),
+                f"port {args.port} on {args.host} is in use; stop the other server or run "
+                f"`make demo PORT=<another port>` (python -m pingji.cli.demo --port …)",
+            ),
+            soft_wrap=True,
+        )
+        return 1
+    from pingji.web.serve import prepare
+
+    start = time.perf_counter()
+    try:
+        prepare()
+        from django.core.management import call_command
+
+        from pingji.web.runs.management.commands.setup_demo import DEMO_USERS
+
+        call_command(
+            "setup_demo",
+            samples=args.out.resolve(),
+            entities=args.entities,
+            seed=args.seed,
+            password=DEMO_PASSWORD,
+        )
+    except Exception as exc:
+        if args.debug:
+            console.print_exception()
+        message = exc.render() if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
+        console.print(
+            Text.assemble(("Error: ", "bold red"), f"web demo set-up failed: {message}"),
+            soft_wrap=True,
+        )
+        return 1
+    url = f"http://{args.host}:{args.port}/"
+    console.print(
+        f"  workspace {escape(_display(home))} · ready in {time.perf_counter() - start:.1f} s"
+    )
+    logins = Table(box=None, show_header=True, padding=(0, 2), pad_edge=False, header_style="bold")
+    logins.add_column("  用户名 user")
+    logins.add_column("密码 password")
+    logins.add_column("角色 role")
+    for username, _role, _dept, shown in DEMO_USERS:
+        logins.add_row(f"  {username}", DEMO_PASSWORD, shown)
+    console.print(logins)
+    if args.no_serve:
+        console.print(
+            f"  start it with: PINGJI_HOME={escape(_display(home))} {_pingji_command()} serve"
+        )
+        return 0
+    console.print(
+        Text.assemble(("  打开 open ", "bold"), (url, "bold green"), "  (Ctrl-C 停止 stops)")
+    )
+    from pingji.web.serve import serve
+
+    serve(host=args.host, port=args.port)
     return 0
 
 
