@@ -188,7 +188,10 @@ class Compiler:
             t = t.filter(t[self.key] == self.entity_filter)
         return t
 
-    def _window(self, window, period: Period) -> tuple[date | None, date | None]:
+    def window_bounds(self, window, period: Period) -> tuple[date | None, date | None]:
+        """Return the first and last day a metric window reads for `period` (None: open).
+
+        Public: the web scorecard lists the fact rows behind a metric with the same bounds."""
         if window == "period":
             return period.start, period.end
         if window == "previous":
@@ -298,7 +301,7 @@ class Compiler:
         if spec.date:
             needed.add(spec.date)
         f = self._fact(table, sorted(needed), f"scheme {self.rs.id}")
-        windows = {n: self._window(metrics[n].window, period) for n in names}
+        windows = {n: self.window_bounds(metrics[n].window, period) for n in names}
         # prefilter on the union of the windows so the scan reads only what any metric needs
         if spec.date and all(w != (None, None) for w in windows.values()):
             starts = [w[0] for w in windows.values()]
@@ -321,7 +324,7 @@ class Compiler:
             if m.where:
                 where = expr.compile_expr(
                     self.rs.exprs[("metrics", n, "where")],
-                    self._fact_resolver(f, period),
+                    self.fact_resolver(f, period),
                 )
                 cond = cond & where
             kind = m.aggregation
@@ -367,7 +370,9 @@ class Compiler:
                 fills[col_metric(n)] = ibis.coalesce(c, ibis.literal(default).cast(c.type()))
         return t.mutate(**fills) if fills else t
 
-    def _fact_resolver(self, f: ir.Table, period: Period):
+    def fact_resolver(self, f: ir.Table, period: Period):
+        """Return the name resolver for a metric's `where` over fact table `f` (columns,
+        parameters, period_start/period_end). Public for the same reason as window_bounds."""
         def resolve(name: str) -> ir.Value:
             if name in self.s.params:
                 return self._param(name)

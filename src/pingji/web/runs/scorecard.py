@@ -582,7 +582,7 @@ class _Facts:
         return [{"name": c, "label": column_label(self.spec.name, c)} for c in self.columns]
 
     def window(self, window) -> tuple[date | None, date | None]:
-        return self.compiler._window(window, self.period)
+        return self.compiler.window_bounds(window, self.period)
 
     def ordered_sql(self, rows_sql: str, descending: bool = False) -> str:
         """The selected rows by date (latest first when descending), then batch and row."""
@@ -627,7 +627,7 @@ def _selection(rs: ResolvedScheme, name: str, facts: _Facts) -> str | None:
         if m.where:
             cond = cond & expr.compile_expr(
                 rs.exprs[("metrics", name, "where")],
-                facts.compiler._fact_resolver(f, facts.period),
+                facts.compiler.fact_resolver(f, facts.period),
             )
         rows = f.filter(cond)
     elif m.latest:
