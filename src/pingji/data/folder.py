@@ -137,6 +137,41 @@ def csv_read_error(exc: duckdb.Error, file: str) -> DataError:
     return DataError(file, message, row=int(line[1]) if line else None)
 
 
+def parquet_relation(
+    db: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, file: str
+) -> tuple[str, list[ColumnPlan], list[str]]:
+    """Return a relation over a Parquet file with contract names (and the row number), the
+    column plans to check and type it, and the column names found (contract names first).
+
+    Columns already stored in the right type family are taken as they are (no content check,
+    so 20 M rows stay fast); other columns are read as text and checked like CSV cells."""
+    read = f"read_parquet({literal(str(path))}, file_row_number = true)"
+    try:
+        described = db.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise DataError(file, f"cannot read the Parquet file: {first}") from exc
+    stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
+    names = resolve_header(spec, [n for n, _ in stored], file, header_row=None)
+    selects, plans_by_name = [], {}
+    for (source, type_), name_ in zip(stored, names, strict=True):
+        col = spec.column(name_)
+        if col is None:
+            selects.append(f"{ident(source)} AS {ident(name_)}")
+            plans_by_name[name_] = ColumnPlan(name_, ident(name_))
+        elif is_native(col, type_):
+            selects.append(f"{ident(source)} AS {ident(name_)}")
+            plans_by_name[name_] = native_plan(col, type_)
+        else:
+            selects.append(f"{clean_text(ident(source))} AS {ident(name_)}")
+            plans_by_name[name_] = text_plan(col)
+    selects.append(f"file_row_number + 1 AS {ident(ROW_COLUMN)}")
+    relation = f"(SELECT {', '.join(selects)} FROM {read})"
+    plans = [plans_by_name.get(c.name) or absent_plan(c) for c in spec.columns]
+    plans += [p for n, p in plans_by_name.items() if spec.column(n) is None]
+    return relation, plans, names
+
+
 class FolderDataSet(DataSet):
     """A folder of files named after contract tables, read into an in-memory DuckDB."""
 
@@ -272,31 +307,7 @@ class FolderDataSet(DataSet):
     # -- Parquet: a view over the file, typed in place --------------------------------------
 
     def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
-        read = f"read_parquet({literal(str(path))}, file_row_number = true)"
-        try:
-            described = self._db.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise DataError(file, f"cannot read the Parquet file: {first}") from exc
-        stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
-        names = resolve_header(spec, [n for n, _ in stored], file, header_row=None)
-        selects, plans_by_name = [], {}
-        for (source, type_), name_ in zip(stored, names, strict=True):
-            col = spec.column(name_)
-            if col is None:
-                selects.append(f"{ident(source)} AS {ident(name_)}")
-                plans_by_name[name_] = ColumnPlan(name_, ident(name_))
-            elif is_native(col, type_):
-                # Already the right family: no content check, so 20 M rows stay fast.
-                selects.append(f"{ident(source)} AS {ident(name_)}")
-                plans_by_name[name_] = native_plan(col, type_)
-            else:
-                selects.append(f"{clean_text(ident(source))} AS {ident(name_)}")
-                plans_by_name[name_] = text_plan(col)
-        selects.append(f"file_row_number + 1 AS {ident(ROW_COLUMN)}")
-        relation = f"(SELECT {', '.join(selects)} FROM {read})"
-        plans = [plans_by_name.get(c.name) or absent_plan(c) for c in spec.columns]
-        plans += [p for n, p in plans_by_name.items() if spec.column(n) is None]
+        relation, plans, _names = parquet_relation(self._db, path, spec, file)
         plans = check_and_plan(self._db, relation, plans, [], file)
         if spec.unique_key:
             check_unique(self._db, relation, spec, file, "row")

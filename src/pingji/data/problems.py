@@ -24,7 +24,7 @@ import ibis
 from pingji.data.batches import _UploadDataSet, close_upload, upload_folder
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
 from pingji.data.dataset import contract_table
-from pingji.data.folder import resolve_header
+from pingji.data.folder import parquet_relation
 from pingji.data.labels import labelled
 from pingji.data.validate import (
     Check,
@@ -32,11 +32,7 @@ from pingji.data.validate import (
     _extra_plan,
     _probes,
     absent_plan,
-    clean_text,
     ident,
-    is_native,
-    literal,
-    native_plan,
     text_plan,
 )
 from pingji.errors import DataError
@@ -156,31 +152,8 @@ class _Inspector(_UploadDataSet):
 
     def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
         # As FolderDataSet._load_parquet, collecting instead of raising.
-        read = f"read_parquet({literal(str(path))}, file_row_number = true)"
-        try:
-            described = self._db.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
-        except duckdb.Error as exc:
-            first = str(exc).splitlines()[0]
-            raise DataError(file, f"cannot read the Parquet file: {first}") from exc
-        stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
-        names = resolve_header(spec, [n for n, _ in stored], file, header_row=None)
         real = labelled(TABLES[name])
-        selects, plans_by_name = [], {}
-        for (source, type_), name_ in zip(stored, names, strict=True):
-            col = real.column(name_)
-            if col is None:
-                selects.append(f"{ident(source)} AS {ident(name_)}")
-                plans_by_name[name_] = ColumnPlan(name_, ident(name_))
-            elif is_native(col, type_):
-                selects.append(f"{ident(source)} AS {ident(name_)}")
-                plans_by_name[name_] = native_plan(col, type_)
-            else:
-                selects.append(f"{clean_text(ident(source))} AS {ident(name_)}")
-                plans_by_name[name_] = text_plan(col)
-        selects.append(f"file_row_number + 1 AS {ident(ROW_COLUMN)}")
-        relation = f"(SELECT {', '.join(selects)} FROM {read})"
-        plans = [plans_by_name.get(c.name) or absent_plan(c) for c in real.columns]
-        plans += [p for n, p in plans_by_name.items() if real.column(n) is None]
+        relation, plans, names = parquet_relation(self._db, path, real, file)
         self.inspection = collect(
             self._db,
             relation,
