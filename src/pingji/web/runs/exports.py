@@ -181,15 +181,7 @@ def _query(run: Run, filters: Filters) -> tuple[str, list, list[Column], Resolve
     types = results.column_types(run)
     table = results.names_table(run)
     cols = export_columns(rs, types, table is not None)
-    cond, args = results.where(
-        run,
-        types,
-        grade=filters.grade,
-        cls=filters.cls,
-        status=filters.status,
-        action=filters.action,
-        search=filters.search,
-    )
+    cond, args = _where(run, types, filters)
     rows = f"SELECT * FROM read_parquet(?){cond}"
     if table:  # the entity's name as column __name
         rows = (
@@ -202,10 +194,9 @@ def _query(run: Run, filters: Filters) -> tuple[str, list, list[Column], Resolve
     return sql, [file, *args], cols, rs
 
 
-def count(run: Run, filters: Filters) -> int:
-    """Return how many rows an export of these filters would hold."""
-    types = results.columns(run)
-    cond, args = results.where(
+def _where(run: Run, types, filters: Filters) -> tuple[str, list]:
+    """The WHERE clause and its arguments for the page's filters (as the results table)."""
+    return results.where(
         run,
         types,
         grade=filters.grade,
@@ -214,6 +205,12 @@ def count(run: Run, filters: Filters) -> int:
         action=filters.action,
         search=filters.search,
     )
+
+
+def count(run: Run, filters: Filters) -> int:
+    """Return how many rows an export of these filters would hold."""
+    types = results.columns(run)
+    cond, args = _where(run, types, filters)
     return (
         results.connection()
         .execute(f"SELECT count(*) FROM read_parquet(?){cond}", [str(results_file(run)), *args])
