@@ -20,6 +20,7 @@ SCHEME = "customer-composite"
 PERIOD = "2025"
 ENTITIES = 60
 RUN_TIMEOUT = 120_000  # ms: a background run of 60 entities takes a second or two
+TASK_TIMEOUT = 60_000  # ms: the worker inspects or commits a sample file in well under a second
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +50,15 @@ def number(n: int) -> str:
 
 
 def upload(page, path: Path, table: str) -> None:
-    """Upload one file on the import page and open its preview."""
+    """Upload one file on the import page and wait on its preview until the background
+    worker has inspected it (the page polls, then reloads with the report)."""
     page.goto("/imports/upload/")
     page.select_option("select[name=table]", table)
     page.set_input_files("input[name=file]", str(path))
     page.get_by_role("button", name="上传并检查").click()
     expect(page).to_have_url(re.compile(r"/imports/uploads/[^/]+/$"))
+    expect(page.locator(".tile", has_text="数据行")).to_be_visible(timeout=TASK_TIMEOUT)
+    expect(page.locator("#upload-progress")).to_have_count(0)
 
 
 def test_it_imports_publishes_runs_and_exports(page_as, sample, expected, shot, tmp_path):
@@ -71,7 +75,8 @@ def test_it_imports_publishes_runs_and_exports(page_as, sample, expected, shot, 
         commit = page.get_by_role("button", name=re.compile(rf"导入全部 {number(rows)} 行"))
         expect(commit).to_be_visible()
         commit.click()
-        expect(page).to_have_url(re.compile(r"/imports/\d+/$"))
+        # the worker commits it while the page polls; then the page opens the new batch
+        expect(page).to_have_url(re.compile(r"/imports/\d+/$"), timeout=TASK_TIMEOUT)
         expect(page.locator("ul.messages")).to_contain_text(re.compile(rf"{number(rows)} 行"))
 
     # The same file again is recognised by its checksum and cannot be committed twice.

@@ -1,17 +1,29 @@
 """Uploaded files waiting to be committed: PINGJI_HOME/uploads/<id>/<original name>, with
-upload.json beside it (who, when, which table, the SHA-256 and the inspection report).
+upload.json beside it (who, when, which table, the SHA-256, where it stands and the
+inspection report).
 
-An upload is inspected once, when it arrives (every problem listed, 20 typed rows): the
-preview page reads the stored report, so it opens at once whatever the file's size. The file
-is streamed to disk in chunks and read by DuckDB; no Python loop over its rows.
+The request only stores the file (streamed to disk in chunks, hashed on the way); the
+background worker (tasks.py) inspects it once (every problem listed, 20 typed rows) and,
+when asked, commits it as a batch. upload.json says where an upload stands:
+
+    inspecting  stored, inspection queued or running        (the preview page polls)
+    ready       inspected: the report is there; committable when it has no problem
+                (`error` holds why the last commit attempt failed, if it did)
+    failed      the inspection itself broke (not a problem of the file: those are listed)
+    committing  commit queued or running; commit.lock is held (no second commit)
+    committed   done: `batch_id` names the batch; the uploaded file is removed
+
+One writer at a time: the request writes upload.json before it queues a task (and under
+commit.lock for a commit), the worker while it runs that task. The file is read by DuckDB;
+no Python loop over its rows.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -23,14 +35,28 @@ from pathlib import Path
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from pingji.data.problems import Inspection, inspect_file
+from pingji.errors import PingjiError
 from pingji.web.lib import workspace
+
+log = logging.getLogger(__name__)
 
 STATE = "upload.json"
 LOCK = "commit.lock"
-KEEP_DAYS = 7  # uploads never committed are removed after this
+KEEP_DAYS = 7  # uploads never committed (and the records of committed ones) go after this
+STALE_AFTER = 3600  # s: a task showing no sign of life this long may be discarded anyway
 _ID = re.compile(r"^[0-9a-f]{32}$")
+
+INSPECTING, READY, FAILED, COMMITTING, COMMITTED = (
+    "inspecting",
+    "ready",
+    "failed",
+    "committing",
+    "committed",
+)
+BUSY = (INSPECTING, COMMITTING)
 
 
 @dataclass
@@ -45,6 +71,12 @@ class Upload:
     size: int
     checksum: str
     report: dict
+    state: str = READY
+    progress: int = 100
+    stage: str = ""  # a msgid (Chinese): the pages show it translated
+    error: str = ""  # why the inspection (state failed) or the last commit attempt failed
+    batch_id: int | None = None
+    updated_at: str = ""  # ISO 8601, each save
 
     @property
     def folder(self) -> Path:
@@ -60,9 +92,24 @@ class Upload:
 
     @property
     def ok(self) -> bool:
-        return bool(self.report.get("ok"))
+        """Inspected, without a problem: it can be committed (unless it is a duplicate)."""
+        return self.state == READY and bool(self.report.get("ok"))
+
+    @property
+    def busy(self) -> bool:
+        """A task (inspection or commit) is queued or running for it."""
+        return self.state in BUSY
+
+    @property
+    def stale(self) -> bool:
+        """Busy, but nothing moved for STALE_AFTER seconds (the worker died or is not running)."""
+        if not self.busy:
+            return False
+        last = dt.datetime.fromisoformat(self.updated_at or self.created_at)
+        return (timezone.now() - last).total_seconds() > STALE_AFTER
 
     def save(self) -> None:
+        self.updated_at = timezone.now().isoformat()
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
         partial = self.folder / (STATE + ".partial")
         partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
@@ -132,7 +179,8 @@ def safe_name(name: str) -> str:
 
 
 def receive(file: UploadedFile, table: str, user) -> Upload:
-    """Store an uploaded file (streamed in chunks, hashed on the way) and inspect it."""
+    """Store an uploaded file (streamed in chunks, hashed on the way), waiting for inspection
+    (see `inspect_upload`; the view queues it)."""
     prune()
     upload_id = uuid.uuid4().hex
     folder = workspace.uploads_dir() / upload_id
@@ -145,7 +193,6 @@ def receive(file: UploadedFile, table: str, user) -> Upload:
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        inspection = inspect_file(folder / name, table, shown_as=name)
         upload = Upload(
             id=upload_id,
             table=table,
@@ -154,7 +201,10 @@ def receive(file: UploadedFile, table: str, user) -> Upload:
             created_at=timezone.now().isoformat(),
             size=size,
             checksum=digest.hexdigest(),
-            report=report_of(inspection),
+            report={},
+            state=INSPECTING,
+            progress=0,
+            stage=gettext_noop("排队等待检查"),
         )
         upload.save()
     except BaseException:
@@ -163,8 +213,124 @@ def receive(file: UploadedFile, table: str, user) -> Upload:
     return upload
 
 
+def _error_text(exc: BaseException) -> str:
+    return exc.render() if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
+
+
+def _save_if_there(upload: Upload) -> None:
+    """Save, unless the upload was discarded meanwhile (then there is nothing to report to)."""
+    if upload.folder.is_dir():
+        upload.save()
+
+
+def inspect_upload(upload_id: str) -> None:
+    """Inspect a stored upload (the worker's task): every problem, 20 typed rows, stored in
+    upload.json. A failure of the inspection itself marks the upload failed with its text."""
+    upload = load(upload_id)
+    if upload is None or upload.state != INSPECTING:
+        return  # discarded meanwhile, or already inspected (a task run twice)
+    upload.progress, upload.stage = 10, gettext_noop("正在检查每一行")
+    _save_if_there(upload)
+    try:
+        inspection = inspect_file(upload.path, upload.table, shown_as=upload.file_name)
+    except Exception as exc:
+        if not upload.folder.is_dir():
+            return
+        log.exception("inspection of upload %s failed", upload.id)
+        upload.state, upload.error, upload.stage = FAILED, _error_text(exc), gettext_noop("失败")
+    else:
+        upload.state, upload.report, upload.stage = (
+            READY,
+            report_of(inspection),
+            gettext_noop("完成"),
+        )
+    upload.progress = 100
+    _save_if_there(upload)
+
+
+def begin_commit(upload: Upload) -> bool:
+    """Take the upload's commit lock and mark it committing (the view then queues `commit_upload`).
+    Return False when another commit holds the lock or it is no longer a committable upload
+    (a double click): nothing changed then."""
+    lock = upload.folder / LOCK
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    current = load(upload.id)  # as it is now, under the lock
+    if current is None or not current.ok:
+        lock.unlink(missing_ok=True)
+        return False
+    current.state, current.progress, current.stage, current.error = (
+        COMMITTING,
+        0,
+        gettext_noop("排队等待导入"),
+        "",
+    )
+    current.save()
+    upload.__dict__.update(current.__dict__)
+    return True
+
+
+def end_commit(upload: Upload, error: str = "") -> None:
+    """Give up a commit that could not be queued: ready again, with the error; lock released."""
+    upload.state, upload.progress, upload.stage, upload.error = READY, 100, "", error
+    _save_if_there(upload)
+    (upload.folder / LOCK).unlink(missing_ok=True)
+
+
+def commit_upload(upload_id: str, user_id: int | None) -> None:
+    """Commit an upload marked committing as one batch — all rows or none (the worker's task).
+
+    Success: the upload is committed (`batch_id`) and its file removed. A duplicate (the same
+    file committed meanwhile): ready again, the preview names the batch. Any other failure:
+    ready again with the error's text; commit_batch left no batch and no file. The commit
+    lock is released in every case."""
+    from django.contrib.auth import get_user_model
+
+    from pingji.web.imports.services import DuplicateBatch, commit_batch
+
+    upload = load(upload_id)
+    if upload is None or upload.state != COMMITTING:
+        return
+    try:
+        user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+        upload.progress, upload.stage = 10, gettext_noop("正在写入数据")
+        if not upload.folder.is_dir():
+            return  # discarded meanwhile (a stale commit given up)
+        upload.save()
+        try:
+            batch = commit_batch(
+                upload.path,
+                upload.table,
+                user,
+                shown_as=upload.file_name,
+                refuse_duplicate=True,
+                digest=upload.checksum,
+            )
+        except DuplicateBatch:
+            upload.state, upload.error = READY, ""
+        except Exception as exc:
+            if not isinstance(exc, PingjiError):
+                log.exception("commit of upload %s failed", upload.id)
+            upload.state, upload.error = READY, _error_text(exc)
+        else:
+            upload.state, upload.batch_id, upload.error = COMMITTED, batch.pk, ""
+        upload.progress, upload.stage = (
+            100,
+            gettext_noop("完成") if upload.state == COMMITTED else gettext_noop("失败"),
+        )
+        _save_if_there(upload)
+        if upload.state == COMMITTED:
+            upload.path.unlink(missing_ok=True)  # the batch holds the data now
+    finally:
+        (upload.folder / LOCK).unlink(missing_ok=True)
+
+
 def load(upload_id: str) -> Upload | None:
-    """Return a stored upload, or None (unknown id, or already committed or discarded)."""
+    """Return a stored upload, or None (unknown id, discarded, or its file is gone). A
+    committed upload is returned without its file: it names its batch."""
     if not _ID.match(str(upload_id)):
         return None
     state = workspace.uploads_dir() / str(upload_id) / STATE
@@ -176,7 +342,7 @@ def load(upload_id: str) -> Upload | None:
         upload = Upload(**data)
     except TypeError:
         return None
-    return upload if upload.path.is_file() else None
+    return upload if upload.state == COMMITTED or upload.path.is_file() else None
 
 
 def pending(user=None) -> list[Upload]:
@@ -184,7 +350,11 @@ def pending(user=None) -> list[Upload]:
     root = workspace.uploads_dir()
     if not root.is_dir():
         return []
-    found = [u for entry in root.iterdir() if entry.is_dir() and (u := load(entry.name))]
+    found = [
+        u
+        for entry in root.iterdir()
+        if entry.is_dir() and (u := load(entry.name)) and u.state != COMMITTED
+    ]
     if user is not None:
         found = [u for u in found if u.user_id == user.pk]
     return sorted(found, key=lambda u: u.created_at, reverse=True)
@@ -193,23 +363,6 @@ def pending(user=None) -> list[Upload]:
 def discard(upload: Upload) -> None:
     """Remove an upload and its folder."""
     shutil.rmtree(upload.folder, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def commit_lock(upload: Upload):
-    """Hold the upload's commit lock; yield False when another request holds it (a double
-    click), True otherwise. The lock file goes with the folder once committed."""
-    lock = upload.folder / LOCK
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        yield False
-        return
-    os.close(fd)
-    try:
-        yield True
-    finally:
-        lock.unlink(missing_ok=True)
 
 
 def prune(days: int = KEEP_DAYS) -> None:

@@ -1,11 +1,17 @@
 """Data import pages: upload a file of a contract table, preview it with every problem
 listed, commit it as one batch (all rows or none), list and open batches, withdraw one.
 
+Inspection and commit run in the background worker (tasks.py): the upload and commit views
+store the file or take the commit lock, queue the task and open the preview page, which
+polls upload_status while the task is queued or running, then shows the report — or, once
+committed, opens the batch.
+
 Who may do what (permissions of lib/access.ROLE_PERMISSIONS):
   imports.view_importbatch    see batches (viewer, analyst, admin); without it every page is 404
   imports.add_importbatch     upload, preview, commit, discard (analyst, admin); else 403
   imports.change_importbatch  withdraw (analyst, admin); else 403
-An upload waiting for commit belongs to the user who uploaded it (and admins): 404 for others.
+An upload waiting for commit belongs to the user who uploaded it (and admins): 404 for others;
+its status (JSON) goes with its preview.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Max, Min, Prefetch, Sum
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -24,18 +30,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pingji.data.contract import ROW_COLUMN, TABLES
 from pingji.data.labels import column_label
-from pingji.errors import DataError
 from pingji.web.audit.models import AuditEvent
 from pingji.web.imports import uploads
 from pingji.web.imports.forms import UploadForm, WithdrawForm, table_label
 from pingji.web.imports.models import ImportBatch
-from pingji.web.imports.services import (
-    DuplicateBatch,
-    NotActive,
-    commit_batch,
-    find_duplicate,
-    withdraw_batch,
-)
+from pingji.web.imports.services import NotActive, find_duplicate, withdraw_batch
+from pingji.web.imports.tasks import commit_upload_task, inspect_upload_task
 from pingji.web.imports.wording import TYPE_NAMES, worded
 from pingji.web.lib import workspace
 from pingji.web.lib.access import is_admin
@@ -245,7 +245,8 @@ def withdraw(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:
-    """Choose a table and a file; the file is stored and checked, then previewed."""
+    """Choose a table and a file; the file is stored, its inspection queued, its preview
+    opened (which follows the inspection)."""
     _require_add(request)
     if request.method == "POST":
         form = UploadForm(request.POST, request.FILES)
@@ -253,6 +254,11 @@ def upload(request: HttpRequest) -> HttpResponse:
             received = uploads.receive(
                 form.cleaned_data["file"], form.cleaned_data["table"], request.user
             )
+            try:
+                inspect_upload_task.enqueue(received.id)
+            except BaseException:
+                uploads.discard(received)
+                raise
             return redirect("imports:preview", received.id)
     else:
         initial = {"table": request.GET.get("table")} if request.GET.get("table") in TABLES else {}
@@ -286,12 +292,28 @@ def template(request: HttpRequest, table: str) -> HttpResponse:
     return response
 
 
+def _committed(request: HttpRequest, up: uploads.Upload) -> HttpResponse:
+    """An upload committed: its batch, with what was imported."""
+    batch = ImportBatch.objects.filter(pk=up.batch_id).first()
+    if batch is None:
+        raise Http404
+    messages.success(
+        request,
+        _("已导入批次 #%(id)s：%(table)s，%(rows)s 行。")
+        % {"id": batch.pk, "table": table_label(batch.table), "rows": f"{batch.rows:,}"},
+    )
+    return redirect("imports:detail", batch.pk)
+
+
 @require_GET
 def preview(request: HttpRequest, upload_id: str) -> HttpResponse:
-    """What the uploaded file holds, every problem in it, and whether it can be committed."""
+    """What the uploaded file holds, every problem in it, and whether it can be committed;
+    while the worker inspects or commits it, a progress block that follows the task."""
     up = _get_upload_for_user(request, upload_id)
+    if up.state == uploads.COMMITTED:
+        return _committed(request, up)
     report = up.report
-    duplicate = find_duplicate(up.table, up.checksum)
+    duplicate = find_duplicate(up.table, up.checksum) if up.state == uploads.READY else None
     return render(
         request,
         "imports/preview.html",
@@ -306,59 +328,82 @@ def preview(request: HttpRequest, upload_id: str) -> HttpResponse:
             "headers": [_header(up.table, c) for c in report.get("preview_columns", [])],
             "duplicate": duplicate,
             "can_commit": up.ok and duplicate is None,
+            "can_discard": up.state != uploads.COMMITTING or up.stale,
+            "stage": _(up.stage) if up.stage else "",
         },
+    )
+
+
+@require_GET
+def upload_status(request: HttpRequest, upload_id: str) -> JsonResponse:
+    """Where an upload stands, polled by its preview page while a task is queued or running:
+    {progress, stage, finished} (app.js reloads the page when finished), the state, the
+    error of a failed inspection or commit, and the batch once committed."""
+    up = _get_upload_for_user(request, upload_id)
+    return JsonResponse(
+        {
+            "id": up.id,
+            "state": up.state,
+            "progress": up.progress,
+            "stage": _(up.stage) if up.stage else "",
+            "finished": not up.busy,
+            "ok": up.ok,
+            "error": up.error,
+            "batch": up.batch_id,
+            "batch_url": reverse("imports:detail", args=[up.batch_id]) if up.batch_id else None,
+        }
     )
 
 
 @require_POST
 def commit(request: HttpRequest, upload_id: str) -> HttpResponse:
-    """Commit a checked upload as one batch — all rows or none — and open the batch."""
+    """Queue the commit of a checked upload as one batch — all rows or none — and open the
+    preview page, which follows it and then opens the batch."""
     up = _get_upload_for_user(request, upload_id)
+    if up.state == uploads.COMMITTED:
+        return _committed(request, up)
+    if up.busy:
+        messages.error(
+            request,
+            _("此文件正在导入，请稍候。")
+            if up.state == uploads.COMMITTING
+            else _("文件仍在检查中，请稍候。"),
+        )
+        return redirect("imports:preview", up.id)
     if not up.ok:
         messages.error(request, _("文件有问题，不能导入：请修正后重新上传。"))
         return redirect("imports:preview", up.id)
-    with uploads.commit_lock(up) as locked:
-        if not locked:
-            messages.error(request, _("此文件正在导入，请稍候。"))
-            return redirect("imports:preview", up.id)
-        try:
-            batch = commit_batch(
-                up.path,
-                up.table,
-                request.user,
-                shown_as=up.file_name,
-                refuse_duplicate=True,
-                digest=up.checksum,
-            )
-        except DuplicateBatch as exc:
-            messages.error(
-                request,
+    if (same := find_duplicate(up.table, up.checksum)) is not None:
+        messages.error(
+            request,
+            format_html(
+                _("此文件已导入为批次 {}，未重复导入。"),
                 format_html(
-                    _("此文件已导入为批次 {}，未重复导入。"),
-                    format_html(
-                        '<a href="{}">#{}</a>',
-                        reverse("imports:detail", args=[exc.batch.pk]),
-                        exc.batch.pk,
-                    ),
+                    '<a href="{}">#{}</a>', reverse("imports:detail", args=[same.pk]), same.pk
                 ),
-            )
-            return redirect("imports:preview", up.id)
-        except DataError as exc:
-            messages.error(request, _("导入失败，未写入任何数据：%(error)s") % {"error": exc})
-            return redirect("imports:preview", up.id)
-    uploads.discard(up)
-    messages.success(
-        request,
-        _("已导入批次 #%(id)s：%(table)s，%(rows)s 行。")
-        % {"id": batch.pk, "table": table_label(batch.table), "rows": f"{batch.rows:,}"},
-    )
-    return redirect("imports:detail", batch.pk)
+            ),
+        )
+        return redirect("imports:preview", up.id)
+    if not uploads.begin_commit(up):
+        messages.error(request, _("此文件正在导入，请稍候。"))
+        return redirect("imports:preview", up.id)
+    try:
+        commit_upload_task.enqueue(up.id, request.user.pk)
+    except Exception as exc:
+        uploads.end_commit(up, f"{type(exc).__name__}: {exc}")
+        raise
+    return redirect("imports:preview", up.id)
 
 
 @require_POST
 def discard(request: HttpRequest, upload_id: str) -> HttpResponse:
-    """Throw an upload away without importing it."""
+    """Throw an upload away without importing it (not while it is being committed)."""
     up = _get_upload_for_user(request, upload_id)
+    if up.state == uploads.COMMITTED:
+        return _committed(request, up)
+    if up.state == uploads.COMMITTING and not up.stale:
+        messages.error(request, _("此文件正在导入，不能放弃。"))
+        return redirect("imports:preview", up.id)
     uploads.discard(up)
     messages.success(request, _("已放弃上传的文件 %(name)s。") % {"name": up.file_name})
     return redirect("imports:upload")
