@@ -1,7 +1,8 @@
 """Sample data for the built-in schemes: realistic, deterministic, vectorised CSV generators.
 
 Every generator builds whole columns with numpy (one draw per column, never a Python loop over
-rows) and writes them with pyarrow's CSV writer, so 100,000 entities take a few seconds.
+rows) and writes them with pyarrow's CSV writer, so 100,000 entities take seconds (customers,
+with about 9 million sales rows, some 15 s on 2 cores).
 Besides plausible random data, each data set carries hand-made entities that sit exactly on
 the rules' edges (a collection rate of exactly 95 %, a pass rate of exactly 97 %, a customer
 who paid exactly what was shipped …) and a handful of fact rows whose key is not in the
@@ -319,6 +320,25 @@ def _facts_per_entity(
     return idx, _spread(rng, start[idx], end[idx])
 
 
+def _steady_facts(
+    rng: np.random.Generator, rate_per_day: np.ndarray, start: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return (entity index, date) rows at a steady rhythm over each window, slightly jittered.
+
+    Regular accounts reorder about every 1/rate days, so a year holds nearly the same number of
+    orders as the next (Poisson counts would swing a year's sales by ±1/√n on their own).
+    """
+    days = np.maximum((end - start).astype(np.int64) + 1, 0)
+    expected = rate_per_day * days
+    counts = np.floor(expected + rng.random(len(days))).astype(np.int64)
+    idx = np.repeat(np.arange(len(counts)), counts)
+    rank = np.arange(len(idx)) - (np.cumsum(counts) - counts)[idx]
+    phase = rng.random(len(counts))[idx]
+    jitter = rng.uniform(-0.1, 0.1, len(idx))
+    offset = (rank + phase + jitter) / np.maximum(expected[idx], 1e-9) * days[idx]
+    return idx, start[idx] + np.clip(offset, 0, days[idx] - 1).astype(np.int64)
+
+
 def _label(words: Sequence[str], codes: np.ndarray) -> pa.Array:
     """Return the words picked by integer codes as an Arrow string column."""
     # Taking from a small Arrow array is ~10x faster than converting a numpy unicode array.
@@ -543,7 +563,7 @@ def _customers(out: Path, n: int, seed: int) -> list[Path]:
     sellers = _person_names(_rng(seed, "sellers"), 4 * len(REGIONS))
     owner = sellers[region * 4 + rng.integers(0, 4, n)]
     created = np.select(
-        [(u := rng.random(n)) < 0.70, u < 0.85],
+        [(u := rng.random(n)) < 0.75, u < 0.90],
         [
             _spread(rng, np.full(n, _d("2015-01-01")), np.full(n, _d("2022-12-31"))),
             _spread(rng, np.full(n, _d("2023-01-01")), np.full(n, _d("2024-12-31"))),
@@ -562,23 +582,46 @@ def _customers(out: Path, n: int, seed: int) -> list[Path]:
         vip[i] = False
 
     # --- activity: who buys, how often, how much, until when --------------------------
+    # A latent quality per customer nudges its size, growth, paying, returns and the
+    # manager's view, so good customers tend to be good on most indicators, as in real books.
     status = rng.random(n)
     factless = status < 0.025  # no facts at all
     visits_only = (status >= 0.025) & (status < 0.045)
-    churned = (status >= 0.045) & (status < 0.16)
+    churned = (status >= 0.045) & (status < 0.125)
+    buys = ~(factless | visits_only)
+    small = buys & (rng.random(n) < 0.12)  # odd-lot buyers: a couple of small orders a year
+    quality = rng.normal(0, 1, n)
     active_from = np.maximum(created, DATA_START)
     churn_day = _spread(rng, active_from, np.maximum(active_from, DATA_END - 200))
     active_to = np.where(churned, churn_day, DATA_END)
-    buys = ~(factless | visits_only)
-    purchases_per_day = np.where(buys, rng.lognormal(np.log(4), 0.8, n), 0) / 365.25
-    row_median = rng.lognormal(np.log(25_000), 1.0, n)  # yuan per shipment
-    growth = rng.lognormal(0.05, 0.25, n)  # yearly trend of the shipment size
+    # Yuan bought per year at 2023 prices: accounts around 1.2 million, few below half a
+    # million, and a long tail of big ones past ten million (the composite's sales scale runs
+    # from 100,000 to 2,100,000); odd lots around 1,000.
+    odd_lots = rng.lognormal(np.log(1_000), 0.8, n)
+    size = rng.normal(0, 1, n)
+    annual = np.where(small, odd_lots, np.exp(np.log(1_200_000) + 0.1 * quality + 0.45 * size))
+    # Accounts reorder on a steady rhythm, about 3 times a month (big ones more often);
+    # odd-lot buyers come twice a year at random.
+    per_year = np.where(
+        small,
+        rng.lognormal(np.log(2), 0.5, n),
+        np.clip(36 * (annual / 1_200_000) ** 0.3 * rng.lognormal(0, 0.35, n), 6, 60),
+    )
+    per_year = np.where(buys, per_year, 0)
+    # The big accounts' long tail: their shipments are bigger still.
+    annual = np.where(small, annual, annual * np.exp(0.35 * np.maximum(size, 0)))
+    row_median = annual / np.maximum(per_year, 1e-9)  # yuan per shipment
+    growth = np.exp(rng.normal(0.12 + 0.02 * quality, 0.03, n))  # yearly trend, ~+13 %
 
     srng = _rng(seed, "sales")
-    s_idx, s_day = _facts_per_entity(srng, purchases_per_day, active_from, active_to)
+    steady = np.where(buys & ~small, per_year, 0) / 365.25
+    odd = np.where(small, per_year, 0) / 365.25
+    t_idx, t_day = _steady_facts(srng, steady, active_from, active_to)
+    o_idx, o_day = _facts_per_entity(srng, odd, active_from, active_to)
+    s_idx, s_day = np.concatenate([t_idx, o_idx]), np.concatenate([t_day, o_day])
     years = (s_day - DATA_START).astype(np.int64) / 365.25
     s_cents = np.round(
-        row_median[s_idx] * growth[s_idx] ** years * srng.lognormal(0, 0.5, len(s_idx)) * 100
+        row_median[s_idx] * growth[s_idx] ** years * srng.lognormal(0, 0.15, len(s_idx)) * 100
     ).astype(np.int64)
     s_idx, s_day, s_cents = _merge_special(s_idx, s_day, s_cents, "sales", n_special)
     order = np.lexsort((s_day, s_idx))
@@ -588,38 +631,50 @@ def _customers(out: Path, n: int, seed: int) -> list[Path]:
     new_batch = first | (srng.random(len(s_idx)) < 0.8) | (s_idx < n_special)
     batch = _ids("B", np.cumsum(new_batch), 8)
 
-    # Payments follow shipments after a delay, at a customer-specific ratio: most pay a bit
-    # less than shipped, some exactly all of it, a few more than shipped (prepayment).
-    prng = _rng(seed, "payments")
-    ratio = np.clip(prng.normal(0.96, 0.05, n), 0.6, 1.0)
-    exact = prng.random(n) < 0.12
-    ratio[exact] = 1.0
-    over = prng.random(n) < 0.03
-    ratio[over] = prng.uniform(1.05, 1.2, over.sum())
-    pays = exact[s_idx] | (prng.random(len(s_idx)) < 0.95)
-    lag = np.where(
-        exact[s_idx], prng.integers(0, 20, len(s_idx)), prng.lognormal(3.4, 0.6, len(s_idx))
-    )
-    noise = np.where(exact[s_idx], 1.0, prng.normal(1, 0.03, len(s_idx)))
-    p_idx, p_day = s_idx[pays], s_day[pays] + lag[pays].astype(np.int64)
-    p_cents = np.round(s_cents[pays] * ratio[p_idx] * noise[pays]).astype(np.int64)
-    inside = p_day <= DATA_END
-    p_idx, p_day, p_cents = _merge_special(
-        p_idx[inside], p_day[inside], p_cents[inside], "payments", n_special
-    )
-
-    # Returns: a few shipments come back in part; some customers return a lot.
+    # Returns: a few shipments come back in part, a little more often from weaker
+    # customers; some customers return a lot.
     rrng = _rng(seed, "returns")
-    big = rrng.random(n) < 0.05
-    returned = rrng.random(len(s_idx)) < np.where(big[s_idx], 0.3, 0.04)
-    r_idx, r_day = s_idx[returned], s_day[returned] + rrng.integers(3, 31, returned.sum())
+    big = rrng.random(n) < 0.04
+    returned = rrng.random(len(s_idx)) < np.where(big, 0.3, 0.03 * np.exp(-0.3 * quality))[s_idx]
     share = np.where(
-        big[r_idx], rrng.uniform(0.1, 0.6, len(r_idx)), rrng.uniform(0.02, 0.3, len(r_idx))
+        big[s_idx], rrng.uniform(0.1, 0.6, len(s_idx)), rrng.uniform(0.02, 0.3, len(s_idx))
     )
-    r_cents = np.round(s_cents[returned] * share).astype(np.int64)
+    back = np.where(returned, np.round(s_cents * share), 0).astype(np.int64)  # cents per shipment
+    r_idx, r_day = s_idx[returned], s_day[returned] + rrng.integers(3, 31, returned.sum())
+    r_cents = back[returned]
     inside = r_day <= DATA_END
     r_idx, r_day, r_cents = _merge_special(
         r_idx[inside], r_day[inside], r_cents[inside], "returns", n_special
+    )
+
+    # Payments: each shipment less what came back, after a customer-specific delay (about
+    # 20 days, longer for weaker customers). Most customers pay in full; the weakest payers
+    # withhold a few percent (disputes, deductions), the very weakest also leave one shipment
+    # in ten unpaid; a few pay more than shipped (prepayment).
+    prng = _rng(seed, "payments")
+    standing = quality + prng.normal(0, 1.5, n)  # paying discipline follows quality loosely
+    rank = np.argsort(np.argsort(standing)) / max(n - 1, 1)
+    ratio = np.where(rank < 0.13, np.clip(prng.normal(0.965, 0.02, n), 0.8, 0.995), 1.0)
+    over = (rank >= 0.13) & (prng.random(n) < 0.03)
+    ratio[over] = prng.uniform(1.05, 1.2, over.sum())
+    pays = prng.random(len(s_idx)) >= np.where(rank < 0.03, 0.1, 0.0)[s_idx]
+    median_lag = prng.lognormal(np.log(20) - 0.25 * quality, 0.4, n)
+    due = s_day + (median_lag[s_idx] * prng.lognormal(0, 0.3, len(s_idx))).astype(np.int64)
+    # Year-end clearing (年底清账): nearly every bill that would run into the new year is
+    # settled in the last days of December instead.
+    year_end = (s_day.astype("datetime64[Y]") + 1).astype("datetime64[D]") - 1
+    cleared = (due > year_end) & (prng.random(len(s_idx)) < 0.95)
+    due = np.where(cleared, np.maximum(s_day, year_end - prng.integers(0, 10, len(s_idx))), due)
+    p_idx, p_day = s_idx[pays], due[pays]
+    p_cents = np.round((s_cents - back)[pays] * ratio[p_idx]).astype(np.int64)
+    # The receivables carried over are collected early in 2023, except some old disputes.
+    settled = np.flatnonzero((opening > 0) & (prng.random(n) < 0.85))
+    p_idx = np.concatenate([p_idx, settled])
+    p_day = np.concatenate([p_day, DATA_START + prng.integers(5, 90, len(settled))])
+    p_cents = np.concatenate([p_cents, opening[settled]])
+    inside = p_day <= DATA_END
+    p_idx, p_day, p_cents = _merge_special(
+        p_idx[inside], p_day[inside], p_cents[inside], "payments", n_special
     )
 
     # Visits: customers who buy are visited; visits-only customers came by without buying.
@@ -632,7 +687,7 @@ def _customers(out: Path, n: int, seed: int) -> list[Path]:
 
     # Ratings: a customer's level drives all its raters; the hand-made ones get theirs.
     grng = _rng(seed, "ratings")
-    level = np.clip(grng.beta(5, 2, n), 0, 1)
+    level = np.clip(grng.beta(5, 2, n) + 0.06 * quality, 0, 1)  # managers see the quality
     level[factless] = 0  # irrelevant, they are mostly unrated below
     g = _ratings(grng, n, level, CUSTOMER_RATINGS, list(sellers))
     g = g.filter((g.idx >= n_special) & ~(factless[g.idx] & (grng.random(len(g.idx)) < 0.9)))
