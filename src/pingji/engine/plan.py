@@ -373,6 +373,7 @@ class Compiler:
     def fact_resolver(self, f: ir.Table, period: Period):
         """Return the name resolver for a metric's `where` over fact table `f` (columns,
         parameters, period_start/period_end). Public for the same reason as window_bounds."""
+
         def resolve(name: str) -> ir.Value:
             if name in self.s.params:
                 return self._param(name)
