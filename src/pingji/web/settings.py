@@ -121,6 +121,7 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["pingji.web.formats"]  # 1,234,567 in Chinese too
 TIME_ZONE = env_str("PINGJI_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

@@ -1,0 +1,1 @@
+"""Format overrides per language (Django's FORMAT_MODULE_PATH)."""
