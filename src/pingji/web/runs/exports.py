@@ -4,22 +4,33 @@ Both read the results file through one DuckDB query (the page's filters and sort
 column): codes of classes, statuses, actions, reasons and missing indicators become the
 scheme's Chinese labels, lists become "a; b" text. CSV is written by DuckDB's COPY and
 streamed (UTF-8 with a BOM, so Excel opens the Chinese correctly); Excel is written by
-openpyxl in write-only mode: bold frozen header row, column widths, number formats and
-grade cells filled with the grade's colour."""
+XlsxWriter in constant_memory mode from Arrow record batches: bold frozen header row, column
+widths, number formats and grade cells filled with the grade's colour, and a "说明" sheet.
+
+An Excel export of more than BACKGROUND_ROWS rows is written by the background worker and
+kept in the run's folder (see "background Excel exports" below); smaller ones are written in
+the request and downloaded at once."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
+import logging
 import os
+import re
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from pingji.output.writers import column_labels
 from pingji.scheme.resolve import ResolvedScheme
+from pingji.web.lib import workspace
 from pingji.web.runs import results
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import results_file, scheme_of
@@ -64,7 +75,7 @@ class Column:
 
     sql: str
     header: str
-    kind: str  # id, name, text, grade, number, value, money, integer, list, bool
+    kind: str  # id, name, text, grade, number, value, money, integer, date, list, bool
     width: int = 12
 
 
@@ -164,6 +175,8 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
             out.append(Column(f"r.{q}", header, "number" if scored else "value", 10))
         elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT"):
             out.append(Column(f"r.{q}", header, "integer", 10))
+        elif dtype == "DATE":
+            out.append(Column(f"r.{q}", header, "date", 12))
         else:
             out.append(Column(f"r.{q}", header, "text", 14))
     seen: dict[str, int] = {}
@@ -175,7 +188,17 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
     return out
 
 
-def _query(run: Run, filters: Filters) -> tuple[str, list, list[Column], ResolvedScheme]:
+# Excel gets amounts as doubles (what a cell holds) and anything not a number, a date or a
+# grade as text; CSV keeps DuckDB's own text of every value (exact decimals).
+_EXCEL_CAST = {
+    "money": "DOUBLE",
+    **dict.fromkeys(("id", "name", "text", "list", "bool"), "VARCHAR"),
+}
+
+
+def _query(
+    run: Run, filters: Filters, excel: bool = False
+) -> tuple[str, list, list[Column], ResolvedScheme]:
     rs = scheme_of(run.scheme_version)
     file = str(results_file(run))
     types = results.column_types(run)
@@ -189,7 +212,11 @@ def _query(run: Run, filters: Filters) -> tuple[str, list, list[Column], Resolve
             f"LEFT JOIN {table} n ON n.entity_id = x.entity_id"
         )
     order = results.order_by(filters.sort, types, (run.summary or {}).get("grade_order"))
-    select = ", ".join(f"{c.sql} AS {results._q(c.header)}" for c in cols)
+    select = ", ".join(
+        (f"CAST({c.sql} AS {_EXCEL_CAST[c.kind]})" if excel and c.kind in _EXCEL_CAST else c.sql)
+        + f" AS {results._q(c.header)}"
+        for c in cols
+    )
     sql = f"SELECT {select} FROM ({rows}) r ORDER BY {order}"
     return sql, [file, *args], cols, rs
 
@@ -218,9 +245,19 @@ def count(run: Run, filters: Filters) -> int:
     )
 
 
-def file_name(run: Run, ext: str) -> str:
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return f"pingji-run{run.pk}-{run.scheme_version.scheme.code}-{run.period}-{stamp}.{ext}"
+def _safe(text: str) -> str:
+    """Text fit for a file name on any system (no folders, no characters Windows refuses)."""
+    return re.sub(r'[\x00-\x1f<>:"/\\|?*\s]+', "_", text).strip(" ._")
+
+
+def file_name(run: Run, ext: str, filters: Filters | None = None, stamp: str = "") -> str:
+    """pingji-run12-<scheme>-<period>[-<filters>]-<yyyymmdd-hhmm>.<ext>; the filters as the
+    description's text (等级=B,搜索=…), without characters a file system refuses."""
+    stamp = stamp or timezone.localtime().strftime("%Y%m%d-%H%M")
+    described = filters.describe() if filters is not None else "全部"
+    part = "" if described == "全部" else "-" + _safe(described)[:60]
+    code, period = _safe(run.scheme_version.scheme.code), _safe(run.period)
+    return f"pingji-run{run.pk}-{code}-{period}{part}-{stamp}.{ext}"
 
 
 def _chunks(fh, path: Path) -> Iterator[bytes]:
@@ -270,104 +307,323 @@ def _ink(argb: str) -> str:
     return "FF000000" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "FFFFFFFF"
 
 
-NUMBER_FORMATS = {"number": "0.00", "money": "#,##0.00", "integer": "0"}
+NUMBER_FORMATS = {"number": "0.00", "money": "#,##0.00", "integer": "0", "date": "yyyy-mm-dd"}
+BATCH_ROWS = 10_000  # rows fetched from DuckDB at a time (Arrow record batches)
 
 
-def xlsx_file(run: Run, filters: Filters, user=None) -> Path:
-    """Write the export as a formatted .xlsx in a temporary file and return its path.
-
-    Raises ExportRefused when the rows do not fit in one sheet (nothing is written then)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    total = count(run, filters)
+def check_rows(total: int) -> None:
+    """Raise ExportRefused when `total` rows do not fit in one Excel sheet."""
     if total > EXCEL_MAX_ROWS:
         raise ExportRefused(
             f"筛选后共 {total:,} 行,超过 Excel 单个工作表的上限 {EXCEL_MAX_ROWS:,} 行:"
             "请缩小筛选范围,或导出 CSV。"
         )
-    sql, args, cols, rs = _query(run, filters)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("评价结果")
-    ws.freeze_panes = "B2"
-    for i, c in enumerate(cols, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = c.width
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="FFDDEBF7")
-    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    header = []
-    for c in cols:
-        cell = WriteOnlyCell(ws, value=c.header)
-        cell.font, cell.fill, cell.alignment = bold, head_fill, center
-        header.append(cell)
-    ws.append(header)
 
-    # In write-only mode a row is written when appended, so one styled cell per column (per
-    # grade) is reused for every row: no style lookup per cell.
-    formatted: dict[int, WriteOnlyCell] = {}
+
+def write_xlsx(
+    run: Run,
+    filters: Filters,
+    target: Path,
+    user=None,
+    total: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Write the export as a formatted .xlsx at `target` and return its number of rows;
+    `progress(rows written, total)` is called after each batch of rows.
+
+    Raises ExportRefused when the rows do not fit in one sheet (nothing is written then).
+    XlsxWriter in constant_memory mode: each row goes to a temporary file as it is written,
+    so memory stays flat; the workbook is zipped into `target` at the end."""
+    import xlsxwriter
+
+    if total is None:
+        total = count(run, filters)
+    check_rows(total)
+    sql, args, cols, rs = _query(run, filters, excel=True)
+    wb = xlsxwriter.Workbook(
+        str(target),
+        {
+            "constant_memory": True,
+            # text stays text: no formulas from "=…", no links, no numbers from "0012"
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+            "nan_inf_to_errors": True,  # NaN / ±inf of a measured value: #NUM! / #DIV/0!
+            "default_date_format": NUMBER_FORMATS["date"],
+        },
+    )
+    ws = wb.add_worksheet("评价结果")
+    info = wb.add_worksheet("说明")
+    ws.freeze_panes(1, 1)  # B2: the header row and the id column stay in view
+    formats = {kind: wb.add_format({"num_format": fmt}) for kind, fmt in NUMBER_FORMATS.items()}
     for i, c in enumerate(cols):
-        if c.kind in NUMBER_FORMATS:
-            cell = formatted[i] = WriteOnlyCell(ws)
-            cell.number_format = NUMBER_FORMATS[c.kind]
-    graded: dict[int, dict[str, WriteOnlyCell]] = {}
+        # a column's format applies to the cells written without one (numbers, below)
+        ws.set_column(i, i, c.width, formats.get(c.kind))
+    head = wb.add_format(
+        {
+            "bold": True,
+            "bg_color": "#DDEBF7",
+            "align": "center",
+            "valign": "vcenter",
+            "text_wrap": True,
+        }
+    )
+    for i, c in enumerate(cols):
+        ws.write_string(0, i, c.header, head)
+
+    graded: dict[int, dict[str, object]] = {}  # column → grade → its format (fill colour)
     for i in (i for i, c in enumerate(cols) if c.kind == "grade"):
         graded[i] = {}
         for lv in rs.scheme.grades.levels if rs.scheme.grades else []:
             argb = _argb(lv.color)
             if argb:
-                cell = graded[i][lv.grade] = WriteOnlyCell(ws)
-                cell.fill = PatternFill("solid", fgColor=argb)
-                cell.font = Font(bold=True, color=_ink(argb))
-                cell.alignment = center
+                graded[i][lv.grade] = wb.add_format(
+                    {
+                        "bold": True,
+                        "bg_color": "#" + argb[2:],
+                        "font_color": "#" + _ink(argb)[2:],
+                        "align": "center",
+                        "valign": "vcenter",
+                        "text_wrap": True,
+                    }
+                )
 
-    reader = results.connection().execute(sql, args).to_arrow_reader(10_000)
+    write_row, write_string = ws.write_row, ws.write_string
+    row = 1
+    reader = results.connection().execute(sql, args).to_arrow_reader(BATCH_ROWS)
     for batch in reader:
-        # one Python list per column, then rows: openpyxl writes a row at a time
+        # one Python list per column, then rows: XlsxWriter writes a row at a time
         data = [col.to_pylist() for col in batch.columns]
-        for row in zip(*data, strict=True):
-            values = list(row)
-            for i, cell in formatted.items():
-                if values[i] is not None:
-                    cell.value = values[i]
-                    values[i] = cell
-            for i, cells in graded.items():
-                cell = cells.get(values[i])
-                if cell is not None:
-                    cell.value = values[i]
-                    values[i] = cell
-            ws.append(values)
+        for values in zip(*data, strict=True):
+            write_row(row, 0, values)
+            for i, fmts in graded.items():  # the grade again, in its colour
+                fmt = fmts.get(values[i])
+                if fmt is not None:
+                    write_string(row, i, values[i], fmt)
+            row += 1
+        if progress is not None:
+            progress(row - 1, total)
 
-    info = wb.create_sheet("说明")
-    info.column_dimensions["A"].width = 14
-    info.column_dimensions["B"].width = 70
+    bold = wb.add_format({"bold": True})
+    info.set_column(0, 0, 14)
+    info.set_column(1, 1, 70)
     v = run.scheme_version
     params = ", ".join(f"{k}={val}" for k, val in sorted((run.params or {}).items())) or "默认"
     batches = ", ".join(f"#{b.pk} {b.table}" for b in run.batches.order_by("id")) or "—"
     when = run.finished_at and timezone.localtime(run.finished_at).strftime("%Y-%m-%d %H:%M")
-    for key, value in (
-        ("评价运行", f"#{run.pk}"),
-        ("评价方案", f"{v.scheme.name} ({v.scheme.code})"),
-        ("方案版本", f"v{v.number}"),
-        ("期间", run.period),
-        ("参数", params),
-        ("数据批次", batches),
-        ("采用的人工评分", run.ratings_used),
-        ("运行完成", when or ""),
-        ("筛选条件", filters.describe()),
-        ("行数", total),
-        ("导出时间", timezone.localtime().strftime("%Y-%m-%d %H:%M")),
-        ("导出人", user.get_username() if user is not None else ""),
+    for n, (key, value) in enumerate(
+        (
+            ("评价运行", f"#{run.pk}"),
+            ("评价方案", f"{v.scheme.name} ({v.scheme.code})"),
+            ("方案版本", f"v{v.number}"),
+            ("期间", run.period),
+            ("参数", params),
+            ("数据批次", batches),
+            ("采用的人工评分", run.ratings_used),
+            ("运行完成", when or ""),
+            ("筛选条件", filters.describe()),
+            ("行数", row - 1),
+            ("导出时间", timezone.localtime().strftime("%Y-%m-%d %H:%M")),
+            ("导出人", user.get_username() if user is not None else ""),
+        )
     ):
-        key_cell = WriteOnlyCell(info, value=key)
-        key_cell.font = bold
-        info.append([key_cell, value])
+        info.write_string(n, 0, key, bold)
+        info.write(n, 1, value)
+    wb.close()
+    return row - 1
+
+
+def xlsx_file(run: Run, filters: Filters, user=None, total: int | None = None) -> Path:
+    """Write the export as a formatted .xlsx in a temporary file and return its path
+    (`total`: the rows, if counted already).
+
+    Raises ExportRefused when the rows do not fit in one sheet (nothing is written then)."""
     fd, tmp = tempfile.mkstemp(prefix="pingji-export-", suffix=".xlsx")
     os.close(fd)
     try:
-        wb.save(tmp)
+        write_xlsx(run, filters, Path(tmp), user, total)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
+
+
+# ---------------------------------------------------------------- background Excel exports
+#
+# An Excel export of more than BACKGROUND_ROWS rows is written by the worker (tasks.py), not
+# in the request. Each such export is a job: PINGJI_HOME/runs/<run>/exports/<job id>.json
+# says where it stands, the finished file lies beside it under a name that shows the filters
+# (pingji-run12-…-等级=B-20250301-0930.xlsx) and is kept. The request writes the JSON before
+# it queues the task, the worker while it runs it: one writer at a time.
+
+BACKGROUND_ROWS = 20_000  # Excel exports of more filtered rows are written in the background
+STALE_AFTER = 3600  # s: a queued or running export without any sign of life this long
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+QUEUED, WRITING, DONE, FAILED = "queued", "writing", "done", "failed"
+
+log = logging.getLogger(__name__)
+
+
+def exports_dir(run_id: int) -> Path:
+    """Folder of a run's kept Excel exports: runs/<id>/exports/."""
+    return workspace.runs_dir() / str(int(run_id)) / "exports"
+
+
+@dataclass
+class ExportJob:
+    """One background Excel export of a run: its filters, where it stands, its file."""
+
+    id: str
+    run_id: int
+    file_name: str  # of the .xlsx in the run's exports folder
+    filters: dict  # Filters' fields
+    rows: int  # counted when it was asked for
+    user_id: int | None
+    created_at: str  # ISO 8601
+    state: str = QUEUED
+    progress: int = 0
+    stage: str = ""  # a msgid (Chinese): the pages show it translated
+    error: str = ""
+    updated_at: str = ""
+
+    @property
+    def path(self) -> Path:
+        return exports_dir(self.run_id) / self.file_name
+
+    @property
+    def state_file(self) -> Path:
+        return exports_dir(self.run_id) / f"{self.id}.json"
+
+    @property
+    def created(self) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.created_at)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (DONE, FAILED)
+
+    @property
+    def ready(self) -> bool:
+        """Written: the file can be downloaded."""
+        return self.state == DONE and self.path.is_file()
+
+    @property
+    def stale(self) -> bool:
+        """Queued or running, but nothing moved for STALE_AFTER seconds (no worker running?)."""
+        if self.finished:
+            return False
+        last = dt.datetime.fromisoformat(self.updated_at or self.created_at)
+        return (timezone.now() - last).total_seconds() > STALE_AFTER
+
+    def filters_obj(self) -> Filters:
+        return Filters(**self.filters)
+
+    def describe(self) -> str:
+        return self.filters_obj().describe()
+
+    def save(self) -> None:
+        self.updated_at = timezone.now().isoformat()
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        partial = self.state_file.with_name(self.state_file.name + ".partial")
+        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        os.replace(partial, self.state_file)
+
+
+def _free_name(run: Run, filters: Filters, job_id: str) -> str:
+    """A file name showing the filters, not taken by a file or another job of the run."""
+    name = file_name(run, "xlsx", filters)
+    taken = {j.file_name for j in jobs(run.pk)}
+    if name in taken or (exports_dir(run.pk) / name).exists():
+        name = name.removesuffix(".xlsx") + f"-{job_id[:6]}.xlsx"
+    return name
+
+
+def start_job(run: Run, filters: Filters, user, rows: int) -> ExportJob:
+    """Record an export to be written by the worker (the view then queues `run_job`)."""
+    folder = exports_dir(run.pk)
+    folder.mkdir(parents=True, exist_ok=True)
+    job_id = uuid.uuid4().hex
+    job = ExportJob(
+        id=job_id,
+        run_id=run.pk,
+        file_name=_free_name(run, filters, job_id),
+        filters=asdict(filters),
+        rows=rows,
+        user_id=user.pk if user is not None and user.is_authenticated else None,
+        created_at=timezone.now().isoformat(),
+        stage=gettext_noop("排队等待导出"),
+    )
+    job.save()
+    return job
+
+
+def pending_job(run: Run, filters: Filters) -> ExportJob | None:
+    """Return an export of the same rows still queued or being written (a second click)."""
+    same = asdict(filters)
+    return next(
+        (j for j in jobs(run.pk) if not j.finished and not j.stale and j.filters == same), None
+    )
+
+
+def fail_job(job: ExportJob, error: str) -> None:
+    """Mark a job failed (e.g. it could not be queued), with the reason."""
+    job.state, job.progress, job.stage, job.error = FAILED, 100, gettext_noop("失败"), error
+    job.save()
+
+
+def load_job(run_id: int, job_id: str) -> ExportJob | None:
+    """Return a run's export job, or None (unknown id or unreadable)."""
+    if not _JOB_ID.match(str(job_id)):
+        return None
+    try:
+        data = json.loads((exports_dir(run_id) / f"{job_id}.json").read_text(encoding="utf-8"))
+        job = ExportJob(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    return job if job.run_id == int(run_id) else None
+
+
+def jobs(run_id: int) -> list[ExportJob]:
+    """Return a run's export jobs, newest first."""
+    folder = exports_dir(run_id)
+    if not folder.is_dir():
+        return []
+    found = [
+        job for entry in folder.glob("*.json") if (job := load_job(run_id, entry.stem)) is not None
+    ]
+    return sorted(found, key=lambda j: j.created_at, reverse=True)
+
+
+def run_job(run_id: int, job_id: str) -> None:
+    """Write a queued export (the worker's task): into <name>.partial, renamed when whole.
+    A failure marks the job failed with its text and leaves no file."""
+    from django.contrib.auth import get_user_model
+
+    job = load_job(run_id, job_id)
+    if job is None or job.state != QUEUED:
+        return  # unknown, or already done (a task run twice)
+    job.state, job.progress, job.stage = WRITING, 1, gettext_noop("正在写入 Excel")
+    job.save()
+    partial = job.path.with_name(job.path.name + ".partial")
+
+    def progress(rows: int, total: int) -> None:
+        job.progress = 1 + int(94 * rows / max(total, 1))
+        if rows >= total:
+            job.stage = gettext_noop("正在压缩文件")
+        job.save()
+
+    try:
+        run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
+        user = get_user_model().objects.filter(pk=job.user_id).first() if job.user_id else None
+        job.rows = write_xlsx(run, job.filters_obj(), partial, user, progress=progress)
+        os.replace(partial, job.path)
+    except Exception as exc:
+        partial.unlink(missing_ok=True)
+        if not isinstance(exc, ExportRefused):
+            log.exception("Excel export %s of run %s failed", job_id, run_id)
+        fail_job(
+            job, str(exc) if isinstance(exc, ExportRefused) else f"{type(exc).__name__}: {exc}"
+        )
+        return
+    job.state, job.progress, job.stage = DONE, 100, gettext_noop("完成")
+    job.save()

@@ -9,3 +9,11 @@ def execute_run_task(run_id: int) -> None:
     from pingji.web.runs.services import execute_run
 
     execute_run(run_id)
+
+
+@task()
+def export_xlsx_task(run_id: int, job_id: str) -> None:
+    """Write a large Excel export of a run's results (see exports.run_job)."""
+    from pingji.web.runs.exports import run_job
+
+    run_job(run_id, job_id)

@@ -12,6 +12,14 @@ urlpatterns: list = [
     path("<int:run_id>/status/", views.status, name="status"),
     path("<int:run_id>/rerun/", views.rerun_view, name="rerun"),
     path("<int:run_id>/export/<str:fmt>/", views.export, name="export"),
+    # background Excel exports (more than exports.BACKGROUND_ROWS rows)
+    path("<int:run_id>/exports/<str:job_id>/", views.export_job, name="export_job"),
+    path("<int:run_id>/exports/<str:job_id>/status/", views.export_status, name="export_status"),
+    path(
+        "<int:run_id>/exports/<str:job_id>/download/",
+        views.export_download,
+        name="export_download",
+    ),
     # the fact rows behind one metric of an entity, and the entity's scorecard; entity ids
     # may hold "/" (path converter), so the longer route comes first
     path(

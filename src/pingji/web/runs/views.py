@@ -15,6 +15,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseNotAllowed,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -477,33 +478,134 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
 
 # ---------------------------------------------------------------- exports
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-@require_GET
+
+@require_http_methods(["GET", "POST"])
 def export(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
-    """The (filtered) results as CSV (streamed, UTF-8 with BOM) or formatted Excel."""
+    """The (filtered) results as CSV (streamed, UTF-8 with BOM) or formatted Excel.
+
+    Excel of more than exports.BACKGROUND_ROWS rows is written by the worker: a GET shows what
+    will be exported and a button; its POST queues the export and opens the export's page,
+    which follows it and then offers the file. Smaller Excel exports are downloaded at once
+    (GET or POST); CSV is GET only."""
     run = _get_run_for_user(request, run_id)
     if run.status != Run.Status.DONE or fmt not in ("csv", "xlsx"):
         raise Http404
     f = _filters(request, "-score" if "score" in results.columns(run) else "entity_id")
     if fmt == "csv":
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
         response = StreamingHttpResponse(
             exports.csv_stream(run, f), content_type="text/csv; charset=utf-8"
         )
-        response["Content-Disposition"] = _attachment(exports.file_name(run, "csv"))
+        response["Content-Disposition"] = _attachment(exports.file_name(run, "csv", f))
         return response
+    query = request.GET.urlencode()
+    total = exports.count(run, f)
     try:
-        path = exports.xlsx_file(run, f, request.user)
+        exports.check_rows(total)
     except exports.ExportRefused as exc:
         messages.error(request, str(exc))
-        query = request.GET.urlencode()
         return redirect(reverse("runs:detail", args=[run.pk]) + (f"?{query}" if query else ""))
+    if total > exports.BACKGROUND_ROWS:
+        if request.method == "GET":
+            return render(
+                request,
+                "runs/export.html",
+                {
+                    "run": run,
+                    "rows": total,
+                    "filters": f.describe(),
+                    "query": query,
+                    "threshold": exports.BACKGROUND_ROWS,
+                    "jobs": [j for j in exports.jobs(run.pk) if j.ready][:10],
+                },
+            )
+        return _start_export(request, run, f, total)
+    path = exports.xlsx_file(run, f, request.user, total)
     fh = path.open("rb")
     path.unlink(missing_ok=True)  # the open handle keeps the bytes until sent
     return FileResponse(
         fh,
         as_attachment=True,
-        filename=exports.file_name(run, "xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename=exports.file_name(run, "xlsx", f),
+        content_type=XLSX,
+    )
+
+
+def _start_export(request: HttpRequest, run: Run, f: exports.Filters, total: int) -> HttpResponse:
+    """Record a background Excel export, queue it and open its page (the page of the same
+    export still under way, if there is one)."""
+    from pingji.web.runs.tasks import export_xlsx_task
+
+    if (running := exports.pending_job(run, f)) is not None:  # a double click
+        return redirect("runs:export_job", run.pk, running.id)
+    job = exports.start_job(run, f, request.user, total)
+    try:
+        export_xlsx_task.enqueue(run.pk, job.id)
+    except Exception as exc:
+        exports.fail_job(job, f"{type(exc).__name__}: {exc}")
+        raise
+    return redirect("runs:export_job", run.pk, job.id)
+
+
+def _get_job_for_user(request: HttpRequest, run_id: int, job_id: str):
+    """Return a run's export job when the user may see the run (404 otherwise)."""
+    run = _get_run_for_user(request, run_id)
+    job = exports.load_job(run.pk, job_id)
+    if job is None:
+        raise Http404
+    return run, job
+
+
+@require_GET
+def export_job(request: HttpRequest, run_id: int, job_id: str) -> HttpResponse:
+    """A background Excel export: its progress while written (the page polls export_status),
+    then the download link (or why it failed)."""
+    run, job = _get_job_for_user(request, run_id, job_id)
+    return render(
+        request,
+        "runs/export.html",
+        {
+            "run": run,
+            "job": job,
+            "rows": job.rows,
+            "filters": job.describe(),
+            "stage": _(job.stage) if job.stage else "",
+        },
+    )
+
+
+@require_GET
+def export_status(request: HttpRequest, run_id: int, job_id: str) -> JsonResponse:
+    """Where a background Excel export stands: {progress, stage, finished} (app.js reloads
+    the export's page when finished), its state, error and download URL once written."""
+    run, job = _get_job_for_user(request, run_id, job_id)
+    return JsonResponse(
+        {
+            "id": job.id,
+            "state": job.state,
+            "progress": job.progress,
+            "stage": _(job.stage) if job.stage else "",
+            "finished": job.finished,
+            "rows": job.rows,
+            "error": job.error,
+            "download_url": (
+                reverse("runs:export_download", args=[run.pk, job.id]) if job.ready else None
+            ),
+        }
+    )
+
+
+@require_GET
+def export_download(request: HttpRequest, run_id: int, job_id: str) -> FileResponse:
+    """The file of a finished background Excel export."""
+    _run, job = _get_job_for_user(request, run_id, job_id)
+    if not job.ready:
+        raise Http404
+    return FileResponse(
+        job.path.open("rb"), as_attachment=True, filename=job.file_name, content_type=XLSX
     )
 
 
