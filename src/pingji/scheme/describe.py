@@ -122,29 +122,41 @@ def describe_missing(rn: ResolvedNode) -> str:
     }[rn.missing]
 
 
+# Words for metric definitions, shared by every place that shows them (CLI explain, the web
+# scheme page, scorecards, the rating form).
+WINDOW_WORDS = {"period": "本期", "previous": "上期", "to_date": "截至期末累计", "all": "全部日期"}
+AGGREGATION_WORDS = {
+    "sum": "合计",
+    "count": "行数",
+    "count_distinct": "不同值个数",
+    "mean": "平均值",
+    "min": "最小值",
+    "max": "最大值",
+    "first": "最早日期",
+    "last": "最晚日期",
+}
+METRIC_KIND_WORDS = {
+    **dict.fromkeys(AGGREGATION_WORDS, "汇总"),
+    "attribute": "档案字段",
+    "latest": "最近一期数据",
+    "rating": "人工评分",
+    "expr": "公式",
+}
+
+
+def describe_window(w) -> str:
+    """Return a metric window in words (本期, 上期, 最近 6 个月, 往前第 2 期 …)."""
+    if isinstance(w, str):
+        return WINDOW_WORDS.get(w, w)
+    if hasattr(w, "last_months"):
+        return f"最近 {w.last_months} 个月"
+    return "本期" if w.periods_back == 0 else f"往前第 {w.periods_back} 期"
+
+
 def describe_metric(m: Metric) -> str:
     """Return how a metric is measured, in words."""
-    windows = {"period": "本期", "previous": "上期", "to_date": "截至期末累计", "all": "全部"}
-    w = m.window
-    wtext = (
-        windows.get(w)
-        if isinstance(w, str)
-        else (
-            f"最近 {w.last_months} 个月"
-            if hasattr(w, "last_months")
-            else f"往前第 {w.periods_back} 期"
-        )
-    )
-    aggs = {
-        "sum": "合计",
-        "count": "行数",
-        "count_distinct": "不同值个数",
-        "mean": "平均",
-        "min": "最小",
-        "max": "最大",
-        "first": "最早",
-        "last": "最晚",
-    }
+    wtext = describe_window(m.window)
+    aggs = AGGREGATION_WORDS
     if m.aggregation:
         where = f",条件 {m.where}" if m.where else ""
         return f"{wtext} {getattr(m, m.aggregation)} {aggs[m.aggregation]}{where}"

@@ -35,7 +35,15 @@ from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
 from pingji.engine.run import reason_code, reason_label
 from pingji.errors import PingjiError
 from pingji.periods import Period
-from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
+from pingji.scheme.describe import (
+    AGGREGATION_WORDS,
+    WINDOW_WORDS,
+    describe_group,
+    describe_metric,
+    describe_missing,
+    describe_rule,
+)
+from pingji.scheme.describe import METRIC_KIND_WORDS as KIND_WORDS
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, load_scheme
 from pingji.web.lib import workspace
 from pingji.web.runs.models import Run
@@ -44,24 +52,6 @@ from pingji.web.runs.services import raw_file, results_file, run_dir
 ROWS_SHOWN = 100  # fact rows listed on a "why" page; the CSV has them all
 TREND_PERIODS = 12  # periods shown in the trend (the latest ones up to the run's period)
 
-AGGREGATION_WORDS = {
-    "sum": "合计",
-    "count": "行数",
-    "count_distinct": "不同值个数",
-    "mean": "平均值",
-    "min": "最小值",
-    "max": "最大值",
-    "first": "最早日期",
-    "last": "最晚日期",
-}
-KIND_WORDS = {
-    **{k: "汇总" for k in AGGREGATION_WORDS},
-    "attribute": "档案字段",
-    "latest": "最近一期数据",
-    "rating": "人工评分",
-    "expr": "公式",
-}
-WINDOW_WORDS = {"period": "本期", "previous": "上期", "to_date": "截至期末累计", "all": "全部"}
 # columns a "why" table adds to the fact rows: where each row came from
 BATCH_COLUMN, LINE_COLUMN = "__batch", "__line"
 

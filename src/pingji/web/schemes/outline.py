@@ -13,30 +13,21 @@ from typing import Any
 from pingji.data.contract import TABLES
 from pingji.errors import Problem
 from pingji.expr.nodes import names
-from pingji.scheme.describe import describe_group, describe_missing, describe_rule
+from pingji.scheme.describe import (
+    AGGREGATION_WORDS,
+    METRIC_KIND_WORDS,
+    describe_group,
+    describe_missing,
+    describe_rule,
+    describe_window,
+)
 from pingji.scheme.models import Metric
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, load_scheme
 from pingji.web.lib.charts import FONT
 
 PERIOD_LABELS = {"year": "年度", "quarter": "季度", "month": "月度"}
-WINDOWS = {"period": "本期", "previous": "上期", "to_date": "截至期末累计", "all": "全部日期"}
-AGGREGATIONS = {
-    "sum": "求和",
-    "count": "计行数",
-    "count_distinct": "不同值个数",
-    "mean": "平均值",
-    "min": "最小值",
-    "max": "最大值",
-    "first": "最早日期",
-    "last": "最晚日期",
-}
-METRIC_KINDS = {
-    **dict.fromkeys(AGGREGATIONS, "汇总"),
-    "attribute": "档案字段",
-    "latest": "最近一期",
-    "rating": "人工评分",
-    "expr": "公式",
-}
+# In sentences ("发货表 sales 的 amount 求和,本期") sums and counts read as verbs.
+AGGREGATIONS = {**AGGREGATION_WORDS, "sum": "求和", "count": "计行数"}
 # what happens to a node without input, short enough for a table cell (describe_missing says it
 # in a sentence)
 MISSING_SHORT = {"zero": "记 0 分", "exclude": "不计入,按其余项折算", "fail": "报错停止"}
@@ -79,14 +70,6 @@ def entity_label(table: str) -> str:
 # ------------------------------------------------------------------------- metrics
 
 
-def _window_words(w) -> str:
-    if isinstance(w, str):
-        return WINDOWS.get(w, w)
-    if hasattr(w, "last_months"):
-        return f"最近 {w.last_months} 个月"
-    return "本期" if w.periods_back == 0 else f"往前第 {w.periods_back} 期"
-
-
 def _table_words(table: str) -> str:
     spec = TABLES.get(table)
     return f"{spec.label}表 {table}" if spec else f"表 {table}"
@@ -97,7 +80,7 @@ def metric_words(m: Metric, entity: str) -> str:
     if m.aggregation:
         table, _, column = getattr(m, m.aggregation).partition(".")
         what = f"{_table_words(table)}" + (f" 的 {column}" if column else "")
-        text = f"{what} {AGGREGATIONS[m.aggregation]},{_window_words(m.window)}"
+        text = f"{what} {AGGREGATIONS[m.aggregation]},{describe_window(m.window)}"
         if m.where:
             text += f",条件:{m.where}"
         if m.default is not None:
@@ -156,7 +139,7 @@ def metric_rows(rs: ResolvedScheme) -> list[MetricRow]:
             MetricRow(
                 name=name,
                 label=m.label or "",
-                kind=METRIC_KINDS[m.kind],
+                kind=METRIC_KIND_WORDS[m.kind],
                 words=metric_words(m, s.entity),
                 description=m.description or "",
                 unit=m.unit or "",
