@@ -134,12 +134,8 @@ class Compiler:
                 return extra[name]
             if name in self.s.metrics:
                 return t[col_metric(name)]
-            if name in self.s.params:
-                return self._param(name)
-            if name == "period_start":
-                return ibis.literal(period.start)
-            if name == "period_end":
-                return ibis.literal(period.end)
+            if (value := self._common_name(name, period)) is not None:
+                return value
             if name == "max_points":
                 return ibis.literal(next(iter(self.rs.nodes.values())).max, type="float64")
             if name in ("score", "points", "grade", "class", "status"):
@@ -375,15 +371,20 @@ class Compiler:
         parameters, period_start/period_end). Public for the same reason as window_bounds."""
 
         def resolve(name: str) -> ir.Value:
-            if name in self.s.params:
-                return self._param(name)
-            if name == "period_start":
-                return ibis.literal(period.start)
-            if name == "period_end":
-                return ibis.literal(period.end)
-            return f[name]
+            value = self._common_name(name, period)
+            return f[name] if value is None else value
 
         return resolve
+
+    def _common_name(self, name: str, period: Period) -> ir.Value | None:
+        """Resolve the names every expression may use: parameters, period_start/period_end."""
+        if name in self.s.params:
+            return self._param(name)
+        if name == "period_start":
+            return ibis.literal(period.start)
+        if name == "period_end":
+            return ibis.literal(period.end)
+        return None
 
     def _latest(self, table: str, names: list[str], period: Period) -> ir.Table:
         spec = TABLES[table]

@@ -2,7 +2,7 @@
 
 from pingji.templates import builtin_text
 from pingji.web.lib.testing import WebTestCase
-from pingji.web.schemes.services import add_version, publish
+from pingji.web.schemes.services import add_version, publish, resolve_version
 
 TEXT = builtin_text("customer-composite")
 # sales_volume 0.30 → 0.25, collection_rate 0.20 → 0.25: still adds up to 1
@@ -102,7 +102,7 @@ class StructuralChangesTest(WebTestCase):
             )
         )
         b = add_version(b_text, self.analyst)
-        changes = outline.structural_changes(outline.resolve_cached(a), outline.resolve_cached(b))
+        changes = outline.structural_changes(resolve_version(a), resolve_version(b))
         self.assertIn(
             "回款率(collection_rate):计分规则改为:线性计分:0.85 得 0 分,1 得满分 20 分,之间按比例,超出取端点(越高越好)",
             changes,

@@ -7,7 +7,6 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from pingji.web.runs.models import Run
 from pingji.web.schemes.models import Scheme
 
 
@@ -27,15 +26,3 @@ def get_scheme_for_user(request: HttpRequest, code: str) -> Scheme:
     if scheme is None:
         raise Http404
     return scheme
-
-
-def get_run_for_user(request: HttpRequest, run_id: int, write: bool = False) -> Run:
-    """Run `run_id`, if the caller may read runs (raters may not: 404). Runs are never changed
-    once created; `write` asks for the right to start runs."""
-    require(request, "runs.view_run", "runs.add_run" if write else None)
-    run = (
-        Run.objects.select_related("scheme_version__scheme", "created_by").filter(pk=run_id).first()
-    )
-    if run is None:
-        raise Http404
-    return run

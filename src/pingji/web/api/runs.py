@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest
 from ninja import Query, Router, Status
 from ninja.errors import HttpError
 
-from pingji.web.api.access import get_run_for_user, get_scheme_for_user, require
+from pingji.web.api.access import get_scheme_for_user, require
 from pingji.web.api.schemas import (
     Message,
     ResultsPageOut,
@@ -20,6 +20,7 @@ from pingji.web.api.schemas import (
     RunOut,
 )
 from pingji.web.runs import results
+from pingji.web.runs.access import get_run_for_user
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import RunRefused, create_run
 from pingji.web.schemes.models import SchemeVersion

@@ -1,22 +1,22 @@
 """The manual indicators of a scheme: its `rating:` metrics, their scales, and the tree
 nodes whose points depend on them — with the rules in words, for the rating form.
 
-A scheme is read from its latest published version; resolved schemes are cached by the
-version's text (a published version never changes)."""
+A scheme is read from its latest published version; schemes.services.resolve_version
+remembers resolved schemes by their text."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 
 from django.utils import timezone
 
 from pingji import expr
 from pingji.periods import Period
 from pingji.scheme.describe import describe_metric, describe_rule
-from pingji.scheme.resolve import ResolvedScheme, load_scheme
+from pingji.scheme.resolve import ResolvedScheme
 from pingji.web.schemes.models import Scheme, SchemeVersion
+from pingji.web.schemes.services import resolve_version
 
 
 def number_text(x) -> str:
@@ -57,16 +57,6 @@ class ManualIndicator:
 
     def contains(self, score: Decimal) -> bool:
         return self.lo <= score <= self.hi
-
-
-@lru_cache(maxsize=128)
-def _resolve(file: str, text: str) -> ResolvedScheme:
-    return load_scheme(file, text=text)
-
-
-def resolve(version: SchemeVersion) -> ResolvedScheme:
-    """Return the resolved scheme of a version (cached by its YAML text)."""
-    return _resolve(f"{version.scheme.code}-v{version.number}.yaml", version.yaml)
 
 
 def _metric_closure(rs: ResolvedScheme) -> dict[str, set[str]]:
@@ -169,7 +159,7 @@ def rated_scheme(scheme: Scheme) -> RatedScheme | None:
     if version is None:
         return None
     version.scheme = scheme
-    rs = resolve(version)
+    rs = resolve_version(version)
     indicators = manual_indicators(rs)
     if not indicators:
         return None
@@ -188,9 +178,10 @@ def rated_schemes() -> list[RatedScheme]:
         latest.setdefault(v.scheme_id, v)
     out = []
     for v in latest.values():
-        indicators = manual_indicators(resolve(v))
+        rs = resolve_version(v)
+        indicators = manual_indicators(rs)
         if indicators:
-            out.append(RatedScheme(v.scheme, v, resolve(v), indicators))
+            out.append(RatedScheme(v.scheme, v, rs, indicators))
     return out
 
 

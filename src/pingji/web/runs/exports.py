@@ -33,7 +33,8 @@ from pingji.scheme.resolve import ResolvedScheme
 from pingji.web.lib import workspace
 from pingji.web.runs import results
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import results_file, scheme_of
+from pingji.web.runs.services import results_file
+from pingji.web.schemes.services import resolve_version
 
 EXCEL_MAX_ROWS = 1_048_575  # one sheet, one header row
 BOM = "\ufeff".encode()
@@ -199,7 +200,7 @@ _EXCEL_CAST = {
 def _query(
     run: Run, filters: Filters, excel: bool = False
 ) -> tuple[str, list, list[Column], ResolvedScheme]:
-    rs = scheme_of(run.scheme_version)
+    rs = resolve_version(run.scheme_version)
     file = str(results_file(run))
     types = results.column_types(run)
     table = results.names_table(run)

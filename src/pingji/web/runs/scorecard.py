@@ -19,7 +19,6 @@ import threading
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Context, Decimal
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +43,11 @@ from pingji.scheme.describe import (
     describe_rule,
 )
 from pingji.scheme.describe import METRIC_KIND_WORDS as KIND_WORDS
-from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, load_scheme
+from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 from pingji.web.lib import workspace
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import raw_file, results_file, run_dir
+from pingji.web.schemes.services import resolve_version
 
 ROWS_SHOWN = 100  # fact rows listed on a "why" page; the CSV has them all
 TREND_PERIODS = 12  # periods shown in the trend (the latest ones up to the run's period)
@@ -144,15 +144,9 @@ def _backend() -> ibis.BaseBackend:
     return backend
 
 
-@lru_cache(maxsize=32)
-def _resolve(name: str, yaml: str) -> ResolvedScheme:
-    return load_scheme(name, text=yaml)
-
-
 def resolved(run: Run) -> ResolvedScheme:
-    """Return the run's resolved scheme (versions run are published, hence immutable)."""
-    version = run.scheme_version
-    return _resolve(f"{version.scheme.code}-v{version.number}.yaml", version.yaml)
+    """Return the run's resolved scheme."""
+    return resolve_version(run.scheme_version)
 
 
 def _row(path: Path, entity_id: str) -> dict | None:

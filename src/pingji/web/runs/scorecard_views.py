@@ -9,22 +9,14 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from pingji.web.lib import charts
 from pingji.web.runs import scorecard as sc
+from pingji.web.runs.access import get_run_for_user
 from pingji.web.runs.models import Run
-
-
-def _get_run_for_user(request, run_id: int) -> Run:
-    """Return a run the user may see, or raise Http404 (raters and users without a role)."""
-    if not request.user.has_perm("runs.view_run"):
-        raise Http404("no such run")
-    return get_object_or_404(
-        Run.objects.select_related("scheme_version__scheme", "created_by"), pk=run_id
-    )
 
 
 def _not_done(request, run: Run, entity_id: str):
@@ -76,7 +68,7 @@ def _trend_chart(card: dict) -> dict | None:
 
 @require_GET
 def scorecard(request, run_id: int, entity_id: str):
-    run = _get_run_for_user(request, run_id)
+    run = get_run_for_user(request, run_id)
     if run.status != Run.Status.DONE:
         return _not_done(request, run, entity_id)
     card = sc.build(run, entity_id)
@@ -102,7 +94,7 @@ def scorecard(request, run_id: int, entity_id: str):
 
 @require_GET
 def why(request, run_id: int, entity_id: str, metric: str):
-    run = _get_run_for_user(request, run_id)
+    run = get_run_for_user(request, run_id)
     if run.status != Run.Status.DONE:
         return _not_done(request, run, entity_id)
     if request.GET.get("format") == "csv":

@@ -24,7 +24,6 @@ from django.utils import timezone
 
 from pingji.errors import PingjiError
 from pingji.periods import Period
-from pingji.scheme.resolve import ResolvedScheme
 from pingji.web.imports.services import active_batches, open_batches
 from pingji.web.lib import workspace
 from pingji.web.lib.audit import record
@@ -171,23 +170,6 @@ def _jsonable_check(check) -> dict:
             for k, v in check.items()
         }
     return {"text": str(check)}
-
-
-_SCHEMES: dict[tuple[int, str], ResolvedScheme] = {}
-
-
-def scheme_of(version: SchemeVersion) -> ResolvedScheme:
-    """Return a version's resolved scheme, kept in memory for published (immutable) versions:
-    resolving a large scheme takes tens of milliseconds, a results page must not pay that."""
-    if not version.is_published:
-        return resolve_version(version)
-    key = (version.pk, version.yaml)
-    rs = _SCHEMES.get(key)
-    if rs is None:
-        if len(_SCHEMES) >= 64:
-            _SCHEMES.pop(next(iter(_SCHEMES)))
-        rs = _SCHEMES[key] = resolve_version(version)
-    return rs
 
 
 def rerun(run: Run, user) -> Run:

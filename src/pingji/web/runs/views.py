@@ -7,7 +7,6 @@ and administrators start runs; raters and users without a role see no run (404).
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import (
@@ -19,7 +18,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,10 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pingji.data.contract import TABLES
 from pingji.web.imports.services import active_batches
 from pingji.web.runs import exports, results
+from pingji.web.runs.access import get_run_for_user, require_runs
 from pingji.web.runs.forms import PERIOD_KINDS, RunForm, published_versions
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import RunRefused, create_run, rerun, scheme_of, suggested_period
+from pingji.web.runs.services import RunRefused, create_run, rerun, suggested_period
 from pingji.web.schemes.models import Scheme, SchemeVersion
+from pingji.web.schemes.services import resolve_version
 
 PAGE_SIZE = 50
 NO_COLOR = "#9aa5b1"
@@ -38,26 +39,6 @@ MAX_GROUP_COLUMNS = 8
 
 
 # ---------------------------------------------------------------- access
-
-
-def _require_runs(request: HttpRequest, write: bool = False) -> None:
-    """Runs are invisible (404) without runs.view_run; starting one needs runs.add_run (403)."""
-    if not request.user.has_perm("runs.view_run"):
-        raise Http404
-    if write and not request.user.has_perm("runs.add_run"):
-        raise PermissionDenied
-
-
-def _get_run_for_user(request: HttpRequest, run_id: int, write: bool = False) -> Run:
-    """Return a run the user may see (404 otherwise); with `write`, one they may start
-    again (403 otherwise)."""
-    _require_runs(request)
-    run = get_object_or_404(
-        Run.objects.select_related("scheme_version__scheme", "created_by"), pk=run_id
-    )
-    if write and not request.user.has_perm("runs.add_run"):
-        raise PermissionDenied
-    return run
 
 
 def _get_version_for_user(request: HttpRequest, version_id) -> SchemeVersion | None:
@@ -104,7 +85,7 @@ def _int(value, default: int = 1) -> int:
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
     """All runs, newest first; filter by scheme and status."""
-    _require_runs(request)
+    require_runs(request)
     runs = Run.objects.select_related("scheme_version__scheme", "created_by")
     scheme = request.GET.get("scheme", "")
     status = request.GET.get("status", "")
@@ -140,17 +121,17 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def new(request: HttpRequest) -> HttpResponse:
     """Start a run: a published version, a period of its kind, its parameters."""
-    _require_runs(request, write=True)
+    require_runs(request, write=True)
     source = None
     if request.GET.get("from"):
-        source = _get_run_for_user(request, _int(request.GET["from"], 0))
+        source = get_run_for_user(request, _int(request.GET["from"], 0))
     data = request.POST if request.method == "POST" else None
     version = _get_version_for_user(
         request,
         (data or request.GET).get("version")
         or (source.scheme_version_id if source is not None else None),
     )
-    rs = scheme_of(version) if version is not None else None
+    rs = resolve_version(version) if version is not None else None
     initial: dict = {"version": version.pk if version else None}
     if rs is not None:
         if source is not None and source.scheme_version_id == version.pk:
@@ -218,7 +199,7 @@ def _active_tables() -> list[dict]:
 def rerun_view(request: HttpRequest, run_id: int) -> HttpResponse:
     """Start a new run with this run's version, period and parameters (this one never
     changes)."""
-    run = _get_run_for_user(request, run_id, write=True)
+    run = get_run_for_user(request, run_id, write=True)
     try:
         new_run = rerun(run, request.user)
     except RunRefused as exc:
@@ -237,7 +218,7 @@ def rerun_view(request: HttpRequest, run_id: int) -> HttpResponse:
 @require_GET
 def status(request: HttpRequest, run_id: int) -> JsonResponse:
     """Progress of a run, polled by the run page while it is queued or running."""
-    run = _get_run_for_user(request, run_id)
+    run = get_run_for_user(request, run_id)
     return JsonResponse(
         {
             "id": run.pk,
@@ -272,7 +253,7 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run page: what it read, charts, consequences, checks and the results table."""
     from pingji.web.lib import charts
 
-    run = _get_run_for_user(request, run_id)
+    run = get_run_for_user(request, run_id)
     version = run.scheme_version
     context: dict = {
         "run": run,
@@ -290,7 +271,7 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if run.status != Run.Status.DONE:
         return render(request, "runs/detail.html", context)
 
-    rs = scheme_of(version)
+    rs = resolve_version(version)
     labels = exports.scheme_labels(rs)
     s = rs.scheme
     summary = run.summary or {}
@@ -489,7 +470,7 @@ def export(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
     will be exported and a button; its POST queues the export and opens the export's page,
     which follows it and then offers the file. Smaller Excel exports are downloaded at once
     (GET or POST); CSV is GET only."""
-    run = _get_run_for_user(request, run_id)
+    run = get_run_for_user(request, run_id)
     if run.status != Run.Status.DONE or fmt not in ("csv", "xlsx"):
         raise Http404
     f = _filters(request, "-score" if "score" in results.columns(run) else "entity_id")
@@ -552,7 +533,7 @@ def _start_export(request: HttpRequest, run: Run, f: exports.Filters, total: int
 
 def _get_job_for_user(request: HttpRequest, run_id: int, job_id: str):
     """Return a run's export job when the user may see the run (404 otherwise)."""
-    run = _get_run_for_user(request, run_id)
+    run = get_run_for_user(request, run_id)
     job = exports.load_job(run.pk, job_id)
     if job is None:
         raise Http404
@@ -636,11 +617,11 @@ def _grade_axis(a: Run, b: Run, counts: dict) -> list[str]:
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     """Two runs of one scheme side by side: the grade migration matrix (A rows, B columns)."""
-    _require_runs(request)
+    require_runs(request)
     done = Run.objects.filter(status=Run.Status.DONE).select_related("scheme_version__scheme")
     a_id, b_id = request.GET.get("a"), request.GET.get("b")
-    a = _get_run_for_user(request, _int(a_id, 0)) if a_id else None
-    b = _get_run_for_user(request, _int(b_id, 0)) if b_id else None
+    a = get_run_for_user(request, _int(a_id, 0)) if a_id else None
+    b = get_run_for_user(request, _int(b_id, 0)) if b_id else None
     if b is not None and a is None:  # suggest the previous done run of the same scheme
         a = (
             done.filter(scheme_version__scheme=b.scheme_version.scheme, pk__lt=b.pk)
@@ -734,9 +715,9 @@ def compare(request: HttpRequest) -> HttpResponse:
 @require_GET
 def compare_entities(request: HttpRequest) -> HttpResponse:
     """The entities of one cell of the migration matrix, with both scores and grades."""
-    _require_runs(request)
-    a = _get_run_for_user(request, _int(request.GET.get("a"), 0))
-    b = _get_run_for_user(request, _int(request.GET.get("b"), 0))
+    require_runs(request)
+    a = get_run_for_user(request, _int(request.GET.get("a"), 0))
+    b = get_run_for_user(request, _int(request.GET.get("b"), 0))
     if a.status != Run.Status.DONE or b.status != Run.Status.DONE:
         raise Http404
     ga, gb = request.GET.get("ga", ""), request.GET.get("gb", "")

@@ -5,7 +5,6 @@ difference between two versions. Presentation only: every number comes from the 
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from pingji.scheme.describe import (
     describe_window,
 )
 from pingji.scheme.models import Metric
-from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, load_scheme
+from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 from pingji.web.lib.charts import FONT
 
 PERIOD_LABELS = {"year": "年度", "quarter": "季度", "month": "月度"}
@@ -49,16 +48,6 @@ def num(x: Any) -> str:
         if x.is_integer():
             x = int(x)
     return f"{x:,}" if isinstance(x, int) and abs(x) >= 10000 else f"{x:g}"
-
-
-@functools.lru_cache(maxsize=64)
-def _resolve(file: str, text: str) -> ResolvedScheme:
-    return load_scheme(file, text=text)
-
-
-def resolve_cached(version) -> ResolvedScheme:
-    """Return a version's resolved scheme, remembered by its text (raises SchemeError)."""
-    return _resolve(f"{version.scheme.code}-v{version.number}.yaml", version.yaml)
 
 
 def entity_label(table: str) -> str:

@@ -3,6 +3,7 @@ load the built-ins. No HTTP here; every change is audited."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from django.apps import apps
@@ -20,9 +21,18 @@ from pingji.web.schemes.models import Scheme, SchemeVersion
 RESERVED_CODES = frozenset({"upload"})
 
 
+@functools.lru_cache(maxsize=64)
+def _resolve(file: str, text: str) -> ResolvedScheme:
+    return load_scheme(file, text=text)
+
+
 def resolve_version(version: SchemeVersion) -> ResolvedScheme:
-    """Return the resolved scheme of a version (raises SchemeError if its YAML is invalid)."""
-    return load_scheme(f"{version.scheme.code}-v{version.number}.yaml", text=version.yaml)
+    """Return the resolved scheme of a version (raises SchemeError if its YAML is invalid).
+
+    Remembered by the YAML text (resolving a large scheme takes tens of milliseconds and
+    every results page, scorecard and rating form needs it); an edited draft has new text,
+    so it is resolved anew. Callers must not change the returned object."""
+    return _resolve(f"{version.scheme.code}-v{version.number}.yaml", version.yaml)
 
 
 def check_yaml(text: str, file: str = "scheme.yaml") -> ResolvedScheme:

@@ -31,6 +31,7 @@ from pingji.web.schemes.services import (
     copy_version,
     delete_draft,
     publish,
+    resolve_version,
     update_draft,
 )
 
@@ -249,7 +250,7 @@ def _render_version(
     previous = next((v for v in versions if v.number < version.number), None)
     context["previous"] = previous
     try:
-        rs = outline.resolve_cached(version)
+        rs = resolve_version(version)
     except SchemeError as err:
         context["problems"] = err.problems
         context["lines"] = outline.yaml_lines(version.yaml, err.problems)
@@ -497,7 +498,7 @@ def diff(request: HttpRequest, code: str) -> HttpResponse:
     rows, removed, added = outline.diff_rows(a.yaml, b.yaml, context=None if full else 3)
     changes: list[str] | None
     try:
-        changes = outline.structural_changes(outline.resolve_cached(a), outline.resolve_cached(b))
+        changes = outline.structural_changes(resolve_version(a), resolve_version(b))
     except SchemeError:
         changes = None  # a version the engine no longer accepts: the line diff still shows
     context.update(
