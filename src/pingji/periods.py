@@ -18,6 +18,11 @@ _PATTERNS = (
 )
 
 
+# Years a period may fall in. Windows reach up to 100 years back (`last_months: 1200`) and the
+# calendar ends at 9999, so 0001 or 9999 cannot be computed with; no business data is older.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
 def _month_start(index: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
@@ -38,6 +43,11 @@ class Period:
             if not m:
                 continue
             year = int(m.group(1))
+            if not MIN_YEAR <= year <= MAX_YEAR:
+                raise BadInput(
+                    f"period '{raw}' is out of range: the year must be from {MIN_YEAR} "
+                    f"to {MAX_YEAR}"
+                )
             if kind == "year":
                 month0 = 0
             elif kind == "quarter":

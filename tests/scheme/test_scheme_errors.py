@@ -261,7 +261,7 @@ def test_multi_line_expressions_point_at_the_right_line(
 def test_an_unknown_function_lists_the_available_ones(tmp_path: Path) -> None:
     text = edit("value: sales\n", "value: frob(sales)\n")
     assert first(tmp_path, text).startswith(
-        "14:14: in expression `frob(sales)`: unknown function 'frob'; available: abs, between,"
+        "14:14: in expression `frob(sales)`: unknown function 'frob'; available: abs, add_days, add_months, between,"
     )
 
 
@@ -381,8 +381,8 @@ def test_every_built_in_scheme_validates(name: str, capsys) -> None:
     assert capsys.readouterr().err.startswith("OK: ")
 
 
-def test_there_are_12_built_in_schemes() -> None:
-    assert len(builtin_names()) == 12
+def test_there_are_14_built_in_schemes() -> None:
+    assert len(builtin_names()) == 14
 
 
 def test_band_points_cannot_exceed_the_indicator_max(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ S1,2024-06-01,missed_feedback,5
 """,
     "complaints": """
 entity_id,opened_at,resolved_at,severity
-S2,2025-03-01,2025-03-04,minor
+S2,2025-02-28,2025-03-05,minor
 S2,2025-05-01,2025-05-03,minor
 """,
     "ratings": """
@@ -102,8 +102,10 @@ def test_interpolation_and_picks_inside_bands(rows: dict[str, dict]) -> None:
     # fulfilment (20 − 3)/20 = 0.85 in (80 %, 90 %] → [10, 8], higher is better:
     #   8 + 2 × (0.85 − 0.8)/0.1 = 9.
     # 2 missed feedbacks → band 10…8, the rater picked 9 → 9.
-    # complaints take 3 days and 2 days; the slowest (3 days) → band 14…11; the pick 15 lies
-    #   outside and is moved to 14.
+    # complaints take 3 working days and 0: opened Friday 2025-02-28, resolved Wednesday
+    #   03-05 → Mon 03-03, Tue 03-04, Wed 03-05 (5 calendar days, which would be band E);
+    #   opened 05-01, resolved 05-03, both in the Labour Day holiday (05-01…05-05) → 0.
+    #   The slowest (3) → band 14…11; the pick 15 lies outside and is moved to 14.
     # product development 10, price not answered → 0, image 6.
     # 9.6 + 9 + 9 + 10 + 14 + 0 + 6 = 57.6 → E (很不满意); responded but not effective.
     r = rows["S2"]

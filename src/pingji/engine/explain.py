@@ -8,6 +8,7 @@ from pingji.engine.plan import Plan, col_metric, col_node
 from pingji.engine.run import Evaluation, reason_code, reason_label
 from pingji.errors import BadInput
 from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
+from pingji.scheme.resolve import NOT_RATED
 
 
 def _fmt(v: Any) -> str:
@@ -42,12 +43,16 @@ def explain_plan(plan: Plan, dialect: str | None = None) -> str:
             lines.append(
                 f"{pad}{rn.id} {rn.node.label or ''} [满分 {rn.max:g}] {how};{describe_missing(rn)}"
             )
+    if s.evidence:
+        lines.append("")
+        lines.append(f"评级条件 evidence: {s.evidence.when}(不成立则不予评级 not_rated)")
     if s.grades:
         lines.append("")
         lines.append(
             "等级 grades: "
             + ", ".join(
                 f"{lv.grade}{'≥' + format(lv.min, 'g') if lv.min is not None else ''}"
+                f"{'>' + format(lv.above, 'g') if lv.above is not None else ''}"
                 for lv in s.grades.levels
             )
         )
@@ -70,6 +75,9 @@ def explain_entity(ev: Evaluation) -> str:
         f"得分 score {_fmt(row['score'])}  分数 points {_fmt(row['points'])}/{_fmt(row['max_points'])}"
         f"  等级 grade {row['grade'] or '—'}",
     ]
+    if "grade_basis" in row:  # the grade bands applied to `grades.on`, not the plain score
+        on = " ".join(s.grades.on.split())
+        out.append(f"定级依据 grade basis {_fmt(row['grade_basis'])}  (grades.on: {on})")
     if row.get("override"):
         out.append(
             f"人工定级 override: {row['grade']}(原因:{row['override']};计算等级 {raw.get('grade_computed')})"
@@ -79,9 +87,10 @@ def explain_entity(ev: Evaluation) -> str:
             f"类别 class {row.get('class') or '—'}  (成立的全部类别: {', '.join(row['classes']) or '无'})"
         )
     if row.get("status") or row.get("actions"):
-        out.append(
-            f"状态 status {row.get('status') or '—'}  措施 actions {', '.join(row['actions']) or '无'}"
-        )
+        status = row.get("status") or "—"
+        if s.evidence is not None and status == NOT_RATED:  # say why it has no score
+            status += f"({s.evidence.label or '不予评级'}:{s.evidence.when} 不成立)"
+        out.append(f"状态 status {status}  措施 actions {', '.join(row['actions']) or '无'}")
     out.append("")
     out.append("指标 metrics:")
     for name, m in s.metrics.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -11,11 +12,13 @@ import ibis
 import ibis.expr.types as ir
 
 from pingji import expr
-from pingji.data.contract import ROW_COLUMN, TABLES
+from pingji.data.contract import ROW_COLUMN
+from pingji.engine import history, population
+from pingji.engine.workdays import WorkingDays
 from pingji.errors import BadInput, DataError
 from pingji.periods import Period
 from pingji.scheme.models import Band, Bands
-from pingji.scheme.resolve import ResolvedNode, ResolvedScheme, param_type
+from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme, param_type
 
 # Plans are built as one projection per step and refer to earlier steps by column name;
 # Ibis' select fusing would inline them again, and its cost grows steeply with the number of
@@ -80,6 +83,11 @@ def resolve_params(rs: ResolvedScheme, given: dict[str, str] | None) -> dict[str
                 values[name] = str(raw)
         except (ValueError, ArithmeticError):
             raise BadInput(f"parameter '{name}' expects a {kind}, got {raw!r}") from None
+        number = values[name]
+        if isinstance(number, float | Decimal) and not (
+            math.isfinite(number) and abs(number) < 10**28  # money is decimal(38, 9)
+        ):
+            raise BadInput(f"parameter '{name}' expects a finite {kind} below 10^28, got {raw!r}")
     return values
 
 
@@ -119,9 +127,15 @@ class Compiler:
         self.ds = dataset
         self.params = params
         self.entity_filter = entity_filter
-        self.entity_spec = TABLES[self.s.entity]
+        self.entity_spec = rs.tables[self.s.entity]
         self.key = self.entity_spec.key
         self._checked_ratings: set[str] = set()
+        self.calendar = WorkingDays(dataset)  # for workdays_between(), read on first use
+        # population calls (rank() …) computed as columns: id of the call node → column
+        self._lifted: dict[int, str] = {}
+        self._lift_count = 0
+        # each period's evaluation, built once: (period, with grade) → table (score_at & co.)
+        self.evaluated: dict[tuple[str, bool], ir.Table] = {}
 
     # --------------------------------------------------------------- names
     def _param(self, name: str) -> ir.Value:
@@ -138,7 +152,7 @@ class Compiler:
                 return value
             if name == "max_points":
                 return ibis.literal(next(iter(self.rs.nodes.values())).max, type="float64")
-            if name in ("score", "points", "grade", "class", "status"):
+            if name in ("score", "points", "grade", "class", "status", "rated"):
                 return t[name]
             raise KeyError(name)  # the checker refused unknown names already
 
@@ -161,14 +175,86 @@ class Compiler:
         }
         if streaks is not None:
             fns["grade_streak"] = lambda g, n: streaks[(g.op().value, int(n.op().value))]
+        fns.update(history.functions(t, history_source))  # score_at … value_at
         return fns
 
     def compile(
-        self, path: tuple, t: ir.Table, period: Period, extra=None, functions=None
+        self, path: tuple, t: ir.Table, period: Period, extra=None, functions=None, workdays=None
     ) -> ir.Value:
-        """Compile the expression stored at a scheme field path against table t."""
+        """Compile the expression stored at a scheme field path against table t (`workdays`:
+        the hook of the workdays_between() columns that calendar.add put on t)."""
         tree = self.rs.exprs[path]
-        return expr.compile_expr(tree, self._base_resolver(t, period, extra), functions)
+        return expr.compile_expr(
+            tree,
+            self._base_resolver(t, period, extra),
+            functions,
+            self._population_of(t),
+            workdays=workdays,
+        )
+
+    def _population_of(self, t: ir.Table):
+        """Return the compiler's callback for population calls: the column `_lift` made."""
+
+        def column(call: expr.Call, _compile) -> ir.Value:
+            return t[self._lifted[id(call)]]
+
+        return column
+
+    def _paths(self, *sections: str) -> list[tuple]:
+        """Return the paths of the expressions stored under the given top-level sections."""
+        return [p for p in self.rs.exprs if p[0] in sections]
+
+    def _lift(
+        self,
+        t: ir.Table,
+        paths: list[tuple],
+        period: Period,
+        functions=None,
+        values: dict[tuple, tuple] | None = None,
+    ) -> ir.Table:
+        """Add a column per population call (rank() …) in the expressions at `paths`.
+
+        Innermost calls first, each level one step: the arguments become columns, then the
+        windows over them (engine/population.py). `values` maps a rule's path to its
+        indicator's value path, for rules whose calls use `value`.
+        """
+        owner: dict[int, tuple] = {}
+        for p in paths:
+            for n in expr.walk(self.rs.exprs.get(p) or expr.Null()):
+                owner.setdefault(id(n), p)
+        for level in population.calls(self.rs.exprs.get(p) for p in paths):
+            cols: dict[str, ir.Value] = {}
+            specs: list[population.Call] = []
+            for call in level:
+                path = owner[id(call)]
+                extra = None
+                if values and path in values:
+                    extra = {"value": self.compile(values[path], t, period)}
+                resolve = self._base_resolver(t, period, extra)
+                lifted = self._population_of(t)
+
+                def arg(node, resolve=resolve, lifted=lifted):
+                    return expr.compile_expr(node, resolve, functions, lifted)
+
+                self._lift_count += 1
+                column = f"{population.COLUMN_PREFIX}{self._lift_count}"
+                x = arg(call.args[0])
+                cols[f"{column}__x"] = x.cast("float64") if x.type().is_null() else x
+                group = population.group_arg(call)
+                if group is not None:
+                    cols[f"{column}__g"] = arg(group)
+                specs.append(
+                    population.Call(
+                        column,
+                        call.name,
+                        f"{column}__x",
+                        f"{column}__g" if group is not None else None,
+                        population.constant(call),
+                    )
+                )
+                self._lifted[id(call)] = column
+            t = population.add_columns(t.mutate(**cols), specs)
+        return t
 
     def _number(self, value: Any, path: tuple, t: ir.Table, period: Period, extra=None) -> ir.Value:
         if isinstance(value, str):
@@ -222,8 +308,10 @@ class Compiler:
                 by_table.setdefault(getattr(m, m.aggregation).partition(".")[0], []).append(n)
         for table, names in by_table.items():
             agg = self._aggregate(table, names, period)
-            if self.materialize:  # the warning about unknown keys reads it again
-                agg = agg.cache()
+            # the warning about unknown keys reads the evaluated period's aggregate again
+            # (earlier periods, read by score_at & co., are not counted: no cache for them)
+            if self.materialize and table not in self.orphans:
+                agg = self._cache(agg)
             if table not in self.orphans:  # the evaluated period's aggregate comes first
                 self.orphans[table] = agg
                 t = self._join(t, agg.rename({f"r__{table}": "__rows"}))
@@ -245,8 +333,20 @@ class Compiler:
         # derived metrics, one projection per layer of the dependency order (fewer nested
         # selects keep Ibis' compile time down on schemes with many metrics)
         for layer in self._derived_layers():
+            t = self._lift(t, [("metrics", n, "expr") for n in layer], period)
+            t, workdays = self.calendar.add(
+                t,
+                [self.rs.exprs[("metrics", n, "expr")] for n in layer],
+                lambda x: self._base_resolver(x, period),
+                period,
+            )
             t = t.mutate(
-                **{col_metric(n): self.compile(("metrics", n, "expr"), t, period) for n in layer}
+                **{
+                    col_metric(n): self.compile(
+                        ("metrics", n, "expr"), t, period, workdays=workdays
+                    )
+                    for n in layer
+                }
             )
         return self._stage(t)
 
@@ -269,7 +369,7 @@ class Compiler:
         return joined.drop("__k")
 
     def _fact(self, table: str, columns: list[str], who: str) -> ir.Table:
-        spec = TABLES[table]
+        spec = self.rs.tables[table]
         self.ds.require(table, columns, who)
         f = self.ds.table(table)
         if self.entity_filter is not None:
@@ -277,7 +377,7 @@ class Compiler:
         return f
 
     def _aggregate(self, table: str, names: list[str], period: Period) -> ir.Table:
-        spec = TABLES[table]
+        spec = self.rs.tables[table]
         metrics = self.s.metrics
         needed = {spec.key}
         for n in names:
@@ -306,6 +406,13 @@ class Compiler:
             if all(s is not None for s in starts):
                 cond = cond & (f[spec.date] >= min(starts))
             f = f.filter(cond)
+        # workdays_between() in a `where`: its counts joined onto the rows first
+        f, workdays = self.calendar.add(
+            f,
+            [self.rs.exprs[("metrics", n, "where")] for n in names if metrics[n].where],
+            lambda x: self.fact_resolver(x, period),
+            period,
+        )
         aggs: dict[str, ir.Value] = {}
         for n in names:
             m = metrics[n]
@@ -321,6 +428,7 @@ class Compiler:
                 where = expr.compile_expr(
                     self.rs.exprs[("metrics", n, "where")],
                     self.fact_resolver(f, period),
+                    workdays=workdays,
                 )
                 cond = cond & where
             kind = m.aggregation
@@ -350,7 +458,15 @@ class Compiler:
         multiplies the work per row. A temporary table between the steps keeps each step flat.
         DuckDB keeps nested projections as they are and needs no such step.
         """
-        return t.cache() if self.materialize and self.ds.backend in FLATTENING_BACKENDS else t
+        return self._cache(t) if self.materialize and self.ds.backend in FLATTENING_BACKENDS else t
+
+    def _cache(self, t: ir.Table) -> ir.Table:
+        """Return `t` computed once into a temporary table of the backend."""
+        if self.ds.backend == "pyspark":
+            # Ibis 12's PySpark backend registers in-memory tables (the working-day
+            # calendar) before execute() but not before cache()
+            t._find_backend()._run_pre_execute_hooks(t)
+        return t.cache()
 
     def defaults(self, t: ir.Table) -> ir.Table:
         """Fill aggregation metrics that found no rows with their default (sum/count: 0)."""
@@ -387,7 +503,7 @@ class Compiler:
         return None
 
     def _latest(self, table: str, names: list[str], period: Period) -> ir.Table:
-        spec = TABLES[table]
+        spec = self.rs.tables[table]
         cols = [self.s.metrics[n].latest.partition(".")[2] for n in names]
         f = self._fact(table, [spec.key, spec.date, *cols], f"scheme {self.rs.id}")
         f = f.filter(f[spec.date] <= period.end)
@@ -466,6 +582,7 @@ class Compiler:
         for n in self.rs.nodes.values():
             by_depth.setdefault(n.depth, []).append(n)
         for depth in sorted(by_depth, reverse=True):
+            t = self._lift_leaves(t, [rn for rn in by_depth[depth] if not rn.node.is_group], period)
             cols: dict[str, ir.Value] = {}
             for rn in by_depth[depth]:
                 if rn.node.is_group:
@@ -487,6 +604,19 @@ class Compiler:
         root = next(iter(self.rs.nodes.values()))
         t = t.mutate(points=t[col_node(root.id, "points")], score=t[col_node(root.id, "score")])
         return self._stage(self._lost(t))
+
+    def _lift_leaves(self, t: ir.Table, leaves: list[ResolvedNode], period: Period) -> ir.Table:
+        """Compute the population calls of indicators: their values first, then their rules."""
+        t = self._lift(t, [(*rn.path, "$value") for rn in leaves], period)
+        rules: dict[tuple, tuple | None] = {}
+        for rn in leaves:
+            size = len(rn.path)
+            vpath = (*rn.path, "$value")
+            for p in self.rs.exprs:
+                if p[:size] == rn.path and p[size] not in ("$value", "value", "id"):
+                    rules[p] = vpath if self.rs.exprs.get(vpath) is not None else None
+        values = {p: v for p, v in rules.items() if v is not None}
+        return self._lift(t, list(rules), period, values=values)
 
     def _leaf(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
         node, rule = rn.node, rn.node.rule
@@ -527,12 +657,12 @@ class Compiler:
             points = self._deduction(rn, t, period, extra)
         # + 0.0 turns an IEEE negative zero (from clamping) into 0.0
         points = points.cast("float64").round(ROUND) + 0.0
+        # a rule that yields NULL (its value, a bound, a parameter or another metric is NULL)
+        # is missing: the node's `missing` policy decides, never the rule's arithmetic
+        missing = points.isnull()
         if value is not None:
-            missing = value.isnull()
-            if kind == "deduction":
-                points = ibis.ifelse(missing, ibis.null("float64"), points)
-        else:
-            missing = ibis.literal(False)
+            missing = value.isnull() | missing
+            points = ibis.ifelse(value.isnull(), ibis.null("float64"), points)
         points = self._apply_missing(rn, points, missing)
         cols = {
             col_node(rn.id, "points"): points,
@@ -586,8 +716,10 @@ class Compiler:
         for i, item in enumerate(d.items):
             ip = (*base, i)
             kind = item.kind
+            # an item whose input is NULL makes the whole rule NULL (missing): a deduction
+            # that cannot be computed must not leave the indicator at full marks
             if kind == "per":
-                n = ibis.coalesce(self.compile((*ip, "per"), t, period, extra).cast("float64"), 0.0)
+                n = self.compile((*ip, "per"), t, period, extra).cast("float64")
                 amount = n * self._number(item.points, (*ip, "points"), t, period, extra)
             elif kind in ("shortfall", "excess"):
                 v = self.compile((*ip, kind), t, period, extra).cast("float64")
@@ -596,23 +728,19 @@ class Compiler:
                 gap = (ref - v) if kind == "shortfall" else (v - ref)
                 units = (gap / float(item.step)).round(ROUND)
                 steps = units.ceil() if item.steps == "started" else units.floor()
-                steps = ibis.greatest(steps.cast("float64"), 0.0)
-                amount = ibis.coalesce(
-                    steps * self._number(item.points, (*ip, "points"), t, period, extra), 0.0
-                )
+                steps = _at_least(steps.cast("float64"), 0.0)
+                amount = steps * self._number(item.points, (*ip, "points"), t, period, extra)
             elif kind == "amount":
-                amount = ibis.coalesce(
-                    self.compile((*ip, "amount"), t, period, extra).cast("float64"), 0.0
-                )
+                amount = self.compile((*ip, "amount"), t, period, extra).cast("float64")
             else:
                 of = self.compile((*ip, "of"), t, period, extra)
-                amount = ibis.coalesce(self._bands(item.bands, of), 0.0)
+                amount = self._bands(item.bands, of)
             if item.cap is not None:
-                amount = ibis.least(amount, float(item.cap))
+                amount = _at_most(amount, float(item.cap))
             total = total + amount
         if d.cap is not None:
-            total = ibis.least(total, float(d.cap))
-        result = ibis.greatest(ibis.literal(start) - total, float(d.floor))
+            total = _at_most(total, float(d.cap))
+        result = _at_least(ibis.literal(start) - total, float(d.floor))
         return result * (rn.max / start) if start else result
 
     def _weight(self, t: ir.Table, group: ResolvedNode, child_id: str) -> ir.Value:
@@ -628,9 +756,10 @@ class Compiler:
             wb = rn.node.weights_by
             if wb is None:
                 continue
-            key = t[col_metric(wb.by)].cast("string")
+            # a profile matches its value whatever the case (`IC` in the data, `ic:` in YAML)
+            key = t[col_metric(wb.by)].cast("string").lower()
             for ch in rn.node.children:
-                cases = [(key == prof, float(w[ch.id])) for prof, w in wb.profiles.items()]
+                cases = [(key == prof.lower(), float(w[ch.id])) for prof, w in wb.profiles.items()]
                 default = wb.profiles[wb.default][ch.id] if wb.default else None
                 cols[f"w__{rn.id}__{ch.id}"] = ibis.cases(
                     *cases, else_=ibis.literal(default, type="float64")
@@ -638,7 +767,9 @@ class Compiler:
             if wb.default is None:
                 # a value with no profile must not silently weigh nothing
                 known = list(wb.profiles)
-                cols[f"wb__{rn.id}__unmatched"] = ~ibis.coalesce(key.isin(known), False)
+                cols[f"wb__{rn.id}__unmatched"] = ~ibis.coalesce(
+                    key.isin([k.lower() for k in known]), False
+                )
                 self.failures.append(
                     (
                         f"wb__{rn.id}__unmatched",
@@ -687,13 +818,16 @@ class Compiler:
     # ---------------------------------------------------------------- grades
     def grade(self, t: ir.Table, period: Period) -> ir.Table:
         """Add `grade` (code) and `grade_rank` (0 = best); caps, demotions and overrides applied."""
+        t = self._evidence(t, period)
         g = self.s.grades
         if g is None:
             return t
         funcs = self._functions(t)
+        t = self._lift(t, self._paths("grades"), period, functions=funcs)
         n = len(g.levels)
         rank_of = {lv.grade: i for i, lv in enumerate(g.levels)}
         null_rank = ibis.null("int64")
+        basis: dict[str, ir.Value] = {}  # what the bands applied to (ResolvedScheme.grade_basis)
         if g.rules is not None:
             cases = []
             for i, rule in enumerate(g.rules):
@@ -708,14 +842,21 @@ class Compiler:
             on = _rounded(self.compile(("grades", "on"), t, period, functions=funcs))
             cases = []
             for i, lv in enumerate(g.levels):
-                if lv.min is None:
-                    cases.append((on.notnull(), ibis.literal(i, type="int64")))
+                if lv.min is not None:
+                    reached = on >= round(float(lv.min), ROUND)
+                elif lv.above is not None:  # an open edge: Altman's "Z > 2.99"
+                    reached = on > round(float(lv.above), ROUND)
                 else:
-                    cases.append((on >= round(float(lv.min), ROUND), ibis.literal(i, type="int64")))
+                    reached = on.notnull()
+                cases.append((reached, ibis.literal(i, type="int64")))
             default = ibis.literal(rank_of[g.else_], type="int64") if g.else_ else null_rank
             # without a score there is no grade, whatever `else` says
             rank = ibis.ifelse(on.isnull(), null_rank, ibis.cases(*cases, else_=default))
-        t = t.mutate(grade_rank=rank)
+            if self.rs.grade_basis:
+                basis["grade_basis"] = on
+        if self.s.evidence is not None:  # not rated: no grade, whatever the bands or rules say
+            rank = ibis.ifelse(t.rated, rank, null_rank)
+        t = t.mutate(grade_rank=rank, **basis)
         cap_cols = {}
         for i in range(len(g.caps)):
             cond = self.compile(("grades", "caps", i, "when"), t, period, functions=funcs)
@@ -784,10 +925,13 @@ class Compiler:
             ],
             else_=ibis.null("int64"),
         )
+        # a grade set by hand rates an entity that had too little evidence to be rated
+        rated = {"rated": t.rated | t["__g"].notnull()} if self.s.evidence is not None else {}
         return t.mutate(
             grade=ibis.coalesce(t["__g"], t.grade_computed),
             grade_rank=ibis.ifelse(t["__g"].notnull(), rank_of, t.grade_rank),
             override_reason=ibis.ifelse(t["__g"].notnull(), t["__r"], ibis.null("string")),
+            **rated,
         ).drop("__g", "__r")
 
     # ------------------------------------------------------ classes and after
@@ -797,6 +941,7 @@ class Compiler:
         if cl is None:
             return t
         funcs = self._functions(t)
+        t = self._lift(t, self._paths("classes"), period, functions=funcs)
         flags = {
             f"c__{r.id}": ibis.coalesce(
                 self.compile(("classes", "rules", i, "when"), t, period, functions=funcs), False
@@ -820,8 +965,9 @@ class Compiler:
         """Add `status` (first rule that holds) and one boolean column per action rule."""
         cq = self.s.consequences
         if cq is None:
-            return t
+            return self._not_rated_status(t)
         funcs = self._functions(t, streaks)
+        t = self._lift(t, self._paths("consequences"), period, functions=funcs)
         cols = {}
         for i, _ in enumerate(cq.statuses):
             cols[f"s__{i}"] = ibis.coalesce(
@@ -843,11 +989,34 @@ class Compiler:
             if cq.statuses
             else default
         )
-        return t.mutate(status=status).drop(*[f"s__{i}" for i in range(len(cq.statuses))])
+        t = t.mutate(status=status).drop(*[f"s__{i}" for i in range(len(cq.statuses))])
+        return self._not_rated_status(t)
+
+    def _evidence(self, t: ir.Table, period: Period) -> ir.Table:
+        """Add `rated` (the scheme's `evidence` holds; null counts as false); an entity that is
+        not rated has no score and no points (its nodes stay, to show what data there was)."""
+        if self.s.evidence is None:
+            return t
+        when = self.compile(("evidence", "when"), t, period, functions=self._functions(t))
+        t = t.mutate(rated=ibis.coalesce(when, False))
+        masked = {
+            name: ibis.ifelse(t.rated, t[name], ibis.null("float64"))
+            for name in ("score", "points")
+            if name in t.columns
+        }
+        return t.mutate(**masked) if masked else t
+
+    def _not_rated_status(self, t: ir.Table) -> ir.Table:
+        """Give the entities that are not rated the status `not_rated` (over any rule's)."""
+        if self.s.evidence is None:
+            return t
+        status = t.status if "status" in t.columns else ibis.null("string")
+        return t.mutate(status=ibis.ifelse(t.rated, status, ibis.literal(NOT_RATED)))
 
     def outputs(self, t: ir.Table, period: Period) -> ir.Table:
         """Add the scheme's extra outputs and the check flags."""
         funcs = self._functions(t)
+        t = self._lift(t, self._paths("outputs", "checks"), period, functions=funcs)
         cols = {}
         for i, out in enumerate(self.s.outputs):
             v = self.compile(("outputs", i, "expr"), t, period, functions=funcs)
@@ -872,15 +1041,53 @@ class Compiler:
         return t.mutate(**cols) if cols else t
 
 
+def _at_most(x: ir.Value, hi: float) -> ir.Value:
+    """Return min(x, hi), NULL when x is NULL.
+
+    SQL's LEAST and GREATEST skip NULL arguments, so `least(NULL, 10)` is 10: a rule whose
+    input is missing would get full marks. Every bound in the plan goes through these two.
+    """
+    return ibis.ifelse(x.isnull(), ibis.null("float64"), ibis.least(x, hi))
+
+
+def _at_least(x: ir.Value, lo: float) -> ir.Value:
+    """Return max(x, lo), NULL when x is NULL (see _at_most)."""
+    return ibis.ifelse(x.isnull(), ibis.null("float64"), ibis.greatest(x, lo))
+
+
 def _clamp(x: ir.Value, lo: float, hi: float) -> ir.Value:
-    return ibis.greatest(ibis.least(x, hi), lo)
+    return _at_least(_at_most(x, hi), lo)
 
 
-def scored(c: Compiler, period: Period) -> ir.Table:
-    """Return metrics, node columns and grade for one period."""
-    t = c.base(period)
-    t = c.score_tree(t, period)
-    return c._stage(c.grade(t, period))
+def history_source(fn: str, name: str) -> str:
+    """Return the column of a period's own table that score_at, grade_at, points_at or
+    value_at reads (of the node or metric `name`)."""
+    if fn == "points_at":
+        return col_node(name, "points")
+    if fn == "value_at":
+        return col_metric(name)
+    return "score" if fn == "score_at" else "grade"
+
+
+def scored(c: Compiler, period: Period, graded: bool = True) -> ir.Table:
+    """Return metrics and node columns for one period, and its grade unless `graded` is false.
+
+    Each is built once per compiler: score_at, grade_at and grade_streak evaluate earlier
+    periods through here, and the periods they share are evaluated once. Grades may read
+    earlier scores, points and values (never grades), which are joined before grading.
+    """
+    key = (str(period), graded)
+    if key not in c.evaluated:
+        if not graded:
+            c.evaluated[key] = c.score_tree(c.base(period), period)
+        else:
+            t = scored(c, period, graded=False)
+            reads = [(fn, name, k) for phase, fn, name, k in c.rs.history if phase == "grades"]
+            t = history.join(
+                t, period, reads, lambda p, _: scored(c, p, graded=False), history_source
+            )
+            c.evaluated[key] = c._stage(c.grade(t, period))
+    return c.evaluated[key]
 
 
 def build_plan(
@@ -897,8 +1104,18 @@ def build_plan(
     execution); without, nothing runs but data checks and the plan is one query (for explain).
     """
     values = resolve_params(rs, params)
-    c = Compiler(rs, dataset, values, entity_filter=entity, materialize=materialize)
+    # the data set checks and types only what the scheme reads (and knows its own tables)
+    dataset.use(rs.reads())
+    # Population functions (rank() …) compare an entity with all the others: for one entity,
+    # evaluate them all and keep its row at the end, so its values are those of the full run.
+    whole = entity is not None and population.uses_population(rs.exprs.values())
+    c = Compiler(
+        rs, dataset, values, entity_filter=None if whole else entity, materialize=materialize
+    )
     t = scored(c, period)
+    # earlier periods' results that classes, consequences, outputs and checks read (§17)
+    reads = [(fn, name, k) for phase, fn, name, k in rs.history if phase == "results"]
+    t = history.join(t, period, reads, lambda p, graded: scored(c, p, graded), history_source)
     streaks: dict = {}
     joined = _streaks(c, t, period)
     if joined is not None:
@@ -907,6 +1124,11 @@ def build_plan(
     t = c.classify(t, period)
     t = c.consequences(t, period, streaks)
     t = c.outputs(t, period)
+    lifted = [col for col in t.columns if col.startswith(population.COLUMN_PREFIX)]
+    if lifted:
+        t = t.drop(*lifted)
+    if whole:
+        t = t.filter(t.entity_id == entity)
     # ordered here, while rows are flat: the assembly keeps the order
     t = t.mutate(period=ibis.literal(str(period))).order_by("entity_id")
     plan = Plan(rs, period, values, t)
@@ -921,7 +1143,7 @@ def build_plan(
         )
         for n in rs.nodes.values()
         if n.missing == "fail"
-    ] + c.failures
+    ] + list(dict.fromkeys(c.failures))  # earlier periods (score_at …) add the same ones again
     return plan
 
 

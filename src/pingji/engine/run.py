@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
+from pingji.engine.coverage import coverage, refusal
 from pingji.engine.plan import ROUND, Plan, build_plan, col_node
-from pingji.errors import EvaluationError
+from pingji.errors import BadInput, EvaluationError
 from pingji.periods import Period
 from pingji.scheme.resolve import ResolvedScheme
 
@@ -122,6 +125,8 @@ def assembly_sql(plan: Plan, columns: set[str], shape: str = "nested", source: s
     for name in ("score", "points"):
         sel.append(f"{_q(name)}" if name in columns else f"CAST(NULL AS DOUBLE) AS {name}")
     sel.append(f"CAST({root.max if root else 'NULL'} AS DOUBLE) AS max_points")
+    if rs.grade_basis:  # the value the grade bands applied to, when not the plain score
+        sel.append("grade_basis")
     sel.append("grade" if "grade" in columns else "CAST(NULL AS VARCHAR) AS grade")
     classes = [(f"c__{r.id}", r.id) for r in s.classes.rules] if s.classes else []
     sel.append(f"{_as(shape, _list_of_flags(classes))} AS classes")
@@ -177,7 +182,10 @@ def assembly_sql(plan: Plan, columns: set[str], shape: str = "nested", source: s
                 for i, (n, lo) in enumerate(zip(leaves, lost, strict=True))
             )
             picks.append(f"CASE {whens} END")
-        sel.append(f"{_as(shape, _split(picks))} AS reasons")
+        reasons = _split(picks)
+        if "rated" in columns:  # an entity that is not rated lost no points: it was not scored
+            reasons = f"CASE WHEN rated THEN {reasons} ELSE CAST([] AS VARCHAR[]) END"
+        sel.append(f"{_as(shape, reasons)} AS reasons")
     else:
         if shape == "nested":
             sel.append("NULL AS nodes")
@@ -245,8 +253,15 @@ def _run(plan: Plan) -> tuple[duckdb.DuckDBPyConnection, str]:
         sql = con.compile(plan.table)  # not pretty-printed: a third less compile time
         con.con.execute(f"CREATE TEMP TABLE {source} AS {sql}")
         return con.con, source
+    if getattr(con, "name", "") == "pyspark":
+        # Spark's own Arrow export: Ibis' to_pyarrow goes through pandas (decimals as
+        # objects, NULL floats as NaN on the way)
+        con._run_pre_execute_hooks(plan.table)  # in-memory tables, as execute() would
+        result = con.raw_sql(con.compile(plan.table)).toArrow()
+    else:
+        result = con.to_pyarrow(plan.table)
     local = duckdb.connect()
-    local.register("raw", con.to_pyarrow(plan.table))
+    local.register("raw", result)
     return local, "raw"
 
 
@@ -256,11 +271,47 @@ def evaluate(
     period: str | Period,
     params: dict[str, str] | None = None,
     entity: str | None = None,
+    allow_empty: bool = False,
 ) -> Evaluation:
-    """Evaluate a scheme for one period over every entity of a data set (or just one)."""
+    """Evaluate a scheme for one period over every entity of a data set (or just one).
+
+    A period in which no fact table has a row inside the scheme's windows is refused
+    (EmptyPeriod, exit 2) unless `allow_empty`; then the evaluation says so in a warning."""
     if not isinstance(period, Period):
         period = Period.parse(period, scheme.scheme.period)
     elif period.kind != scheme.scheme.period:
         period = Period.parse(str(period), scheme.scheme.period)
-    plan = build_plan(scheme, dataset, period, params, entity, materialize=True)
-    return execute(plan)
+    found = coverage(scheme, dataset, period) if entity is None else None
+    if found is not None and found.empty and not allow_empty:
+        raise refusal(scheme, found)
+    with _whole_numbers_in_range():
+        plan = build_plan(scheme, dataset, period, params, entity, materialize=True)
+        ev = execute(plan)
+    if found is not None and found.empty:
+        ev.warnings.append(f"{found.describe()}: every entity was rated on no data")
+    return ev
+
+
+@contextmanager
+def _whole_numbers_in_range() -> Iterator[None]:
+    """Turn a 64-bit integer overflow in the database into bad input (exit 2) that says what to do.
+
+    `count * 10000000000 * 10000000000` is computed in whole numbers and goes beyond them; the
+    database refuses it (DuckDB: OutOfRangeException; PostgreSQL: numeric value out of range;
+    Spark in ANSI mode, its default: ARITHMETIC_OVERFLOW)."""
+    try:
+        yield
+    except Exception as exc:
+        overflow = (
+            isinstance(exc, duckdb.OutOfRangeException)
+            or type(exc).__name__ == "NumericValueOutOfRange"  # psycopg, imported only when used
+            or (type(exc).__name__ == "ArithmeticException" and "OVERFLOW" in str(exc))  # pyspark
+        )
+        if not overflow:
+            raise
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip("!.")
+        raise BadInput(
+            f"a value of the scheme went beyond the range of whole numbers (±9.2×10^18): "
+            f"{detail}. Compute large values as decimals (write 1.0 * a * b, or divide before "
+            "multiplying), or check the scheme's numbers"
+        ) from None

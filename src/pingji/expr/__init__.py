@@ -33,15 +33,26 @@ Compilation rules (the project's semantics, identical on DuckDB and PostgreSQL):
 - ``case(x, k1, v1, …[, default])`` gives the value of the first key equal to x (by the
   comparison rules above), else the default or NULL.
 - ``days_between(d1, d2)`` is d2 − d1 in whole days; ``year``/``month`` give int64.
+- ``date('YYYY-MM-DD')`` takes a constant only (a bad date is refused by :func:`check`);
+  ``add_days``/``add_months`` move a date (a fraction cut toward zero; the day of the month
+  clamped to the month's end) and stay dates in SQL; ``workdays_between`` needs the
+  engine's working-day calendar (the ``workdays`` hook of :func:`compile_expr`).
 - ``isnull(x)`` / ``notnull(x)`` test for NULL; comparing with ``= null`` is refused by
   :func:`check` because it is never true.
+- ``text(x)`` is x as text: numbers rounded to 9 decimals without trailing zeros (``2.0`` →
+  ``'2'``), dates ``YYYY-MM-DD``; ``concat(a, b, …)`` joins the texts of its arguments and
+  is NULL when any of them is (write ``coalesce(x, '')`` to treat a missing part as empty).
+- ``rank``, ``pct_rank``, ``ntile``, ``quantile`` and ``cum_share`` compare an entity with
+  the whole population (:data:`POPULATION_FUNCTIONS`): the caller compiles them, through
+  the ``population`` callback of :func:`compile_expr` (the engine computes them as window
+  columns first); without one they are refused.
 
 Context functions passed to :func:`compile_expr` receive compiled Ibis arguments (use
 :func:`literal_value` to read a literal), or, when decorated with :func:`uses_nodes`, the
 Call node and a compile callback.
 """
 
-from .checker import BUILTINS, TYPES, check, type_of
+from .checker import BUILTINS, POPULATION_FUNCTIONS, TYPES, check, type_of
 from .compiler import compile_expr, literal_value, uses_nodes
 from .nodes import (
     Binary,
@@ -68,6 +79,7 @@ __all__ = [
     "BUILTINS",
     "MAX_DEPTH",
     "MAX_LENGTH",
+    "POPULATION_FUNCTIONS",
     "TYPES",
     "Binary",
     "Bool",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import difflib
+import re
 from collections.abc import Container, Mapping
 
 from .nodes import (
@@ -36,11 +38,27 @@ BUILTINS: dict[str, tuple[int, int | None]] = {
     "between": (3, 3),
     "case": (3, None),
     "days_between": (2, 2),
+    "date": (1, 1),
+    "add_days": (2, 2),
+    "add_months": (2, 2),
+    "workdays_between": (2, 2),
     "year": (1, 1),
     "month": (1, 1),
     "isnull": (1, 1),
     "notnull": (1, 1),
+    "rank": (1, 2),
+    "pct_rank": (1, 2),
+    "ntile": (2, 3),
+    "quantile": (2, 3),
+    "cum_share": (1, 2),
+    "total": (1, 2),
+    "concat": (2, None),
+    "text": (1, 1),
 }
+
+# Functions over the run's whole population of entities (window functions in SQL); they
+# cannot be used where expressions run over fact rows (a metric's `where`).
+POPULATION_FUNCTIONS = frozenset({"rank", "pct_rank", "ntile", "quantile", "cum_share", "total"})
 
 _USAGE = {
     "if": "if(condition, value_if_true, value_if_false)",
@@ -55,10 +73,22 @@ _USAGE = {
     "between": "between(x, low, high)",
     "case": "case(x, key1, value1, key2, value2, …, default)",
     "days_between": "days_between(start_date, end_date)",
+    "date": "date('2025-01-31')",
+    "add_days": "add_days(date, days)",
+    "add_months": "add_months(date, months)",
+    "workdays_between": "workdays_between(start_date, end_date)",
     "year": "year(date)",
     "month": "month(date)",
     "isnull": "isnull(x)",
     "notnull": "notnull(x)",
+    "rank": "rank(x) or rank(x, group)",
+    "pct_rank": "pct_rank(x) or pct_rank(x, group)",
+    "ntile": "ntile(x, buckets) or ntile(x, buckets, group)",
+    "quantile": "quantile(x, q) or quantile(x, q, group)",
+    "cum_share": "cum_share(x) or cum_share(x, group)",
+    "total": "total(x) or total(x, group)",
+    "concat": "concat(a, b, …)",
+    "text": "text(x)",
 }
 
 TYPES = ("number", "bool", "string", "date", "any")
@@ -87,6 +117,24 @@ def _norm_type(t: object) -> str:
 
 def _err(node: Node, message: str) -> ExprError:
     return ExprError(message, node.start, max(1, node.end - node.start))
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def date_literal(node: Node) -> datetime.date:
+    """Return the day a `date('YYYY-MM-DD')` argument names, or raise ExprError at it."""
+    if not isinstance(node, String):
+        raise _err(node, "date() takes a constant date in quotes, e.g. date('2025-01-31')")
+    text = node.value.strip()
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise _err(
+            node, f"'{node.value}' is not a date: write date('YYYY-MM-DD'), e.g. date('2025-01-31')"
+        ) from None
 
 
 def _describe(node: Node, t: str) -> str:
@@ -292,13 +340,54 @@ class _Checker:
                 for a in args:
                     self.expect(a, {"date"}, "days_between() needs dates")
                 return "number"
+            case "date":
+                date_literal(args[0])
+                return "date"
+            case "add_days" | "add_months":
+                self.expect(args[0], {"date"}, f"{name}() needs a date")
+                unit = "days" if name == "add_days" else "months"
+                self.expect(args[1], number, f"the {unit} of {name}() must be a number")
+                return "date"
+            case "workdays_between":
+                for a in args:
+                    self.expect(a, {"date"}, "workdays_between() needs dates")
+                return "number"
             case "year" | "month":
                 self.expect(args[0], {"date"}, f"{name}() needs a date")
                 return "number"
             case "isnull" | "notnull":
                 self.infer(args[0])
                 return "bool"
+            case "rank" | "pct_rank" | "ntile" | "quantile" | "cum_share" | "total":
+                self.population(node)
+                return "number"
+            case "concat" | "text":
+                for a in args:
+                    self.infer(a)
+                return "string"
         raise AssertionError(name)  # pragma: no cover - every built-in is handled above
+
+    def population(self, node: Call) -> None:
+        """Check a population function: a number, a constant where one is needed, a group."""
+        name, args = node.name, node.args
+        self.expect(args[0], {"number"}, f"{name}() ranks numbers")
+        rest = list(args[1:])
+        if name == "ntile":
+            k = rest.pop(0)
+            if not (isinstance(k, Number) and k.is_integer and k.value >= 1):
+                raise _err(
+                    k,
+                    "the buckets of ntile() must be a constant whole number of at least 1, e.g. ntile(x, 5)",
+                )
+        elif name == "quantile":
+            q = rest.pop(0)
+            if not (isinstance(q, Number) and 0 <= q.value <= 1):
+                raise _err(
+                    q, "the q of quantile() must be a constant from 0 to 1, e.g. quantile(x, 0.5)"
+                )
+        for group in rest:  # the optional last argument splits the population into groups
+            if self.infer(group) == _NULL:
+                raise _err(group, f"the group of {name}() must be a value such as an attribute")
 
 
 def check(

@@ -7,10 +7,11 @@ from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 from ibis.common.exceptions import IbisError
 
-from .checker import BUILTINS
+from .checker import BUILTINS, date_literal
 from .nodes import (
     Binary,
     Bool,
@@ -85,8 +86,10 @@ def _false() -> ir.BooleanValue:
 
 
 class _Compiler:
-    def __init__(self, resolve, functions) -> None:
+    def __init__(self, resolve, functions, population=None, workdays=None) -> None:
         self.resolve = resolve
+        self.population = population
+        self.workdays = workdays
         self.functions = dict(functions or {})
         for name in self.functions:
             if name in BUILTINS:
@@ -341,6 +344,48 @@ class _Compiler:
             return ibis.null("int64")
         return d2.delta(d1, unit="day")
 
+    def call_date(self, node: Call, args) -> ir.Value:
+        return ibis.literal(date_literal(args[0]), type="date")
+
+    def whole(self, node: Node, what: str) -> ir.Value:
+        """Compile a count of days or months: a fraction is cut off toward zero."""
+        v = self.numeric(node, what)
+        if _is_null(v) or v.type().is_integer():
+            return v
+        v = _round9(v.cast("float64"))
+        return ibis.ifelse(v >= 0, v.floor(), v.ceil()).cast("int64")
+
+    def _shift(self, node: Call, args, unit: str) -> ir.Value:
+        d = self.date(args[0], f"{node.name}()")
+        n = self.whole(args[1], f"{node.name}()")
+        if _is_null(d) or _is_null(n):
+            return ibis.null("date")
+        # DuckDB and PostgreSQL both keep the day of the month and clamp it to the target
+        # month's last day (2025-01-31 + 1 month = 2025-02-28). Both give a timestamp for
+        # date + interval while Ibis types it a date, so Value.cast would be skipped: the
+        # cast is built as an operation.
+        shifted = d + n.cast("int64").as_interval(unit)
+        return ops.Cast(shifted, to=dt.date).to_expr()
+
+    def call_add_days(self, node: Call, args) -> ir.Value:
+        return self._shift(node, args, "D")
+
+    def call_add_months(self, node: Call, args) -> ir.Value:
+        return self._shift(node, args, "M")
+
+    def call_workdays_between(self, node: Call, args) -> ir.Value:
+        if self.workdays is None:
+            raise _err(
+                node,
+                "workdays_between() counts with the data set's working-day calendar: "
+                "use it in a metric's `where` or `expr`",
+            )
+        return self.workdays(node, self.compile_date)
+
+    def compile_date(self, node: Node) -> ir.Value:
+        """Compile a value that must be a date (a timestamp or 'YYYY-MM-DD' text is cast)."""
+        return self.date(node, "workdays_between()")
+
     def call_year(self, node: Call, args) -> ir.Value:
         d = self.date(args[0], "year()")
         return ibis.null("int64") if _is_null(d) else d.year().cast("int64")
@@ -357,11 +402,61 @@ class _Compiler:
         v = self.compile(args[0])
         return _false() if _is_null(v) else v.notnull()
 
+    def text(self, node: Node) -> ir.Value:
+        """Compile a value as text: numbers without trailing zeros, dates as YYYY-MM-DD."""
+        v = self.compile(node)
+        t = v.type()
+        if _is_null(v):
+            return ibis.null("string")
+        if t.is_string():
+            return v
+        if t.is_integer() or t.is_boolean() or t.is_date():
+            return v.cast("string")
+        if t.is_numeric():
+            # Through decimal(38, 9): the same digits on every backend (PostgreSQL prints
+            # 2.0::float8 as '2', DuckDB as '2.0'), then the zeros after the point go.
+            digits = v.cast(_FLOAT_AS_DECIMAL).cast("string")
+            trimmed = digits.re_replace(r"0+$", "").re_replace(r"\.$", "")
+            return ibis.ifelse(digits.contains("."), trimmed, digits)
+        return v.cast("string")
+
+    def call_text(self, node: Call, args) -> ir.Value:
+        return self.text(args[0])
+
+    def call_concat(self, node: Call, args) -> ir.Value:
+        parts = [self.text(a) for a in args]
+        if any(_is_null(p) for p in parts):
+            return ibis.null("string")
+        # `||` semantics on every backend: one missing part makes the whole text missing
+        # (DuckDB's concat() would skip it and PostgreSQL's too).
+        out = parts[0]
+        for p in parts[1:]:
+            out = out + p
+        return out
+
+    def _population(self, node: Call, args) -> ir.Value:
+        if self.population is None:
+            raise _err(
+                node,
+                f"{node.name}() compares an entity with the other entities and cannot be used here",
+            )
+        return self.population(node, self.compile)
+
+    call_rank = call_pct_rank = call_ntile = call_quantile = call_cum_share = call_total = (
+        _population
+    )
+
 
 def compile_expr(
     node: Node,
     resolve: Callable[[str], ir.Value],
     functions: Mapping[str, Callable[..., ir.Value]] | None = None,
+    population: Callable[[Call, Callable[[Node], ir.Value]], ir.Value] | None = None,
+    workdays: Callable[[Call, Callable[[Node], ir.Value]], ir.Value] | None = None,
 ) -> ir.Value:
-    """Compile an expression to an Ibis value, resolving names through `resolve`."""
-    return _Compiler(resolve, functions).compile(node)
+    """Compile an expression to an Ibis value, resolving names through `resolve`.
+
+    `population(call, compile)` gives the value of a population function call (rank() …);
+    without it they are refused. `workdays(call, compile)` likewise gives the value of a
+    workdays_between() call, which needs the data set's working-day calendar."""
+    return _Compiler(resolve, functions, population, workdays).compile(node)

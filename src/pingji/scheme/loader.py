@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -12,6 +13,14 @@ from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import (
+    AliasEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from ruamel.yaml.scalarstring import (
     DoubleQuotedScalarString,
     FoldedScalarString,
@@ -123,6 +132,75 @@ def _record(pos: Positions, path: Path_, value: Any) -> None:
         pos.strings[path] = str(value)
 
 
+# A scheme is a few kB of text; a megabyte is surely not one. The one limit for every way a
+# scheme arrives: a file on the command line, an upload or a text pasted into the web form.
+MAX_SCHEME_BYTES = 1024 * 1024
+
+# Values an alias (*name) may repeat in all, counted as expanded. A YAML "billion laughs" of a
+# few hundred bytes expands to millions of values; a real scheme repeats a few mappings.
+MAX_ALIAS_VALUES = 10_000
+
+# Mappings and lists inside each other; a deep tree of indicators is a few dozen levels.
+MAX_DEPTH = 100
+
+
+_OPENING_RUN = re.compile(r"[\[{](?:\s*[\[{]){" + str(MAX_DEPTH) + "}")
+
+
+def _too_deep(line: int, col: int) -> Problem:
+    return Problem(
+        f"mappings and lists are nested more than {MAX_DEPTH} deep here: "
+        "a scheme is not nested so deep",
+        line,
+        col,
+    )
+
+
+def _check_aliases(yaml: YAML, text: str) -> Problem | None:
+    """Return a problem if YAML aliases (*name, <<: *name) would repeat too many values
+    (or mappings and lists are nested too deep to be a scheme).
+
+    Counts on the parser's events, before anything is built: a "billion laughs" of a few
+    hundred bytes, or a chain of merges that grows with the square of its length, is refused
+    at the alias that goes over MAX_ALIAS_VALUES in a few milliseconds."""
+    run = _OPENING_RUN.search(text)  # ruamel's scanner slows down on [[[[…: look first
+    if run:
+        start = run.start()
+        return _too_deep(text.count("\n", 0, start) + 1, start - text.rfind("\n", 0, start))
+    sizes: dict[str, int] = {}  # values under each anchor, repeats included
+    open_: list[list] = [[0, None]]  # [values so far, anchor] per open mapping or list
+    repeated = 0
+    for event in yaml.parse(text):
+        if isinstance(event, MappingStartEvent | SequenceStartEvent):
+            open_.append([1, event.anchor])
+            if len(open_) > MAX_DEPTH:
+                return _too_deep(event.start_mark.line + 1, event.start_mark.column + 1)
+            continue
+        if isinstance(event, ScalarEvent):
+            size = 1
+        elif isinstance(event, AliasEvent):
+            size = sizes.get(event.anchor, 1)
+            repeated += size
+            if repeated > MAX_ALIAS_VALUES:
+                mark = event.start_mark
+                return Problem(
+                    f"YAML aliases (*name) repeat more than {MAX_ALIAS_VALUES:,} values in "
+                    f"all (at *{event.anchor}): write the values out, or repeat fewer of them",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+        elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+            size, anchor = open_.pop()
+            if anchor:
+                sizes[anchor] = size
+        else:
+            continue
+        if isinstance(event, ScalarEvent) and event.anchor:
+            sizes[event.anchor] = 1
+        open_[-1][0] += size
+    return None
+
+
 def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> Any:
     """Return plain Python data for a ruamel node, recording positions and refusing tags."""
     tag = getattr(node, "tag", None)
@@ -142,8 +220,11 @@ def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> A
     if isinstance(node, CommentedMap):
         out = {}
         for key in node:
-            kl, kc = node.lc.key(key)
-            vl, vc = node.lc.value(key)
+            if key in node.lc.data:
+                kl, kc = node.lc.key(key)
+                vl, vc = node.lc.value(key)
+            else:  # merged in by `<<: *name`: it has no line of its own here
+                kl, kc = vl, vc = tuple(x - 1 for x in pos.of(path) or (1, 1))
             child = (*path, str(key))
             pos.keys[child] = (kl + 1, kc + 1)
             pos.values[child] = (vl + 1, vc + 1)
@@ -268,6 +349,12 @@ def _message(errors: list[dict], key: Path_, data: Any) -> tuple[str, Path_]:
     if kind == "missing":
         name = first["loc"][-1]
         return f"required key '{name}' is missing: add `{name}: …`", key
+    if any(e["type"] == "finite_number" for e in errors):
+        return (
+            f"expected a finite number{got}: .nan, .inf and numbers beyond ±1.8e308 "
+            "(such as 1e400) cannot be computed with",
+            key,
+        )
     if kind == "value_error":
         message = first["msg"].removeprefix("Value error, ")
         # point at the key the message is about when it names one of this mapping's keys
@@ -343,10 +430,14 @@ def _short(value: Any) -> str:
 
 def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
     """Parse YAML text into a typed scheme (structure only), raising SchemeError."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_SCHEME_BYTES:
+        raise SchemeError(file, [_too_large(size)])
     yaml = YAML(typ="rt")
     yaml.preserve_quotes = True
     try:
-        doc = yaml.load(text)
+        too_many = _check_aliases(yaml, text)
+        doc = None if too_many else yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -355,6 +446,8 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
         ) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
         raise SchemeError(file, [Problem(f"malformed YAML: {exc}")], text) from None
+    if too_many:
+        raise SchemeError(file, [too_many], text)
     pos = Positions(text)
     pos.values[()] = _document_start(pos.lines)
     problems: list[Problem] = []
@@ -383,11 +476,26 @@ def _document_start(lines: list[str]) -> tuple[int, int]:
     return 1, 1
 
 
+def _too_large(size: int | None = None) -> Problem:
+    got = f" ({size:,} bytes)" if size is not None else ""
+    return Problem(
+        f"the scheme is larger than 1 MB{got}: a scheme holds at most {MAX_SCHEME_BYTES:,} bytes"
+    )
+
+
 def read_scheme_file(path: str | Path) -> tuple[str, str]:
-    """Return (display name, text) of a scheme file, with a clear error when unreadable."""
+    """Return (display name, text) of a scheme file, with a clear error when unreadable.
+
+    Reads at most one byte past MAX_SCHEME_BYTES, so a device or pipe (/dev/zero) given as a
+    scheme stops there instead of reading without end."""
     p = Path(path)
     try:
-        return str(p), p.read_text(encoding="utf-8-sig")
+        with p.open("rb") as f:
+            data = f.read(MAX_SCHEME_BYTES + 1)
+        if len(data) > MAX_SCHEME_BYTES:
+            raise SchemeError(str(p), [_too_large()])
+        text = data.decode("utf-8-sig")  # universal newlines, as reading in text mode does
+        return str(p), text.replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
         raise SchemeError(str(p), [Problem("no such scheme file")]) from None
     except UnicodeDecodeError as exc:

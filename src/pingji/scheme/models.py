@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    model_validator,
+)
 
-# Strict: `true` or "10" where a number belongs is a mistake, not 1 or 10.
-Number = StrictInt | StrictFloat
+from pingji.scheme.colors import check_color
+
+# Strict: `true` or "10" where a number belongs is a mistake, not 1 or 10. Finite: `.nan`,
+# `.inf` and `1e400` (read as infinity) would pass the check and break or skew a run later.
+FiniteFloat = Annotated[StrictFloat, Field(allow_inf_nan=False)]
+Number = StrictInt | FiniteFloat
 
 
 class Model(BaseModel):
@@ -29,7 +41,7 @@ class Described(Model):
 class Param(Described):
     """A named parameter with a default that `--param name=value` overrides."""
 
-    default: bool | int | float | str
+    default: bool | int | FiniteFloat | str
     type: Literal["number", "money", "integer", "string", "bool"] | None = None
 
 
@@ -367,13 +379,26 @@ class Node(Described):
 
 
 class Level(Described):
-    """One grade: its code, Chinese label, colour and (for score bands) its lower edge."""
+    """One grade: its code, Chinese label, colour and (for score bands) its lower edge:
+    `min` (value ≥ min) or `above` (value > above, e.g. Altman's "Z > 2.99 safe")."""
 
     grade: str
-    color: str | None = None
+    color: Annotated[str, AfterValidator(check_color)] | None = None
     min: Number | None = None
+    above: Number | None = None
     below: Number | None = None
     benefits: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_lower_edge(self) -> Level:
+        if self.min is not None and self.above is not None:
+            raise ValueError("give the lower edge once: `min` (≥) or `above` (>)")
+        return self
+
+    @property
+    def lower(self) -> Number | None:
+        """Return the lower edge (`min` or `above`), if any."""
+        return self.min if self.min is not None else self.above
 
 
 class GradeRule(Described):
@@ -476,10 +501,40 @@ class Check(Described):
 # -------------------------------------------------------------------- scheme
 
 
+class TableColumn(Described):
+    """One column of a table a scheme declares: its type, and the values it may hold."""
+
+    type: Literal["string", "money", "number", "integer", "date", "bool"]
+    choices: Annotated[list[str], Field(min_length=1)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _type_shorthand(cls, data: Any) -> Any:
+        # `minutes: number` is short for `minutes: {type: number}`
+        return {"type": data} if isinstance(data, str) else data
+
+
+class Table(Described):
+    """A table of the scheme's own (a fact or an entity table), shaped like the contract's."""
+
+    kind: Literal["fact", "entity"]
+    entity: str | None = None  # for a fact: the entity table its key refers to
+    key: str
+    date: str | None = None  # the column windows apply to
+    columns: Annotated[dict[str, TableColumn], Field(min_length=1)]
+
+
 class Entity(Model):
     """The table whose rows are evaluated."""
 
     table: Literal["customers", "suppliers", "staff", "dealers"]
+
+
+class Evidence(Described):
+    """Minimum evidence: an entity for which `when` does not hold is not rated — no score,
+    no grade, status `not_rated` — rather than graded on defaults (e.g. `orders >= 3`)."""
+
+    when: str
 
 
 class Scheme(Described):
@@ -487,12 +542,14 @@ class Scheme(Described):
 
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     version: str | int = 1
-    entity: Literal["customers", "suppliers", "staff", "dealers"]
+    entity: str  # an entity table: the contract's or one in `tables`
     period: Literal["year", "quarter", "month"]
+    tables: dict[str, Table] = {}
     params: dict[str, Param] = {}
     extra_columns: dict[str, list[str]] = {}
     metrics: dict[str, Metric] = {}
     tree: Node | None = None
+    evidence: Evidence | None = None
     grades: Grades | None = None
     classes: Classes | None = None
     consequences: Consequences | None = None

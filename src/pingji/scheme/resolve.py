@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import difflib
 import graphlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pingji import expr
-from pingji.data.contract import TABLES
+from pingji.data.contract import ROW_COLUMN, TABLES, Column, TableSpec, as_read, with_declared
 from pingji.errors import Problem, SchemeError
 from pingji.scheme.loader import Path_, Positions, parse_scheme_text, read_scheme_file
 from pingji.scheme.models import Node, Scheme
@@ -17,7 +18,22 @@ from pingji.scheme.models import Node, Scheme
 PERIOD_NAMES = {"period_start": "date", "period_end": "date"}
 RESULT_NAMES = {"score": "number", "points": "number", "max_points": "number"}
 NODE_FUNCTIONS = {"points": (1, 1), "score": (1, 1), "passed": (1, 1), "missing": (1, 1)}
-OUTPUT_FUNCTIONS = {**NODE_FUNCTIONS, "has_class": (1, 1)}
+NOT_RATED = "not_rated"  # the status of an entity whose `evidence` does not hold
+# earlier periods' results (§17): the number of periods back is a constant from 0 to HISTORY_MAX
+HISTORY_FUNCTIONS = {
+    "score_at": (1, 1),
+    "grade_at": (1, 1),
+    "points_at": (2, 2),
+    "value_at": (2, 2),
+}
+HISTORY_MAX = 60
+# grades may read earlier scores, points and values but not earlier grades (that would recurse)
+GRADE_FUNCTIONS = {
+    **NODE_FUNCTIONS,
+    **{k: v for k, v in HISTORY_FUNCTIONS.items() if k != "grade_at"},
+}
+CLASS_FUNCTIONS = {**NODE_FUNCTIONS, **HISTORY_FUNCTIONS}
+OUTPUT_FUNCTIONS = {**CLASS_FUNCTIONS, "has_class": (1, 1)}
 CONSEQUENCE_FUNCTIONS = {**OUTPUT_FUNCTIONS, "grade_streak": (2, 2)}
 WEIGHT_TOLERANCE = 1e-9
 
@@ -54,15 +70,36 @@ class ResolvedScheme:
     nodes: dict[str, ResolvedNode]  # depth first, root first
     streaks: frozenset[tuple[str, int]]  # (grade, periods) of every grade_streak() call
     grade_codes: list[str] = field(default_factory=list)
+    # the data contract as this scheme sees it: the contract's tables and the scheme's own
+    tables: dict[str, TableSpec] = field(default_factory=lambda: dict(TABLES))
+    # the columns the scheme reads, per table (keys and window dates included)
+    columns_read: dict[str, frozenset[str]] = field(default_factory=dict)
+    # (phase, function, node or metric id or "", periods back ≥ 1) of every score_at, grade_at,
+    # points_at and value_at call; phase "grades" is read before grading, "results" after
+    history: frozenset[tuple[str, str, str, int]] = frozenset()
 
     @property
     def id(self) -> str:
         """Return the scheme id."""
         return self.scheme.id
 
+    @property
+    def grade_basis(self) -> bool:
+        """Return whether grade bands apply to a value the output does not already show
+        (anything but plain `score` or `points`): the output then carries it as grade_basis."""
+        g = self.scheme.grades
+        if g is None or g.rules is not None:
+            return False
+        on = self.exprs.get(("grades", "on"))
+        return not (isinstance(on, expr.Name) and on.name in ("score", "points"))
+
     def leaves(self) -> list[ResolvedNode]:
         """Return the indicators (nodes without children)."""
         return [n for n in self.nodes.values() if not n.node.is_group]
+
+    def reads(self) -> dict[str, TableSpec]:
+        """Return each table the scheme reads, narrowed to the columns it reads (as_read)."""
+        return {t: as_read(self.tables[t], cols) for t, cols in self.columns_read.items()}
 
 
 class _Checker:
@@ -94,6 +131,8 @@ class _Checker:
         """Parse and check one expression, recording a positioned problem on error."""
         try:
             tree = expr.parse(str(text))
+            if self._refuse_history(path, tree, functions):
+                return None
             expr.check(tree, known, functions)
         except expr.ExprError as err:
             line, col = self.pos.expr_column(path, err.offset) or (None, None)
@@ -109,6 +148,37 @@ class _Checker:
         self.exprs[path] = tree
         return tree
 
+    def _refuse_history(self, path: Path_, tree, functions) -> bool:
+        """Record why an earlier-period function may not be used here; return whether one was."""
+        refused = [
+            n
+            for n in expr.walk(tree)
+            if isinstance(n, expr.Call)
+            and n.name in HISTORY_FUNCTIONS
+            and n.name not in (functions or {})
+        ]
+        for call in refused:
+            if path[0] == "grades":
+                why = (
+                    f"{call.name}() may not be used in `grades`: a grade that depends on an "
+                    "earlier grade would need that period's grade first, and so on back without "
+                    "end (use score_at, points_at or value_at here; grade_at in classes, "
+                    "consequences, outputs or checks)"
+                )
+            elif path[0] in ("metrics", "tree"):
+                why = (
+                    f"{call.name}() reads earlier periods' results, which metrics and the tree "
+                    "may not use: an earlier period's values and points never depend on its own "
+                    "history (use it in grades, classes, consequences, outputs or checks)"
+                )
+            else:
+                why = (
+                    f"{call.name}() reads earlier periods' results, which `{path[0]}` may not "
+                    "use (use it in grades, classes, consequences, outputs or checks)"
+                )
+            self.problem_in(path, call, why)
+        return bool(refused)
+
     def fail_if_any(self) -> None:
         """Raise a SchemeError with every problem found so far."""
         if self.problems:
@@ -123,12 +193,21 @@ def _number_or_param(c: _Checker, path: Path_, value: Any, known: dict[str, str]
 def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedScheme:
     """Check names, expressions, weights and grades; return the resolved scheme or raise."""
     c = _Checker(scheme, file, text, pos)
-    entity = TABLES[scheme.entity]
+    tables = _declared_tables(c, scheme)  # the contract as this scheme sees it
+    entity = tables.get(scheme.entity)
+    if entity is None or entity.kind != "entity":
+        entities = [t for t, s in tables.items() if s.kind == "entity"]
+        c.problem(
+            ("entity",),
+            f"'{scheme.entity}' is not an entity table{_did_you_mean(scheme.entity, entities)} "
+            f"(entity tables: {', '.join(entities)}; declare your own under `tables`)",
+        )
+        c.fail_if_any()
 
     # ---------------------------------------------------------- params, extra columns
     param_types = {name: (p.type or param_type(p.default)) for name, p in scheme.params.items()}
     for table in scheme.extra_columns:
-        if table not in TABLES:
+        if table not in tables:
             c.problem(("extra_columns", table), f"unknown table '{table}'", key=True)
     base_names = {**param_types, **PERIOD_NAMES}
     clashes = set(scheme.params) & set(scheme.metrics)
@@ -150,10 +229,11 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         if m.aggregation:
             ref = getattr(m, m.aggregation)
             table, _, column = ref.partition(".")
-            spec = TABLES.get(table)
+            spec = tables.get(table)
             if spec is None or spec.kind != "fact":
-                facts = [t for t, s in TABLES.items() if s.kind == "fact"]
-                what = "an entity table" if spec is not None else "an unknown table"
+                facts = [t for t, s in tables.items() if s.kind == "fact"]
+                article = "an" if spec is not None and spec.kind == "entity" else "a"
+                what = f"{article} {spec.kind} table" if spec is not None else "an unknown table"
                 c.problem(
                     (*path, m.aggregation),
                     f"'{table}' is {what}{_did_you_mean(table, facts)}; "
@@ -165,7 +245,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 c.problem(
                     (*path, m.aggregation),
                     f"table '{table}' describes {spec.entity}, but this scheme evaluates "
-                    f"{scheme.entity} (its tables: {_tables_of(scheme.entity)})",
+                    f"{scheme.entity} (its tables: {_tables_of(scheme.entity, tables)})",
                 )
             columns = {col.name: col for col in spec.columns}
             extras = set(scheme.extra_columns.get(table, []))
@@ -186,7 +266,9 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 )
             if m.where:
                 where_known = {col: _col_type(columns.get(col)) for col in (*columns, *extras)}
-                c.expression((*path, "where"), m.where, {**where_known, **base_names})
+                tree = c.expression((*path, "where"), m.where, {**where_known, **base_names})
+                if tree is not None:
+                    _refuse_population(c, (*path, "where"), tree)
             metric_types[name] = (
                 "number" if m.aggregation in ("sum", "count", "count_distinct", "mean") else "any"
             )
@@ -211,9 +293,9 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             metric_types[name] = _col_type(col)
         elif m.latest:
             table, _, column = m.latest.partition(".")
-            spec = TABLES.get(table)
+            spec = tables.get(table)
             if spec is None or spec.date is None or spec.kind != "fact" or not column:
-                dated = ", ".join(t for t, s in TABLES.items() if s.kind == "fact" and s.date)
+                dated = ", ".join(t for t, s in tables.items() if s.kind == "fact" and s.date)
                 c.problem(
                     (*path, "latest"),
                     f"write `latest: <table>.<column>` of a dated fact table ({dated})",
@@ -280,6 +362,32 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     node_ids = set(nodes)
     c.pass_ids = {k for k, n in nodes.items() if n.pass_points is not None}
     result_known = {**known_metrics, **(RESULT_NAMES if nodes else {})}
+    # minimum evidence: judged on the data (metrics, node inputs), before any score or grade
+    if scheme.evidence is not None:
+        tree = c.expression(
+            ("evidence", "when"), scheme.evidence.when, known_metrics, NODE_FUNCTIONS
+        )
+        if tree is not None:
+            _check_node_calls(c, ("evidence", "when"), tree, node_ids)
+            kind = expr.type_of(tree, known_metrics, NODE_FUNCTIONS)
+            if kind not in ("bool", "any"):
+                c.problem(
+                    ("evidence", "when"),
+                    f"`when` needs a true/false value (e.g. orders >= 3), but this is a {kind}",
+                )
+        if "rated" in scheme.metrics:
+            c.problem(
+                ("metrics", "rated"),
+                "'rated' is a reserved name with `evidence`; choose another metric name",
+                key=True,
+            )
+        for i, st in enumerate(scheme.consequences.statuses if scheme.consequences else []):
+            if st.status == NOT_RATED:
+                c.problem(
+                    ("consequences", "statuses", i, "status"),
+                    f"'{NOT_RATED}' is the status of entities without enough evidence "
+                    "(`evidence`): choose another status",
+                )
     grade_codes: list[str] = []
     if scheme.grades is not None:
         g = scheme.grades
@@ -288,10 +396,13 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         if len(set(grade_codes)) != len(grade_codes):
             c.problem((*gp, "levels"), "a grade appears twice in `levels`")
         if g.rules is None:  # `on` is what score bands apply to; rules name their own values
-            c.expression((*gp, "on"), g.on, result_known, NODE_FUNCTIONS)
-        with_min = [lv for lv in g.levels if lv.min is not None]
+            c.expression((*gp, "on"), g.on, result_known, GRADE_FUNCTIONS)
+        with_min = [lv for lv in g.levels if lv.lower is not None]
         if g.rules is None and not with_min:
-            c.problem((*gp, "levels"), "give the levels a `min` (score bands) or add grade `rules`")
+            c.problem(
+                (*gp, "levels"),
+                "give the levels a `min` or `above` (score bands) or add grade `rules`",
+            )
         if with_min:
             _check_bands(c, g)
         for i, rule in enumerate(g.rules or []):
@@ -300,7 +411,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                     (*gp, "rules", i, "grade"),
                     f"unknown grade '{rule.grade}'; levels: {', '.join(grade_codes)}",
                 )
-            c.expression((*gp, "rules", i, "when"), rule.when, result_known, NODE_FUNCTIONS)
+            c.expression((*gp, "rules", i, "when"), rule.when, result_known, GRADE_FUNCTIONS)
         if g.else_ is not None and g.else_ not in grade_codes:
             c.problem((*gp, "else"), f"unknown grade '{g.else_}'; levels: {', '.join(grade_codes)}")
         for i, cap in enumerate(g.caps):
@@ -309,10 +420,12 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                     (*gp, "caps", i, "at_most"),
                     f"unknown grade '{cap.at_most}'; levels: {', '.join(grade_codes)}",
                 )
-            c.expression((*gp, "caps", i, "when"), cap.when, result_known, NODE_FUNCTIONS)
+            c.expression((*gp, "caps", i, "when"), cap.when, result_known, GRADE_FUNCTIONS)
         for i, dem in enumerate(g.demotions):
-            c.expression((*gp, "demotions", i, "when"), dem.when, result_known, NODE_FUNCTIONS)
+            c.expression((*gp, "demotions", i, "when"), dem.when, result_known, GRADE_FUNCTIONS)
     graded_known = {**result_known, **({"grade": "string"} if scheme.grades else {})}
+    if scheme.evidence is not None:
+        graded_known["rated"] = "bool"  # whether the entity had enough evidence to be rated
 
     # ----------------------------------------------------------------------- classes
     class_ids: list[str] = []
@@ -322,7 +435,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         if len(set(class_ids)) != len(class_ids):
             c.problem(("classes", "rules"), "a class id appears twice")
         for i, rule in enumerate(cl.rules):
-            c.expression(("classes", "rules", i, "when"), rule.when, graded_known, NODE_FUNCTIONS)
+            c.expression(("classes", "rules", i, "when"), rule.when, graded_known, CLASS_FUNCTIONS)
         if cl.precedence is not None:
             unknown = [p for p in cl.precedence if p not in class_ids]
             if unknown:
@@ -369,7 +482,8 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 _check_node_calls(c, path, tree, node_ids)
 
     # ---------------------------------------------------------- outputs and checks
-    status_known = {**classed_known, **({"status": "string"} if scheme.consequences else {})}
+    has_status = scheme.consequences is not None or scheme.evidence is not None
+    status_known = {**classed_known, **({"status": "string"} if has_status else {})}
     out_ids: set[str] = set()
     for i, out in enumerate(scheme.outputs):
         if out.id in out_ids or out.id in metric_types:
@@ -392,6 +506,22 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     for path, tree in list(c.exprs.items()):
         if path[0] in ("grades", "classes"):
             _check_node_calls(c, path, tree, node_ids)
+    # working days are counted by joining the calendar onto metric rows (engine.workdays)
+    for path, tree in list(c.exprs.items()):
+        if path[0] == "metrics" or "$value" in path:
+            continue
+        for call in _calls_with_args(tree, "workdays_between"):
+            c.problem_in(
+                path,
+                call,
+                "workdays_between() may be used in a metric's `expr` or `where` only: "
+                "count the working days in a metric and use the metric here",
+            )
+    # earlier periods' results: a real node or metric in quotes and a constant number back
+    history: set[tuple[str, str, str, int]] = set()
+    for path, tree in list(c.exprs.items()):
+        if path[0] in ("grades", "classes", "consequences", "outputs", "checks"):
+            history |= _check_history_calls(c, path, tree, node_ids, set(scheme.metrics))
 
     c.fail_if_any()
     return ResolvedScheme(
@@ -404,14 +534,141 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         nodes=nodes,
         streaks=frozenset(streaks),
         grade_codes=grade_codes,
+        history=frozenset(history),
+        tables=tables,
+        columns_read=_columns_read(scheme, tables, c.exprs),
     )
 
 
-def _tables_of(entity: str) -> str:
+def _tables_of(entity: str, tables: dict[str, TableSpec]) -> str:
     """Return the fact tables that can describe an entity."""
     return ", ".join(
-        t for t, s in TABLES.items() if s.kind == "fact" and s.entity in (None, entity)
+        t for t, s in tables.items() if s.kind == "fact" and s.entity in (None, entity)
     )
+
+
+_TABLE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_COLUMN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _declared_tables(c: _Checker, scheme: Scheme) -> dict[str, TableSpec]:
+    """Check the scheme's own tables; return the contract's tables followed by them."""
+    declared: dict[str, TableSpec] = {}
+    entities = {t for t, s in TABLES.items() if s.kind == "entity"}
+    entities |= {t for t, d in scheme.tables.items() if d.kind == "entity"}
+    for name, t in scheme.tables.items():
+        path: Path_ = ("tables", name)
+        before = len(c.problems)
+        if name in TABLES:
+            c.problem(
+                path,
+                f"'{name}' is a table of the data contract: give your own table another name "
+                f"(contract tables: {', '.join(TABLES)})",
+                key=True,
+            )
+            continue
+        if not _TABLE_NAME.fullmatch(name):
+            c.problem(
+                path,
+                f"table name '{name}': use lower-case letters, digits and _ "
+                "(the data file is named after it, e.g. site_visits.csv)",
+                key=True,
+            )
+        names = list(t.columns)
+        for col_name, col in t.columns.items():
+            cpath: Path_ = (*path, "columns", col_name)
+            if not _COLUMN_NAME.fullmatch(col_name) or col_name == ROW_COLUMN:
+                c.problem(
+                    cpath,
+                    f"column name '{col_name}': use letters, digits and _ (not starting with a "
+                    f"digit; '{ROW_COLUMN}' is reserved), so expressions can name it",
+                    key=True,
+                )
+            if col.choices is not None and col.type != "string":
+                c.problem(cpath, f"`choices` belong to string columns; '{col_name}' is {col.type}")
+        if t.key not in t.columns:
+            c.problem(
+                (*path, "key"),
+                f"key '{t.key}' is not among the columns of '{name}'"
+                f"{_did_you_mean(t.key, names)} (columns: {', '.join(names)})",
+            )
+        if t.date is not None:
+            if t.kind == "entity":
+                c.problem((*path, "date"), "an entity table has no window date: remove `date`")
+            elif t.date not in t.columns:
+                c.problem(
+                    (*path, "date"),
+                    f"date '{t.date}' is not among the columns of '{name}'"
+                    f"{_did_you_mean(t.date, names)} (columns: {', '.join(names)})",
+                )
+            elif t.columns[t.date].type != "date":
+                c.problem(
+                    (*path, "date"),
+                    f"windows apply to a date column; '{t.date}' is {t.columns[t.date].type}",
+                )
+        if t.entity is not None:
+            if t.kind == "entity":
+                c.problem((*path, "entity"), "`entity` belongs to fact tables: remove it")
+            elif t.entity not in entities:
+                c.problem(
+                    (*path, "entity"),
+                    f"'{t.entity}' is not an entity table{_did_you_mean(t.entity, entities)} "
+                    f"(entity tables: {', '.join(sorted(entities))})",
+                )
+        if len(c.problems) > before:
+            continue
+        identity = {t.key, t.date} - {None}
+        declared[name] = TableSpec(
+            name,
+            t.kind,
+            t.key,
+            tuple(
+                Column(
+                    col_name,
+                    col.type,
+                    required=True,  # when the scheme reads it: its own declaration
+                    choices=tuple(v.lower() for v in col.choices or ()),
+                    label=col.label or "",
+                    not_null=col_name in identity,
+                )
+                for col_name, col in t.columns.items()
+            ),
+            date=t.date,
+            label=t.label or "",
+            entity=t.entity,
+            unique_key=t.kind == "entity",
+        )
+    return with_declared(declared)
+
+
+def _columns_read(
+    scheme: Scheme, tables: dict[str, TableSpec], exprs: dict[Path_, Any]
+) -> dict[str, frozenset[str]]:
+    """Return the columns the scheme reads from each table (keys and window dates too)."""
+    reads: dict[str, set[str]] = {scheme.entity: set()}
+    common = set(scheme.params) | set(PERIOD_NAMES)
+    for name, m in scheme.metrics.items():
+        if m.aggregation:
+            table, _, column = getattr(m, m.aggregation).partition(".")
+            cols = reads.setdefault(table, set())
+            cols.update([column] if column else [])
+            where = exprs.get(("metrics", name, "where"))
+            if where is not None:
+                cols |= expr.names(where) - common
+        elif m.attribute:
+            reads[scheme.entity].add(m.attribute)
+        elif m.latest:
+            table, _, column = m.latest.partition(".")
+            reads.setdefault(table, set()).add(column)
+        elif m.rating:
+            reads.setdefault("ratings", set()).update(("period", "indicator", "score"))
+    if scheme.grades is not None and scheme.grades.overrides:
+        reads.setdefault("overrides", set()).update(("period", "grade"))
+    out: dict[str, frozenset[str]] = {}
+    for table, cols in reads.items():
+        spec = tables[table]
+        out[table] = frozenset(cols | {spec.key} | ({spec.date} if spec.date else set()))
+    return out
 
 
 def _did_you_mean(word: str, choices) -> str:
@@ -692,33 +949,62 @@ def _overlap(a, b) -> bool:
 
 
 def _check_bands(c: _Checker, g) -> None:
-    """Score bands run from the best grade down with no gap and no overlap."""
+    """Score bands run from the best grade down with no gap and no overlap: a level takes the
+    values from its lower edge (`min` ≥, `above` >) up to where the level above begins."""
     levels = g.levels
-    prev_min = None
+    prev: tuple[float, str] | None = None  # the lower edge of the level above, and its key
     for i, lv in enumerate(levels):
         p: Path_ = ("grades", "levels", i)
-        if lv.min is None and i != len(levels) - 1:
-            c.problem(p, f"grade '{lv.grade}' needs `min` (only the last level may leave it out)")
-            continue
-        if prev_min is not None and lv.min is not None and lv.min >= prev_min:
+        key = "min" if lv.min is not None else "above" if lv.above is not None else None
+        if key is None and i != len(levels) - 1:
             c.problem(
-                (*p, "min"),
-                f"grade '{lv.grade}' (min {lv.min:g}) overlaps the grade above it (min {prev_min:g}): "
-                "levels run from the best grade down, each `min` lower than the one above",
+                p,
+                f"grade '{lv.grade}' needs `min` or `above` (only the last level may leave "
+                "them out)",
             )
+            continue
+        if prev is not None and key is not None:
+            edge, prev_key = prev
+            # the same edge leaves this level one value only when it is `min` under `above`
+            if lv.lower > edge or (lv.lower == edge and (key, prev_key) != ("min", "above")):
+                c.problem(
+                    (*p, key),
+                    f"grade '{lv.grade}' ({key} {lv.lower:g}) overlaps the grade above it "
+                    f"({prev_key} {edge:g}): levels run from the best grade down, each "
+                    "lower edge (`min` or `above`) below the one above",
+                )
         if lv.below is not None:
             if i == 0:
                 c.problem((*p, "below"), "the best grade has no upper edge: remove `below`")
-            elif prev_min is not None and lv.below != prev_min:
-                word = "a gap" if lv.below < prev_min else "an overlap"
+            elif prev is not None and prev[1] == "above":
+                c.problem(
+                    (*p, "below"),
+                    f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts "
+                    f"above {prev[0]:g}, so {prev[0]:g} itself belongs here: remove `below`",
+                )
+            elif prev is not None and lv.below != prev[0]:
+                word = "a gap" if lv.below < prev[0] else "an overlap"
                 c.problem(
                     (*p, "below"),
                     f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts at "
-                    f"{prev_min:g}: {word} (`below` must equal the `min` of the grade above, "
+                    f"{prev[0]:g}: {word} (`below` must equal the `min` of the grade above, "
                     "or be left out)",
                 )
-        if lv.min is not None:
-            prev_min = lv.min
+        if key is not None:
+            prev = (lv.lower, key)
+
+
+def _refuse_population(c: _Checker, path: Path_, tree) -> None:
+    """A `where` runs over fact rows: comparing an entity with the others means nothing there."""
+    for call in expr.walk(tree):
+        if isinstance(call, expr.Call) and call.name in expr.POPULATION_FUNCTIONS:
+            c.problem_in(
+                path,
+                call,
+                f"{call.name}() compares an entity with the other entities and cannot be "
+                "used in `where`, which filters fact rows; compute it in a metric's `expr` "
+                "from an aggregated metric instead",
+            )
 
 
 def _calls_with_args(tree, name: str):
@@ -742,6 +1028,61 @@ def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> Non
                     f"passed(): node '{_literal(arg)}' has no pass mark (`pass` or `pass_points`); "
                     f"nodes with one: {marked}",
                 )
+
+
+_HISTORY_USAGE = {
+    "score_at": "score_at(1)",
+    "grade_at": "grade_at(1)",
+    "points_at": "points_at('<node id>', 1)",
+    "value_at": "value_at('<metric>', 1)",
+}
+
+
+def _check_history_calls(
+    c: _Checker, path: Path_, tree, node_ids: set[str], metrics: set[str]
+) -> set[tuple[str, str, str, int]]:
+    """Check the arguments of score_at, grade_at, points_at and value_at; return what they read
+    from earlier periods as (phase, function, node or metric id, periods back ≥ 1)."""
+    found: set[tuple[str, str, str, int]] = set()
+    phase = "grades" if path[0] == "grades" else "results"
+    for call in expr.walk(tree):
+        if not (isinstance(call, expr.Call) and call.name in HISTORY_FUNCTIONS):
+            continue
+        fn, args, name = call.name, call.args, ""
+        if fn in ("points_at", "value_at"):
+            kind, known = ("node", node_ids) if fn == "points_at" else ("metric", metrics)
+            listed = ", ".join(sorted(known)) or "none"
+            if not _is_string(args[0]):
+                c.problem_in(
+                    path, args[0], f"{fn}() takes a {kind} id in quotes; {kind}s: {listed}"
+                )
+                continue
+            if _literal(args[0]) not in known:
+                c.problem_in(
+                    path,
+                    args[0],
+                    f"{fn}(): unknown {kind} '{_literal(args[0])}'; {kind}s: {listed}",
+                )
+                continue
+            name = str(_literal(args[0]))
+        elif fn == "score_at" and not node_ids:
+            c.problem_in(path, call, "score_at needs a `tree`: without one there is no score")
+            continue
+        elif fn == "grade_at" and c.scheme.grades is None:
+            c.problem_in(path, call, "grade_at needs a `grades` section")
+            continue
+        back = args[-1]
+        if not (_is_int(back) and 0 <= back.value <= HISTORY_MAX):
+            c.problem_in(
+                path,
+                back,
+                f"{fn}(): the number of periods back is a whole number from 0 (this period) "
+                f"to {HISTORY_MAX}, written as a number: {_HISTORY_USAGE[fn]}",
+            )
+            continue
+        if back.value >= 1:  # 0 is this period: read from its own columns
+            found.add((phase, fn, name, int(back.value)))
+    return found
 
 
 def _check_class_calls(c: _Checker, path: Path_, tree, class_ids: list[str]) -> None:

@@ -38,6 +38,8 @@ SAMPLE_PERIODS: dict[str, str] = {
     "relationship-kpi": "2025-12",
     "service-staff-appraisal": "2025-12",
     "hotel-service-quality": "2025",
+    "customer-rfm": "2025",
+    "customer-abc": "2025",
 }
 
 CUSTOMER_SCHEMES = (
@@ -48,6 +50,8 @@ CUSTOMER_SCHEMES = (
     "satisfaction-survey",
     "bank-customer-contribution",
     "delivery-experience",
+    "customer-rfm",
+    "customer-abc",
 )
 STAFF_SCHEMES = ("relationship-kpi", "service-staff-appraisal", "hotel-service-quality")
 
