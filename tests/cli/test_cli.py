@@ -328,11 +328,11 @@ def test_explain_one_entity_shows_points_and_rules(customers, capsys) -> None:
 # ---------------------------------------------------------------------- templates
 
 
-def test_templates_lists_all_12_with_chinese_labels(capsys) -> None:
+def test_templates_lists_all_14_with_chinese_labels(capsys) -> None:
     code, out, _ = run(capsys, "templates")
     assert code == 0
     lines = out.splitlines()
-    assert len(lines) == 12
+    assert len(lines) == 14
     assert [line.split()[0] for line in lines] == builtin_names()
     assert "客户综合评价" in lines[0]
 

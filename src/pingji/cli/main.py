@@ -24,11 +24,39 @@ _state = {"debug": False}
 
 SchemeArg = Annotated[str, typer.Argument(help="A built-in scheme name or a YAML file.")]
 DataOpt = Annotated[
-    str, typer.Option("--data", "-d", help="Data folder (CSV/Parquet/XLSX) or postgresql:// URL.")
+    str,
+    typer.Option(
+        "--data",
+        "-d",
+        help="Data folder (CSV/Parquet/XLSX), postgresql:// URL, spark:DB or hive:DB.",
+    ),
 ]
 PeriodOpt = Annotated[str, typer.Option("--period", "-p", help="Period: 2025, 2025-Q3 or 2025-07.")]
+SourcesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--sources",
+        help="A sources.yaml mapping tables onto your own files, sheets, tables and columns "
+        "(default: sources.yaml in the data folder).",
+    ),
+]
 ParamOpt = Annotated[
     list[str] | None, typer.Option("--param", help="Override a parameter: name=value.")
+]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="duckdb (default for a folder) or spark; spark:DB / hive:DB data imply spark.",
+    ),
+]
+SparkMasterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        envvar="PINGJI_SPARK_MASTER",
+        help="Spark master URL for --engine spark (default local[*]).",
+    ),
 ]
 
 
@@ -82,6 +110,16 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")
     ] = None,
+    sources: SourcesOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Evaluate even when no fact row falls inside the period's windows.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate every entity of a data set for one period."""
     from pingji.data import open_dataset
@@ -95,9 +133,9 @@ def evaluate(
         progress.phase("读取方案 reading the scheme")
         rs = resolve_scheme(scheme)
         progress.phase("打开数据 opening the data")
-        ds = open_dataset(data)
+        ds = open_dataset(data, sources, engine=engine, spark_master=spark_master)
         progress.phase(f"评价中 evaluating {rs.id} for {period}")
-        ev = run(rs, ds, period, _params(param))
+        ev = run(rs, ds, period, _params(param), allow_empty=allow_empty)
         progress.phase("写出结果 writing results")
         write(ev, format, out)
     for w in ev.warnings:
@@ -107,8 +145,17 @@ def evaluate(
 
 
 @app.command()
-def validate(scheme: SchemeArg) -> None:
-    """Check a scheme file; exit 0 when it is valid, 2 with every problem otherwise."""
+def validate(
+    scheme: SchemeArg,
+    data: Annotated[
+        str | None,
+        typer.Option(
+            "--data", "-d", help="Also check the tables the scheme reads in this data set."
+        ),
+    ] = None,
+    sources: SourcesOpt = None,
+) -> None:
+    """Check a scheme file (and a data set against it); exit 0 when valid, 2 otherwise."""
     from pingji.templates import resolve_scheme
 
     rs = resolve_scheme(scheme)
@@ -116,6 +163,18 @@ def validate(scheme: SchemeArg) -> None:
         f"OK: {rs.file} — {rs.scheme.label or rs.id}: {len(rs.scheme.metrics)} metrics, "
         f"{len(rs.nodes)} nodes, {len(rs.grade_codes)} grades"
     )
+    if data is not None:
+        from pingji.data import open_dataset
+
+        ds = open_dataset(data, sources)
+        ds.use(rs.reads())
+        checked = []
+        for name, columns in rs.columns_read.items():
+            if name in ("ratings", "overrides") and not ds.has(name):
+                continue  # entered in the web app, or none given: not a data file's business
+            ds.require(name, sorted(columns), f"scheme {rs.id}")
+            checked.append(name)
+        err.print(f"OK: {ds.description} — {', '.join(checked)}")
 
 
 @app.command()
@@ -131,6 +190,9 @@ def explain(
         str | None,
         typer.Option("--dialect", help="SQL dialect to print (default: the data's engine)."),
     ] = None,
+    sources: SourcesOpt = None,
+    engine: EngineOpt = None,
+    spark_master: SparkMasterOpt = None,
 ) -> None:
     """Show the compiled plan and SQL, or one entity's whole breakdown."""
     from pingji.data import open_dataset
@@ -140,7 +202,7 @@ def explain(
     from pingji.templates import resolve_scheme
 
     rs = resolve_scheme(scheme)
-    ds = open_dataset(data)
+    ds = open_dataset(data, sources, engine=engine, spark_master=spark_master)
     p = Period.parse(period, rs.scheme.period)
     plan = build_plan(rs, ds, p, _params(param), entity, materialize=entity is not None)
     if entity is None:
@@ -192,6 +254,9 @@ def serve(
     worker: Annotated[bool, typer.Option(help="Also start the background worker.")] = True,
 ) -> None:
     """Start the web application (migrations, static files, worker, production server)."""
+    from pingji.extras import require
+
+    require("web", "pingji serve")
     from pingji.web.serve import serve as run_server
 
     run_server(host=host, port=port, threads=threads, worker=worker)
@@ -200,6 +265,9 @@ def serve(
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def manage(ctx: typer.Context) -> None:
     """Run a Django management command of the web application (createsuperuser, …)."""
+    from pingji.extras import require
+
+    require("web", "pingji manage")
     from pingji.web.manage import main as manage_main
 
     manage_main(list(ctx.args))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import ibis
 
-from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
+from pingji.data.contract import ROW_COLUMN, TableSpec, unread, with_declared
 from pingji.data.dataset import DataSet, contract_table
 from pingji.data.folder import FolderDataSet
 from pingji.data.labels import labelled
@@ -57,10 +57,16 @@ class _UploadDataSet(FolderDataSet):
         return super()._load(name, labelled(spec))
 
 
-def upload_folder(path: Path, table: str, shown_as: str | None = None) -> Path:
-    """Link (or copy) an uploaded file into a private folder under its contract table's name,
-    so the data layer reads it exactly like a file in a data folder; return the folder."""
-    spec = contract_table(table, str(path))
+def upload_folder(
+    path: Path,
+    table: str,
+    shown_as: str | None = None,
+    tables: Mapping[str, TableSpec] | None = None,
+) -> Path:
+    """Link (or copy) an uploaded file into a private folder under its table's name, so the
+    data layer reads it exactly like a file in a data folder; return the folder. `tables`
+    are the tables schemes declare, beside the contract's."""
+    spec = contract_table(table, str(path), with_declared(tables or {}))
     suffix = path.suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:
         raise DataError(
@@ -77,9 +83,17 @@ def upload_folder(path: Path, table: str, shown_as: str | None = None) -> Path:
     return folder
 
 
-def open_upload(path: Path, table: str, shown_as: str | None = None) -> _UploadDataSet:
-    """Return a one-table data set over an uploaded CSV/XLSX/Parquet file (not yet checked)."""
-    return _UploadDataSet(upload_folder(path, table, shown_as), shown_as or path.name)
+def open_upload(
+    path: Path,
+    table: str,
+    shown_as: str | None = None,
+    tables: Mapping[str, TableSpec] | None = None,
+) -> _UploadDataSet:
+    """Return a one-table data set over an uploaded CSV/XLSX/Parquet file (not yet checked);
+    `tables` are the tables schemes declare, beside the contract's."""
+    ds = _UploadDataSet(upload_folder(path, table, shown_as, tables), shown_as or path.name)
+    ds.use({n: unread(s) for n, s in (tables or {}).items()})
+    return ds
 
 
 def close_upload(ds: _UploadDataSet) -> None:
@@ -88,14 +102,20 @@ def close_upload(ds: _UploadDataSet) -> None:
     shutil.rmtree(ds.folder, ignore_errors=True)
 
 
-def import_file(path: Path, table: str, out: Path, shown_as: str | None = None) -> BatchFile:
+def import_file(
+    path: Path,
+    table: str,
+    out: Path,
+    shown_as: str | None = None,
+    tables: Mapping[str, TableSpec] | None = None,
+) -> BatchFile:
     """Check an uploaded file of `table` and write it as typed Parquet to `out`, atomically.
 
     Raises DataError (naming the file, row, column, value and what was expected) for the
-    first problem; then nothing is written."""
-    ds = open_upload(path, table, shown_as)
+    first problem; then nothing is written. `tables`: as for open_upload."""
+    ds = open_upload(path, table, shown_as, tables)
     try:
-        spec = TABLES[table]
+        spec = ds.contract[table]
         ds.table(table)  # every check of the data layer runs here
         db = ds._db
         columns = [c for c in ds.columns(table)]
@@ -128,15 +148,22 @@ class BatchDataSet(DataSet):
 
     `files` maps a contract table to its batch files, oldest first; for entity tables a later
     file's row replaces an earlier row with the same key. `description` names the data set
-    in messages (e.g. "batches 3, 5, 9")."""
+    in messages (e.g. "batches 3, 5, 9"). `tables` are tables schemes declare, beside the
+    contract's; batches of a table known to neither are read only once a scheme declares it
+    (`use`), so a run of an older scheme version still reads its own tables."""
 
-    def __init__(self, files: Mapping[str, Sequence[Path]], description: str = "batches") -> None:
+    def __init__(
+        self,
+        files: Mapping[str, Sequence[Path]],
+        description: str = "batches",
+        tables: Mapping[str, TableSpec] | None = None,
+    ) -> None:
         con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
         con.raw_sql("SET enable_progress_bar = false")
         super().__init__(con, "duckdb", description)
+        self.declared = dict(tables or {})
+        self.contract.update(self.declared)
         self.files = {name: [Path(p) for p in paths] for name, paths in files.items() if paths}
-        for name in self.files:
-            contract_table(name, description)
 
     @property
     def _db(self):
@@ -151,6 +178,12 @@ class BatchDataSet(DataSet):
 
     def _wanted(self, name: str) -> str:
         return f"an import batch of table '{name}'"
+
+    def _contract_changed(self) -> None:
+        pass  # the batches of each table are given, whatever the contract says
+
+    def _forget(self, name: str) -> None:
+        self._db.execute(f"DROP VIEW IF EXISTS {ident(name)}")
 
     def _load(self, name: str, spec: TableSpec) -> ibis.Table:
         paths = self.files[name]
@@ -167,7 +200,8 @@ class BatchDataSet(DataSet):
             f"SELECT * EXCLUDE (filename, file_row_number), file_row_number + 1 AS "
             f"{ident(ROW_COLUMN)} FROM {read}"
         )
-        if spec.kind == "entity" and len(paths) > 1:
+        # entity tables and the calendar: a later batch wins per key (entity id, date)
+        if spec.kind in ("entity", "reference") and len(paths) > 1:
             body += (
                 f" QUALIFY row_number() OVER (PARTITION BY {ident(spec.key)} "
                 f"ORDER BY {order} DESC) = 1"
@@ -179,4 +213,4 @@ class BatchDataSet(DataSet):
         """Return this data set with table `name` read from one more file (e.g. ratings)."""
         files = dict(self.files)
         files[name] = [*files.get(name, []), path]
-        return BatchDataSet(files, self.description)
+        return BatchDataSet(files, self.description, self.declared)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ColumnType = Literal["string", "money", "number", "integer", "date", "bool"]
@@ -35,10 +36,11 @@ class Column:
 
     name: str
     type: ColumnType
-    required: bool = False
+    required: bool = False  # the file must have the column (when a scheme reads it)
     default: object = None  # value used when the column is absent or the cell is empty
     choices: tuple[str, ...] = ()
     label: str = ""
+    not_null: bool = False  # every row must hold a value (keys, window dates)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class TableSpec:
     """One table of the contract."""
 
     name: str
-    kind: Literal["entity", "fact"]
+    kind: Literal["entity", "fact", "reference"]  # reference: about days, not entities
     key: str  # the column that names the entity
     columns: tuple[Column, ...]
     date: str | None = None  # the column windows are applied to
@@ -66,6 +68,10 @@ class TableSpec:
 
 
 def _c(name: str, type: ColumnType = "string", required: bool = False, **kw) -> Column:
+    # A required column is a key, a window's date or part of a rating's identity, and holds
+    # a value on every row, unless `not_null=False` says it is required only to be there
+    # (when a scheme reads it). Any other column may be empty: null is data.
+    kw.setdefault("not_null", required)
     return Column(name, type, required, **kw)
 
 
@@ -97,12 +103,8 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("supplier_id", required=True, label="供应商编号"),
                 _c("name", label="名称"),
-                _c(
-                    "category",
-                    required=True,
-                    choices=("ic", "bulk", "pcb", "auxiliary", "mro", "office"),
-                    label="类别",
-                ),
+                # Categories are the user's own (weights_by profiles name them), no fixed list.
+                _c("category", required=True, not_null=False, label="类别"),
             ),
             label="供应商",
             unique_key=True,
@@ -134,7 +136,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("customer_id", required=True),
                 _c("date", "date", required=True),
-                _c("amount", "money", required=True),
+                _c("amount", "money", required=True, not_null=False),
                 _c("batch_id"),
             ),
             date="date",
@@ -148,7 +150,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("customer_id", required=True),
                 _c("date", "date", required=True),
-                _c("amount", "money", required=True),
+                _c("amount", "money", required=True, not_null=False),
             ),
             date="date",
             label="回款",
@@ -161,7 +163,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("customer_id", required=True),
                 _c("date", "date", required=True),
-                _c("amount", "money", required=True),
+                _c("amount", "money", required=True, not_null=False),
             ),
             date="date",
             label="退货",
@@ -223,7 +225,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("entity_id", required=True),
                 _c("date", "date", required=True),
-                _c("type", required=True),
+                _c("type", required=True, not_null=False),
                 _c("count", "integer", default=1),
             ),
             date="date",
@@ -236,7 +238,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("supplier_id", required=True),
                 _c("date", "date", required=True),
-                _c("result", required=True, choices=("pass", "fail", "concession")),
+                _c("result", required=True, not_null=False, choices=("pass", "fail", "concession")),
                 _c("batch_id"),
             ),
             date="date",
@@ -250,8 +252,8 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("supplier_id", required=True),
                 _c("date", "date", required=True),
-                _c("used_qty", "number", required=True),
-                _c("defective_qty", "number", required=True),
+                _c("used_qty", "number", required=True, not_null=False),
+                _c("defective_qty", "number", required=True, not_null=False),
             ),
             date="date",
             label="制程不良",
@@ -264,7 +266,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("supplier_id", required=True),
                 _c("due_date", "date", required=True),
-                _c("delivered_date", "date", required=True),
+                _c("delivered_date", "date", required=True, not_null=False),
             ),
             date="due_date",
             label="交货",
@@ -277,7 +279,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 _c("supplier_id", required=True),
                 _c("date", "date", required=True),
-                _c("premium", "number", required=True),
+                _c("premium", "number", required=True, not_null=False),
             ),
             date="date",
             label="报价",
@@ -303,7 +305,42 @@ TABLES: dict[str, TableSpec] = {
             label="财务报表",
             entity="customers",
         ),
+        # Working days that differ from China's official calendar (chinese-calendar), or
+        # days it does not know yet: read by workdays_between(), one row per date.
+        TableSpec(
+            "calendar",
+            "reference",
+            "date",
+            (
+                _c("date", "date", required=True, label="日期"),
+                _c("workday", "bool", required=True, label="工作日"),
+            ),
+            label="工作日历",
+            unique_key=True,
+        ),
     )
 }
 
 ROW_COLUMN = "_row"  # every loaded table carries the line/row number of each record in its file
+
+
+def with_declared(declared: Mapping[str, TableSpec]) -> dict[str, TableSpec]:
+    """Return the contract's tables followed by a scheme's own (declared) tables."""
+    return {**TABLES, **declared}
+
+
+def as_read(spec: TableSpec, columns: Collection[str]) -> TableSpec:
+    """Return `spec` as a scheme reads it: the key, the date and the columns it reads.
+
+    A column read keeps what the contract says of it (required or optional, its default);
+    a column not read is left out, so a file's copy of it stays an extra column: neither
+    required nor checked."""
+    keep = {spec.key, *([spec.date] if spec.date else []), *columns}
+    return replace(spec, columns=tuple(c for c in spec.columns if c.name in keep))
+
+
+def unread(spec: TableSpec) -> TableSpec:
+    """Return `spec` as checked without a scheme (an import, a load into PostgreSQL): only the
+    columns that hold a value on every row (keys, window dates) must be there; every column
+    there is checked against its type."""
+    return replace(spec, columns=tuple(replace(c, required=c.not_null) for c in spec.columns))

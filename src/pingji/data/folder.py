@@ -6,7 +6,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -14,6 +14,7 @@ import ibis
 
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
 from pingji.data.dataset import DataSet
+from pingji.data.sources import SOURCES_FILE, Source, read_sources
 from pingji.data.validate import (
     ColumnPlan,
     absent_plan,
@@ -31,13 +32,29 @@ from pingji.errors import DataError
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
 
+# The widest table a file may hold. The contract's widest table has ten columns; a file is
+# refused above this before any per-column work, so a hostile file of 10,000 columns costs
+# nothing (checking stays linear in the columns, but each one costs a little).
+MAX_COLUMNS = 1000
 
-def find_files(folder: Path) -> dict[str, Path]:
-    """Return the file of each contract table in `folder`; two files for one table is an error."""
+
+def check_width(count: int, file: str, header_row: int | None = 1) -> None:
+    """Raise DataError when a file has more than MAX_COLUMNS columns."""
+    if count > MAX_COLUMNS:
+        raise DataError(
+            file,
+            f"the file has {count:,} columns, more than the limit of {MAX_COLUMNS:,}: "
+            "keep only the columns needed",
+            row=header_row,
+        )
+
+
+def find_files(folder: Path, tables: Collection[str] = TABLES) -> dict[str, Path]:
+    """Return the file of each table in `folder`; two files for one table is an error."""
     found: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
         name = path.stem.lower()
-        if path.suffix.lower() not in SUFFIXES or name not in TABLES or not path.is_file():
+        if path.suffix.lower() not in SUFFIXES or name not in tables or not path.is_file():
             continue
         if name in found:
             raise DataError(
@@ -49,12 +66,22 @@ def find_files(folder: Path) -> dict[str, Path]:
 
 
 def resolve_header(
-    spec: TableSpec, header: Sequence[str | None], file: str, header_row: int | None
+    spec: TableSpec,
+    header: Sequence[str | None],
+    file: str,
+    header_row: int | None,
+    renames: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Return the column name for each header cell: contract names (matched ignoring case,
-    or by their Chinese label) and unique names for the extra columns."""
+    by their Chinese label, or as `renames` maps the user's names) and unique names for the
+    extra columns."""
+    check_width(len(header), file, header_row)
     lookup = {c.label: c.name for c in spec.columns if c.label}
     lookup |= {c.name: c.name for c in spec.columns}
+    if renames:
+        # a mapped contract name is found only under the user's name
+        lookup = {k: v for k, v in lookup.items() if v not in renames.values()}
+        lookup |= dict(renames)
     names: list[str] = []
     seen: dict[str, int] = {}  # lower-cased: DuckDB identifiers ignore case
     for position, cell in enumerate(header, start=1):
@@ -80,13 +107,15 @@ def resolve_header(
         names.append(name)
     missing = [c.name for c in spec.required if c.name not in names]
     if missing:
-        required = ", ".join(c.name for c in spec.required)
+        shown = {v: k for k, v in (renames or {}).items()}  # the user's names, where mapped
+        required = ", ".join(shown.get(c.name, c.name) for c in spec.required)
+        found = [(cell or "").strip() for cell in header] if renames else names
         raise DataError(
             file,
             f"required column is missing; the {'header' if header_row else 'file'} has "
-            + (", ".join(names) or "no columns"),
+            + (", ".join(found) or "no columns"),
             row=header_row,
-            column=missing[0],
+            column=shown.get(missing[0], missing[0]),
             expected=f"columns {required}",
         )
     return names
@@ -138,7 +167,11 @@ def csv_read_error(exc: duckdb.Error, file: str) -> DataError:
 
 
 def parquet_relation(
-    db: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec, file: str
+    db: duckdb.DuckDBPyConnection,
+    path: Path,
+    spec: TableSpec,
+    file: str,
+    renames: Mapping[str, str] | None = None,
 ) -> tuple[str, list[ColumnPlan], list[str]]:
     """Return a relation over a Parquet file with contract names (and the row number), the
     column plans to check and type it, and the column names found (contract names first).
@@ -152,7 +185,7 @@ def parquet_relation(
         first = str(exc).splitlines()[0]
         raise DataError(file, f"cannot read the Parquet file: {first}") from exc
     stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
-    names = resolve_header(spec, [n for n, _ in stored], file, header_row=None)
+    names = resolve_header(spec, [n for n, _ in stored], file, header_row=None, renames=renames)
     selects, plans_by_name = [], {}
     for (source, type_), name_ in zip(stored, names, strict=True):
         col = spec.column(name_)
@@ -173,9 +206,12 @@ def parquet_relation(
 
 
 class FolderDataSet(DataSet):
-    """A folder of files named after contract tables, read into an in-memory DuckDB."""
+    """A folder of files named after contract tables, read into an in-memory DuckDB.
 
-    def __init__(self, folder: Path) -> None:
+    A sources file (`sources.yaml` in the folder, or `sources`) may map a table onto a file of
+    another name, a sheet of a workbook, and the user's own column names."""
+
+    def __init__(self, folder: Path, sources: Path | None = None) -> None:
         if not folder.is_dir():
             what = "is not a folder" if folder.exists() else "does not exist"
             raise DataError(folder, f"the data folder {what}")
@@ -184,7 +220,47 @@ class FolderDataSet(DataSet):
         con.raw_sql("SET enable_progress_bar = false")
         super().__init__(con, "duckdb", str(folder))
         self.folder = folder
-        self.files = find_files(folder)
+        self.sources_file = sources if sources is not None else folder / SOURCES_FILE
+        self.sources: dict[str, Source] = {}
+        if sources is not None or self.sources_file.is_file():
+            self.sources = read_sources(self.sources_file)
+        for name, src in self.sources.items():
+            if src.file is None:
+                raise DataError(
+                    self.sources_file,
+                    f"{name}: `table` names a database table; a data folder reads files: "
+                    "give `file`",
+                )
+            if Path(src.file).suffix.lower() not in SUFFIXES:
+                raise DataError(
+                    self.sources_file,
+                    f"{name}: cannot read '{src.file}'",
+                    expected="a .csv, .xlsx or .parquet file",
+                )
+        self.files = self._find()
+
+    def _find(self) -> dict[str, Path]:
+        found = find_files(self.folder, [n for n in self.contract if n not in self.sources])
+        for name, src in self.sources.items():
+            path = Path(src.file or "")
+            found[name] = path if path.is_absolute() else self.folder / path
+        return found
+
+    def _contract_changed(self) -> None:
+        self.files = self._find()
+
+    def _forget(self, name: str) -> None:
+        kind = self._db.execute(
+            "SELECT 'VIEW' FROM duckdb_views() WHERE view_name = ? AND NOT internal "
+            "UNION ALL SELECT 'TABLE' FROM duckdb_tables() WHERE table_name = ?",
+            [name, name],
+        ).fetchone()
+        if kind:
+            self._db.execute(f"DROP {kind[0]} {ident(name)}")
+
+    def _renames(self, name: str) -> dict[str, str] | None:
+        src = self.sources.get(name)
+        return src.renames if src else None
 
     @property
     def _db(self) -> duckdb.DuckDBPyConnection:
@@ -197,6 +273,8 @@ class FolderDataSet(DataSet):
     def source(self, name: str) -> str:
         """Return the file of table `name`, as error messages name it."""
         path = self.files.get(name)
+        if name in self.sources and path is not None:
+            return str(path)
         return str(self.folder / path.name) if path else str(self.folder / f"{name}.csv")
 
     def _wanted(self, name: str) -> str:
@@ -204,8 +282,21 @@ class FolderDataSet(DataSet):
 
     def _load(self, name: str, spec: TableSpec) -> ibis.Table:
         path, file = self.files[name], self.source(name)
+        src = self.sources.get(name)
+        if src is not None and not path.is_file():
+            raise DataError(
+                self.sources_file, f"{name}: the file '{src.file}' does not exist in {self.folder}"
+            )
         load = {".csv": self._load_csv, ".xlsx": self._load_xlsx, ".parquet": self._load_parquet}
-        load[path.suffix.lower()](name, spec, path, file)
+        try:
+            load[path.suffix.lower()](name, spec, path, file)
+        except DataError as exc:
+            if src is None or exc.column not in src.columns:
+                raise
+            # the user's own column name, as their file has it
+            raise DataError(
+                exc.file, exc.message, exc.row, src.shown(exc.column), exc.value, exc.expected
+            ) from exc
         return self.con.table(name)
 
     # -- CSV and XLSX: text cells, materialised once as a typed table -----------------------
@@ -235,7 +326,7 @@ class FolderDataSet(DataSet):
         header = read_csv_header(path, file)
         if not header or not any(cell.strip() for cell in header):
             raise DataError(file, "line 1 is empty: a header row is required", row=1)
-        names = resolve_header(spec, header, file, header_row=1)
+        names = resolve_header(spec, header, file, header_row=1, renames=self._renames(name))
         staged, lines = ident(f"__pingji_csv_{name}"), ident(f"__pingji_lines_{name}")
         # The header is read above; DuckDB must not sniff (it may skip rows or pick another
         # header in a ragged file), so the dialect and the columns are given explicitly.
@@ -286,10 +377,11 @@ class FolderDataSet(DataSet):
         return found == rows
 
     def _load_xlsx(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
-        from pingji.data.xlsx import read_first_sheet  # openpyxl only for Excel files
+        from pingji.data.xlsx import read_sheet  # openpyxl only for Excel files
 
-        header, cells = read_first_sheet(path, file)
-        names = resolve_header(spec, header, file, header_row=1)
+        src = self.sources.get(name)
+        header, cells = read_sheet(path, file, src.sheet if src else None)
+        names = resolve_header(spec, header, file, header_row=1, renames=self._renames(name))
         cells = cells.rename_columns([*names, ROW_COLUMN])
         view, staged = f"__pingji_xlsx_{name}", ident(f"__pingji_xlsx_{name}_t")
         cleaned = ", ".join(f"{clean_text(ident(n))} AS {ident(n)}" for n in names)
@@ -307,7 +399,7 @@ class FolderDataSet(DataSet):
     # -- Parquet: a view over the file, typed in place --------------------------------------
 
     def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
-        relation, plans, _names = parquet_relation(self._db, path, spec, file)
+        relation, plans, _names = parquet_relation(self._db, path, spec, file, self._renames(name))
         plans = check_and_plan(self._db, relation, plans, [], file)
         if spec.unique_key:
             check_unique(self._db, relation, spec, file, "row")

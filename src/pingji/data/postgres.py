@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
@@ -11,8 +12,9 @@ import ibis
 import psycopg
 from psycopg import sql
 
-from pingji.data.contract import ENGINE_TYPES, ROW_COLUMN, TABLES, TableSpec
+from pingji.data.contract import ENGINE_TYPES, ROW_COLUMN, TableSpec, unread
 from pingji.data.dataset import POSTGRES_SCHEMES, DataSet
+from pingji.data.sources import read_sources
 from pingji.data.validate import ident, literal
 from pingji.errors import DataError
 
@@ -39,9 +41,11 @@ def split_url(url: str) -> tuple[str, str, str]:
 
 
 class PostgresDataSet(DataSet):
-    """The contract tables found in one PostgreSQL schema, cast to the contract types."""
+    """The contract tables found in one PostgreSQL schema, cast to the contract types.
 
-    def __init__(self, url: str) -> None:
+    A sources file may map a table onto another table (`[schema.]table`) and its columns."""
+
+    def __init__(self, url: str, sources: Path | None = None) -> None:
         conninfo, self.schema, description = split_url(url)
         parts = urlsplit(conninfo)
         try:
@@ -54,8 +58,40 @@ class PostgresDataSet(DataSet):
             )
         except psycopg.Error as exc:
             raise DataError(description, f"cannot connect: {exc}".strip()) from exc
+        # JIT compiles every expression of a plan: with earlier periods joined (score_at …),
+        # temporary tables without statistics look costly enough that compiling the large
+        # generated expressions took 40 s for a query over 4 rows. The plans gain little from it.
+        con.raw_sql("SET jit = off").close()
         super().__init__(con, "postgres", description)
-        self.present = set(con.list_tables(database=self.schema)) & set(TABLES)
+        self.sources = read_sources(sources) if sources is not None else {}
+        for name, src in self.sources.items():
+            if src.table is None:
+                raise DataError(
+                    str(sources),
+                    f"{name}: `file` names a file; a PostgreSQL data set reads tables: "
+                    "give `table` ([schema.]table)",
+                )
+        self._stored = set(con.list_tables(database=self.schema))
+        self.present = self._find()
+
+    def _find(self) -> set[str]:
+        return {n for n in self.contract if n in self._stored and n not in self.sources} | {
+            n for n in self.sources if n in self.contract
+        }
+
+    def _contract_changed(self) -> None:
+        self.present = self._find()
+
+    def _forget(self, name: str) -> None:
+        pass  # a loaded table is an expression over the stored one: nothing was created
+
+    def _located(self, name: str) -> tuple[str, str]:
+        """Return (schema, table) holding table `name`."""
+        src = self.sources.get(name)
+        if src is None or src.table is None:
+            return self.schema, name
+        schema, _, table = src.table.rpartition(".")
+        return schema or self.schema, table
 
     def has(self, name: str) -> bool:
         """Tell whether the schema holds table `name`."""
@@ -63,20 +99,33 @@ class PostgresDataSet(DataSet):
 
     def source(self, name: str) -> str:
         """Return `URL table name`, as error messages name it."""
+        if name in self.sources:
+            schema, table = self._located(name)
+            return f"{self.description} table {schema}.{table}"
         return f"{self.description} table {name}"
 
     def _wanted(self, name: str) -> str:
         return f"a table {name} in schema {self.schema}"
 
     def _load(self, name: str, spec: TableSpec) -> ibis.Table:
-        stored = self.con.table(name, database=self.schema)
+        schema, table = self._located(name)
+        src = self.sources.get(name)
+        try:
+            stored = self.con.table(table, database=schema)
+        except Exception as exc:  # ibis raises the driver's or its own "not found" errors
+            raise DataError(self.source(name), f"cannot read the table: {exc}".strip()) from exc
+        if src is not None:
+            stored = stored.rename(
+                {n: user for n, user in src.columns.items() if user in stored.columns}
+            )
         missing = [c.name for c in spec.required if c.name not in stored.columns]
         if missing:
+            shown = src.shown if src is not None else (lambda c: c)
             raise DataError(
                 self.source(name),
                 "required column is missing",
-                column=missing[0],
-                expected="columns " + ", ".join(c.name for c in spec.required),
+                column=shown(missing[0]),
+                expected="columns " + ", ".join(shown(c.name) for c in spec.required),
             )
         typed = {}
         for col in spec.columns:
@@ -116,11 +165,20 @@ def _pg_type(duck_type: str) -> str | None:
     return _PG_TYPES.get(duck_type)
 
 
-def load_into_postgres(folder: str | os.PathLike, url: str, schema: str) -> None:
-    """Validate a folder data set and copy its contract tables into `schema`, in one transaction."""
+def load_into_postgres(
+    folder: str | os.PathLike,
+    url: str,
+    schema: str,
+    tables: Mapping[str, TableSpec] | None = None,
+) -> None:
+    """Validate a folder data set and copy its tables into `schema`, in one transaction.
+
+    `tables` adds tables a scheme declares (its `ResolvedScheme.tables`) to the contract's."""
     from pingji.data.folder import FolderDataSet  # folder imports this package's base too
 
     data = FolderDataSet(Path(folder))
+    if tables:
+        data.use({n: unread(s) for n, s in tables.items()})
     names = data.names()
     for name in names:  # every table is checked before anything is written
         data.table(name)
@@ -132,7 +190,7 @@ def load_into_postgres(folder: str | os.PathLike, url: str, schema: str) -> None
                 cur.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
                 )
-                for name in TABLES:
+                for name in data.contract:
                     # Contract tables absent from the folder go too: the schema then holds
                     # exactly the folder's data set, not a mix with an earlier load.
                     target = sql.Identifier(schema, name)

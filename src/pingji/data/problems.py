@@ -13,7 +13,7 @@ checked, so one upload shows everything that needs fixing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -22,16 +22,18 @@ import duckdb
 import ibis
 
 from pingji.data.batches import _UploadDataSet, close_upload, upload_folder
-from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
+from pingji.data.contract import ROW_COLUMN, TableSpec, unread, with_declared
 from pingji.data.dataset import contract_table
 from pingji.data.folder import parquet_relation
 from pingji.data.labels import labelled
 from pingji.data.validate import (
+    AGGREGATES_PER_QUERY,
     Check,
     ColumnPlan,
     _extra_plan,
     _probes,
     absent_plan,
+    aggregate,
     ident,
     text_plan,
 )
@@ -114,10 +116,18 @@ class _Inspector(_UploadDataSet):
     Columns are all optional while the header is read, so a missing required column does
     not stop the other checks; the real contract (with labels) is used for everything else."""
 
-    def __init__(self, folder: Path, shown_as: str, limit: int, preview: int) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        shown_as: str,
+        limit: int,
+        preview: int,
+        tables: Mapping[str, TableSpec] | None = None,
+    ) -> None:
         super().__init__(folder, shown_as)
         self.limit, self.preview = limit, preview
         self.inspection: Inspection | None = None
+        self.use({n: unread(s) for n, s in (tables or {}).items()})
 
     def _load(self, name: str, spec: TableSpec) -> ibis.Table:
         return super()._load(name, _all_optional(spec))
@@ -132,7 +142,7 @@ class _Inspector(_UploadDataSet):
         unit: str,
         ordered: bool,
     ) -> None:
-        real = labelled(TABLES[name])
+        real = labelled(self.contract[name])
         plans = [text_plan(c) if c.name in names else absent_plan(c) for c in real.columns]
         extras = [n for n in names if real.column(n) is None]
         self.inspection = collect(
@@ -152,7 +162,7 @@ class _Inspector(_UploadDataSet):
 
     def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
         # As FolderDataSet._load_parquet, collecting instead of raising.
-        real = labelled(TABLES[name])
+        real = labelled(self.contract[name])
         relation, plans, names = parquet_relation(self._db, path, real, file)
         self.inspection = collect(
             self._db,
@@ -208,7 +218,7 @@ def collect(
         aggregates += [f"min({typed})::DATE", f"max({typed})::DATE"]
     for name in extras:
         aggregates += _probes(name)
-    found = con.execute(f"SELECT {', '.join(aggregates)} FROM {relation}").fetchone()
+    found = aggregate(con, relation, aggregates)
     rows, counts = int(found[0]), found[1 : 1 + len(failing)]
     rest = list(found[1 + len(failing) :])
     lo = hi = None
@@ -254,9 +264,15 @@ def collect(
             f"WHERE {key} IS NOT NULL) WHERE r > f"
         )
     room = max(0, limit - len(header))
-    if parts and room:
-        query = f"SELECT r, k, v, f FROM ({' UNION ALL '.join(parts)}) ORDER BY r, k LIMIT {room}"
-        for r, k, v, first in con.execute(query).fetchall():
+    found_rows: list[tuple] = []
+    # a chunk of failing columns per query, as `aggregate` does; the first `room` of each
+    # chunk, merged
+    for start in range(0, len(parts) if room else 0, AGGREGATES_PER_QUERY):
+        union = " UNION ALL ".join(parts[start : start + AGGREGATES_PER_QUERY])
+        query = f"SELECT r, k, v, f FROM ({union}) ORDER BY r, k LIMIT {room}"
+        found_rows += con.execute(query).fetchall()
+    if found_rows:
+        for r, k, v, first in sorted(found_rows, key=lambda found: found[:2])[:room]:
             if k == len(checks):
                 listed.append(
                     RowProblem(
@@ -303,17 +319,19 @@ def inspect_file(
     *,
     limit: int = LIMIT,
     preview: int = PREVIEW,
+    tables: Mapping[str, TableSpec] | None = None,
 ) -> Inspection:
-    """Inspect an uploaded CSV/XLSX/Parquet file as contract table `table`.
+    """Inspect an uploaded CSV/XLSX/Parquet file as table `table` (of the contract, or of
+    `tables`: the tables schemes declare).
 
     Never raises for bad content: a file that cannot be read at all (not UTF-8, a ragged CSV
     line, a column twice in the header, a broken workbook) gives one problem of code "file"."""
     file = shown_as or path.name
-    contract_table(table, file)
+    contract_table(table, file, with_declared(tables or {}))
     suffix = path.suffix.lower()
     unit = "line" if suffix == ".csv" else "row"
     try:
-        ds = _Inspector(upload_folder(path, table, file), file, limit, preview)
+        ds = _Inspector(upload_folder(path, table, file, tables), file, limit, preview, tables)
     except DataError as exc:
         return _unreadable(table, file, unit, exc)
     try:

@@ -99,7 +99,7 @@ def text_plan(col: Column) -> ColumnPlan:
     v = ident(col.name)
     expected = EXPECTED[col.type]
     checks: list[Check] = []
-    if col.required:
+    if col.not_null:
         checks.append(Check(col.name, "value is missing", f"{v} IS NULL", expected))
     if col.type == "money":
         checks += [
@@ -189,7 +189,7 @@ def native_plan(col: Column, source_type: str) -> ColumnPlan:
     """Plan a contract column whose stored type already is the right family (Parquet)."""
     v = ident(col.name)
     checks: list[Check] = []
-    if col.required:
+    if col.not_null:
         expected = EXPECTED[col.type]
         checks.append(Check(col.name, "value is missing", f"{v} IS NULL", expected, True))
         if source_type == "VARCHAR":
@@ -198,6 +198,16 @@ def native_plan(col: Column, source_type: str) -> ColumnPlan:
             blank = f"{v} <= ' ' AND trim({v}, {literal(_BLANKS)}) = ''"
             checks.append(Check(col.name, "value is missing", blank, expected, True))
     target = SQL_TYPES[col.type]
+    if col.type in ("money", "number") and source_type in ("FLOAT", "DOUBLE"):
+        # NaN and ±inf are floats, not amounts or numbers: refused here, not when typed
+        message = "not an amount" if col.type == "money" else "not a number"
+        finite = f"{v} IS NOT NULL AND NOT isfinite({v})"
+        checks.append(Check(col.name, message, finite, EXPECTED[col.type]))
+    if col.type == "money" and source_type != target:
+        range_ = f"{v} IS NOT NULL AND TRY_CAST({v} AS {target}) IS NULL"
+        checks.append(
+            Check(col.name, "amount out of range", range_, "at most 14 digits before the point")
+        )
     select = v if source_type == target else f"CAST({v} AS {target})"
     return ColumnPlan(col.name, _with_default(select, col), checks)
 
@@ -246,6 +256,41 @@ def _extra_plan(name: str, probe: Sequence[object]) -> ColumnPlan:
     return ColumnPlan(name, v)
 
 
+# DuckDB's planning time grows with the square of the expressions in one SELECT when they
+# hold conjunctions or FILTER clauses (2,000 columns' checks took a minute for one row), so
+# the aggregates of a wide file are computed a chunk at a time: a scan reads only its chunk's
+# columns, and the work stays linear in the number of columns.
+AGGREGATES_PER_QUERY = 100
+
+
+def aggregate(con: duckdb.DuckDBPyConnection, relation: str, aggregates: Sequence[str]) -> tuple:
+    """Return the values of `aggregates` over `relation`, in order (a chunk per query)."""
+    found: list = []
+    for start in range(0, len(aggregates), AGGREGATES_PER_QUERY):
+        chunk = aggregates[start : start + AGGREGATES_PER_QUERY]
+        found += con.execute(f"SELECT {', '.join(chunk)} FROM {relation}").fetchone()
+    return tuple(found)
+
+
+def extra_plans(
+    con: duckdb.DuckDBPyConnection, relation: str, names: Sequence[str]
+) -> list[ColumnPlan]:
+    """Return a plan typing each extra text column as DuckDB would sniff it, in one scan.
+
+    The columns are unpivoted into (name, value) rows and probed by name: the same five
+    probes whatever the width of the file, where one probe per column made a wide file's
+    query quadratic to plan (only non-empty cells are unpivoted: a column of none stays text)."""
+    if not names:
+        return []
+    columns = ", ".join(ident(n) for n in names)
+    found = con.execute(
+        f"SELECT __name, {', '.join(_probes('__value'))} FROM (UNPIVOT (SELECT {columns} FROM "
+        f"{relation}) ON {columns} INTO NAME __name VALUE __value) GROUP BY __name"
+    ).fetchall()
+    probes = {name: probe for name, *probe in found}
+    return [_extra_plan(n, probes.get(n, (0, None, None, None, None))) for n in names]
+
+
 def check_and_plan(
     con: duckdb.DuckDBPyConnection,
     relation: str,
@@ -259,11 +304,7 @@ def check_and_plan(
     row = ident(ROW_COLUMN)
     checks = [c for p in plans for c in p.checks if not c.pruned]
     aggregates = [f"min({row}) FILTER (WHERE {c.predicate})" for c in checks]
-    for name in text_extras:
-        aggregates += _probes(name)
-    found: tuple = ()
-    if aggregates:
-        found = con.execute(f"SELECT {', '.join(aggregates)} FROM {relation}").fetchone() or ()
+    found = aggregate(con, relation, aggregates)
     bad = [(r, i) for i, r in enumerate(found[: len(checks)]) if r is not None]
     for check in (c for p in plans for c in p.checks if c.pruned):
         query = f"SELECT min({row}) FROM {relation} WHERE {check.predicate}"
@@ -284,9 +325,7 @@ def check_and_plan(
             value=value[0] if value else None,
             expected=check.expected,
         )
-    probes = found[len(aggregates) - 5 * len(text_extras) :]
-    extras = [_extra_plan(n, probes[5 * i : 5 * i + 5]) for i, n in enumerate(text_extras)]
-    return plans + extras
+    return plans + extra_plans(con, relation, text_extras)
 
 
 def check_unique(

@@ -1,8 +1,10 @@
-"""Read the first sheet of an XLSX workbook as text cells, keeping spreadsheet row numbers."""
+"""Read a sheet of an XLSX workbook as text cells, keeping spreadsheet row numbers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
+import typing
 import zipfile
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +13,7 @@ import openpyxl
 import pyarrow as pa
 
 from pingji.data.contract import ROW_COLUMN
+from pingji.data.folder import check_width
 from pingji.errors import DataError
 
 
@@ -38,14 +41,124 @@ def cell_text(value: object) -> str | None:
     return str(value)
 
 
-def read_first_sheet(path: Path, file: str) -> tuple[list[str | None], pa.Table]:
-    """Return the header cells and the data rows (all text, plus the sheet row number)."""
+# A workbook is a zip of XML: 6 MB can unpack to gigabytes (a "zip bomb"). These limits are
+# read when a workbook is opened (tests lower them).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024  # all members together, as unpacked
+MAX_RATIO = 100  # unpacked / packed size of one member (sheets of real data: 5 to 30)
+RATIO_FROM_BYTES = 1024 * 1024  # smaller members are not held to the ratio
+MAX_SHEET_ROWS = 1_048_576  # Excel's own limit
+
+
+def _unpacked_size(path: Path, file: str) -> int:
+    """Return the declared unpacked size of a workbook; raise DataError for a zip bomb."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataError(file, f"cannot read the workbook: {exc}") from exc
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNPACKED_BYTES:
+        raise DataError(
+            file,
+            f"the workbook unpacks to {_mb(total)}, more than the limit of "
+            f"{_mb(MAX_UNPACKED_BYTES)}: save the data as CSV or Parquet",
+        )
+    for m in members:
+        if m.file_size > RATIO_FROM_BYTES and m.file_size > MAX_RATIO * max(m.compress_size, 1):
+            raise DataError(
+                file,
+                f"the workbook's part {m.filename} unpacks {m.file_size // max(m.compress_size, 1)}"
+                f" times larger than it is stored, more than the limit of {MAX_RATIO} times: "
+                "save the data as CSV or Parquet",
+            )
+    return total
+
+
+def _mb(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size:,} bytes"
+    return f"{size / (1024 * 1024):,.0f} MB"
+
+
+class _Budget:
+    """The bytes a workbook's sheets may still unpack to, shared by every part read."""
+
+    def __init__(self, left: int, file: str) -> None:
+        self.left, self.file = left, file
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise DataError(
+                self.file,
+                f"the workbook unpacks to more than the limit of {_mb(MAX_UNPACKED_BYTES)}: "
+                "save the data as CSV or Parquet",
+            )
+
+
+class _CountedPart(io.RawIOBase):
+    """A part of the workbook being unpacked, charging each byte read to a `_Budget`."""
+
+    def __init__(self, part: typing.BinaryIO, budget: _Budget) -> None:
+        self.part, self.budget = part, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.part.read(len(buffer))
+        self.budget.spend(len(data))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self.part.close()
+        super().close()
+
+
+class _CountedArchive:
+    """The workbook's zip archive, whose parts are opened through `_CountedPart`."""
+
+    def __init__(self, archive: zipfile.ZipFile, budget: _Budget) -> None:
+        self.archive, self.budget = archive, budget
+
+    def open(self, name: str, *args, **kwargs) -> typing.BinaryIO:
+        part = _CountedPart(self.archive.open(name, *args, **kwargs), self.budget)
+        return typing.cast(typing.BinaryIO, io.BufferedReader(part))
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.archive, name)
+
+
+def read_sheet(
+    path: Path, file: str, sheet_name: str | None = None
+) -> tuple[list[str | None], pa.Table]:
+    """Return a sheet's header cells and data rows (all text, plus the sheet row number);
+    the first sheet unless `sheet_name` names another.
+
+    A workbook that unpacks beyond MAX_UNPACKED_BYTES (declared, or found while reading),
+    with a part packed more than MAX_RATIO times, or a sheet longer than MAX_SHEET_ROWS is
+    refused."""
+    _unpacked_size(path, file)
+    # Declared sizes may lie; the sheet's XML is counted again as it is unpacked.
+    budget = _Budget(MAX_UNPACKED_BYTES, file)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise DataError(file, f"cannot read the workbook: {exc}") from exc
+    # read-only worksheets open their XML through `_archive` as they are iterated
+    workbook._archive = _CountedArchive(workbook._archive, budget)
     try:
-        sheet = workbook.worksheets[0]
+        if sheet_name is None:
+            sheet = workbook.worksheets[0]
+        elif sheet_name in workbook.sheetnames:
+            sheet = workbook[sheet_name]
+        else:
+            raise DataError(
+                file,
+                f"the workbook has no sheet '{sheet_name}'",
+                expected="one of " + ", ".join(workbook.sheetnames),
+            )
         # Some writers store a wrong <dimension>; without this, read-only mode trusts it.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
@@ -55,11 +168,19 @@ def read_first_sheet(path: Path, file: str) -> tuple[list[str | None], pa.Table]
             header.pop()
         if not header:
             raise DataError(file, "row 1 is empty: a header row is required", row=1)
+        check_width(len(header), file)
         width = len(header)
         cells: list[list[str | None]] = [[] for _ in range(width)]
         numbers: list[int] = []
         # openpyxl yields one tuple per sheet row (gaps filled), so enumerate gives the row.
         for number, row in enumerate(rows, start=2):
+            if number > MAX_SHEET_ROWS:
+                raise DataError(
+                    file,
+                    f"the sheet has more than {MAX_SHEET_ROWS:,} rows, Excel's limit: "
+                    "save the data as CSV or Parquet",
+                    row=number,
+                )
             texts = [cell_text(v) for v in row[:width]]
             if not any(t is not None and t.strip() for t in texts):
                 continue  # blank rows are layout, not records

@@ -13,6 +13,7 @@ import duckdb
 
 from pingji.engine.run import Evaluation
 from pingji.errors import BadInput
+from pingji.output.cells import excel_cell, excel_row, neutralised_query
 from pingji.scheme.resolve import ResolvedScheme
 
 FORMATS = ("jsonl", "csv", "xlsx", "parquet")
@@ -27,6 +28,7 @@ def column_labels(rs: ResolvedScheme) -> dict[str, str]:
         "score": "得分",
         "points": "总分",
         "max_points": "满分",
+        "grade_basis": "定级依据",
         "grade": "等级",
         "classes": "类别(全部)",
         "class": "类别",
@@ -92,8 +94,9 @@ def _path(p: str) -> str:
 def _copy_sql(ev: Evaluation, fmt: str, path: str) -> str:
     if fmt == "jsonl":
         return f"COPY ({ev.shaped_sql('nested')}) TO '{_path(path)}' (FORMAT JSON)"
-    if fmt == "csv":
-        return f"COPY ({ev.shaped_sql('text')}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
+    if fmt == "csv":  # text cells that could start a formula get a leading ' (output.cells)
+        rows = neutralised_query(ev.duck, ev.shaped_sql("text"))
+        return f"COPY ({rows}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
     # Parquet is flat too (one column per node part): what BI tools and spreadsheets read
     return f"COPY ({ev.shaped_sql('flat')}) TO '{_path(path)}' (FORMAT PARQUET)"
 
@@ -115,12 +118,11 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, ev: Evaluation, path: str) -> No
     ws.freeze_panes = "B3"
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
-    from openpyxl.cell import WriteOnlyCell
 
     def header(values):
         row = []
         for v in values:
-            cell = WriteOnlyCell(ws, value=v)
+            cell = excel_cell(ws, v)  # labels come from schemes: text, never a formula
             cell.font = bold
             cell.fill = fill
             row.append(cell)
@@ -130,10 +132,10 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, ev: Evaluation, path: str) -> No
     ws.append(header(flat.column_names))
     for batch in flat.to_batches(10_000):
         for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
-            ws.append(list(row))
+            ws.append(excel_row(ws, list(row)))
     info = wb.create_sheet("说明")
-    info.append(["方案", rs.scheme.label or rs.id, rs.id])
-    info.append(["版本", str(rs.scheme.version)])
+    info.append(excel_row(info, ["方案", rs.scheme.label or rs.id, rs.id]))
+    info.append(excel_row(info, ["版本", str(rs.scheme.version)]))
     if rs.scheme.description:
-        info.append(["说明", rs.scheme.description])
+        info.append(excel_row(info, ["说明", rs.scheme.description]))
     wb.save(path)
