@@ -58,7 +58,7 @@ def test_it_prepares_the_web_demo_after_the_command_line_demo(tmp_path):
     done = demo(out, "--no-serve")
     assert done.returncode == 0, done.stdout + done.stderr
     text = done.stdout
-    assert "Demo done: 12 schemes evaluated" in text
+    assert "Demo done: 14 schemes evaluated" in text
     assert "网页应用 Web application" in text
     for line in ("admin", "demo", "rater", "viewer"):
         assert f"  {line} " in text and "pingji-demo" in text

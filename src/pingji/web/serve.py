@@ -1,12 +1,23 @@
-"""`pingji serve`: apply migrations, collect static files, start the background worker and
-the production WSGI server (waitress; not Django's runserver), and stop both together."""
+"""`pingji serve`: apply migrations, collect static files, recover what a crash left (dead
+jobs, half-written files, temporary files), start the background worker and the production
+WSGI server (waitress; not Django's runserver), restart the worker whenever it dies, and stop
+both together."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+
+log = logging.getLogger("pingji.serve")
+
+RESTART_DELAYS = (1, 2, 5, 10, 30, 60)  # s before restarting a worker that died n times in a row
+STEADY_AFTER = 60  # s: a worker that lived this long starts the count of deaths afresh
 
 
 def setup_django() -> None:
@@ -26,32 +37,158 @@ def prepare(verbosity: int = 0) -> None:
     call_command("collectstatic", interactive=False, verbosity=verbosity)
 
 
-def start_worker() -> subprocess.Popen:
-    """Start the django-tasks database worker (evaluation runs, imports) as a child process."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pingji.web.manage",
-            "db_worker",
-            "--no-reload",
-            "--queue-name",
-            "*",
-            "--interval",
-            "0.5",
-        ],
-        env=os.environ.copy(),
-    )
+def recover_at_start() -> dict:
+    """Before anything works: mark jobs of dead workers failed, remove half-written files and
+    the temporary folder's leftovers; keep this process's temporary files in the workspace."""
+    setup_django()
+    from pingji.web.jobs.recovery import recover
+    from pingji.web.lib import workspace
+
+    tempfile.tempdir = str(workspace.make_tmp_dir())
+    found = recover(at_start=True)
+    if found["jobs"] or found["files"]:
+        print(
+            f"pingji: recovered {found['jobs']} interrupted job(s), removed "
+            f"{found['files']} leftover file(s)",
+            flush=True,
+        )
+    return found
+
+
+def start_worker(worker_id: str | None = None) -> subprocess.Popen:
+    """Start the background worker (django-tasks' database worker with heartbeats, see
+    jobs/management/commands/worker.py) as a child process that stops when this one is gone."""
+    command = [
+        sys.executable,
+        "-m",
+        "pingji.web.manage",
+        "worker",
+        "--no-reload",
+        "--no-startup-delay",
+        "--queue-name",
+        "*",
+        "--interval",
+        "0.5",
+        "--parent-pid",
+        str(os.getpid()),
+    ]
+    if worker_id:
+        command += ["--worker-id", worker_id]
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
+class WorkerSupervisor:
+    """Keep one background worker running: start it, and when it dies (killed, crashed, out
+    of memory) mark its jobs failed at once and start another, waiting longer after each
+    death in a row (RESTART_DELAYS)."""
+
+    def __init__(self, check_every: float = 1.0) -> None:
+        self.check_every = check_every
+        self.child: subprocess.Popen | None = None
+        self.worker_id = ""
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _start(self) -> None:
+        import secrets
+
+        self.worker_id = f"serve-{os.getpid()}-{secrets.token_hex(6)}"
+        self.child = start_worker(self.worker_id)
+        self.started = time.monotonic()
+        self._record_start()
+
+    def _record_start(self) -> None:
+        """Record the new worker at once (it records itself once started, seconds later),
+        so pages do not say that no worker is alive meanwhile."""
+        import socket
+
+        from django.db import connections
+        from django.utils import timezone
+
+        from pingji.web.jobs.models import Worker
+
+        try:
+            Worker.objects.update_or_create(
+                worker_id=self.worker_id,
+                defaults={
+                    "pid": self.child.pid,
+                    "host": socket.gethostname(),
+                    "heartbeat_at": timezone.now(),
+                    "stopped_at": None,
+                },
+            )
+        except Exception:
+            log.exception("recording the new worker failed")
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                connections.close_all()
+
+    def start(self) -> None:
+        self._start()
+        self._thread = threading.Thread(target=self._watch, name="worker-supervisor", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        deaths = 0
+        while not self._stop.wait(self.check_every):
+            code = self.child.poll() if self.child is not None else None
+            if code is None:
+                continue
+            if self._stop.is_set():
+                return
+            lived = time.monotonic() - self.started
+            deaths = 1 if lived > STEADY_AFTER else deaths + 1
+            delay = RESTART_DELAYS[min(deaths, len(RESTART_DELAYS)) - 1]
+            print(
+                f"pingji: the background worker (pid {self.child.pid}) stopped with code {code}; "
+                f"its jobs are marked interrupted, a new worker starts in {delay} s",
+                flush=True,
+            )
+            self._reap_dead()
+            if self._stop.wait(delay):
+                return
+            self._start()
+            self.restarts += 1
+
+    def _reap_dead(self) -> None:
+        from django.db import connections
+        from django.utils import timezone
+
+        from pingji.web.jobs.models import Worker
+        from pingji.web.jobs.recovery import reap
+
+        try:
+            Worker.objects.filter(worker_id=self.worker_id).update(stopped_at=timezone.now())
+            reap()
+        except Exception:
+            log.exception("recovering the jobs of the dead worker failed")
+        finally:
+            connections.close_all()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, worker: bool = True) -> None:
     """Serve until interrupted; the worker stops with the server."""
     prepare()
+    recover_at_start()
     from waitress import serve as waitress_serve
 
     from pingji.web.wsgi import application
 
-    child = start_worker() if worker else None
+    supervisor = WorkerSupervisor() if worker else None
+    if supervisor is not None:
+        supervisor.start()
 
     def stop(signum, frame):  # SIGTERM ends the server like Ctrl-C
         raise KeyboardInterrupt
@@ -66,9 +203,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, worker: b
     except KeyboardInterrupt:
         pass
     finally:
-        if child is not None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        if supervisor is not None:
+            supervisor.stop()

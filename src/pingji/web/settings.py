@@ -7,17 +7,24 @@ PINGJI_SECRET_KEY  secret for sessions (default: one made once and kept in PINGJ
 PINGJI_DEBUG     Django's DEBUG (default off)
 PINGJI_ALLOWED_HOSTS  comma-separated host names (default 127.0.0.1,localhost)
 PINGJI_TASKS     "db" (background worker, default) or "immediate" (run tasks in the request)
+PINGJI_JOB_LEASE  seconds without a heartbeat after which a background job is dead (60)
+PINGJI_HTTPS     served over HTTPS: session, CSRF and language cookies get Secure (default off)
+PINGJI_BEHIND_PROXY  trust the proxy's X-Forwarded-Proto / X-Forwarded-For (default off)
+PINGJI_LOGIN_FAILURES, PINGJI_LOCKOUT_MINUTES  login throttling (default 5 wrong, 15 minutes)
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import plotly
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
-from pingji.web.env import env_bool, env_list, env_path, env_str
+from pingji.web.env import env_bool, env_int, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent
 PINGJI_HOME = env_path("PINGJI_HOME", "pingji-data")
@@ -48,6 +55,7 @@ INSTALLED_APPS = [
     "pingji.web.runs",
     "pingji.web.ratings",
     "pingji.web.api",
+    "pingji.web.jobs",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -57,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_tasks",
     "django_tasks_db",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +81,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "pingji.web.lib.access.LoginRequiredMiddleware",
     "pingji.web.lib.audit.AuditUserMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # last: turns a locked-out login into the lockout page (docs/security.md)
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "pingji.web.urls"
@@ -109,10 +122,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Applied wherever a password is set: the users page, the password form, `create_user`.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "pingji.web.accounts.passwords.NotBlankValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "pingji.web.accounts.throttle.LoginThrottleBackend",  # django-axes: refuses locked logins
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Login throttling (django-axes): after PINGJI_LOGIN_FAILURES wrong passwords for one account,
+# or from one address, further logins to it / from it are refused for PINGJI_LOCKOUT_MINUTES
+# (each new try during the lockout starts the wait again). A right password resets the count.
+AXES_FAILURE_LIMIT = env_int("PINGJI_LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PINGJI_LOCKOUT_MINUTES", 15))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 60:
+    raise ImproperlyConfigured(
+        "PINGJI_LOGIN_FAILURES and PINGJI_LOCKOUT_MINUTES: expected whole numbers of at least 1"
+    )
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # the account, and separately the address
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "pingji.web.accounts.throttle.locked_out"
+AXES_VERBOSE = False  # a locked-out attempt is logged once as a warning, not per request
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -143,7 +178,8 @@ if DEBUG or env_bool("PINGJI_STATIC_FINDERS", False):
 MEDIA_ROOT = PINGJI_HOME / "uploads"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 50 * 1024 * 1024
-FILE_UPLOAD_TEMP_DIR = None
+# Large uploads are received into the workspace, not /tmp (emptied when `pingji serve` starts).
+FILE_UPLOAD_TEMP_DIR = PINGJI_HOME / "tmp"
 
 TASKS = {
     "default": {
@@ -155,15 +191,53 @@ TASKS = {
     }
 }
 
+# Background jobs: a job (or worker) whose heartbeat is older than this many seconds is dead
+# and is marked failed, to be retried (docs/web.md → recovery).
+PINGJI_JOB_LEASE = env_int("PINGJI_JOB_LEASE", 60)
+if PINGJI_JOB_LEASE < 1:
+    raise ImproperlyConfigured(f"PINGJI_JOB_LEASE={PINGJI_JOB_LEASE}: expected at least 1 (s)")
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Served over HTTPS (directly or by a proxy that terminates TLS): cookies only go over HTTPS.
+HTTPS = env_bool("PINGJI_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = HTTPS
+# Behind a reverse proxy, it says which scheme the browser used and who the visitor is (the
+# last X-Forwarded-For entry, accounts.throttle.client_address). Only set this when the proxy
+# sets X-Forwarded-Proto and X-Forwarded-For: otherwise a client could forge them.
+BEHIND_PROXY = env_bool("PINGJI_BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+AXES_CLIENT_IP_CALLABLE = "pingji.web.accounts.throttle.client_address"
+
+# Content-Security-Policy (django-csp): scripts only from our static files (no inline script,
+# no eval), nothing fetched from another site. Inline styles stay allowed: grade colours are
+# style attributes (checked to be colours when a scheme is read) and Plotly styles its charts.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("PINGJI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # wrong passwords and lockouts, not every login
+    },
 }

@@ -8,6 +8,8 @@ from django.views.i18n import set_language
 from pingji.web import views
 from pingji.web.api.api import api
 
+handler400 = "pingji.web.views.bad_request"  # a refused value shows its reason
+
 urlpatterns = [
     path("", views.home, name="home"),
     path(

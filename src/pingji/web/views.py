@@ -25,8 +25,26 @@ def home(request: HttpRequest) -> HttpResponse:
         if user.has_perm("imports.view_importbatch")
         else None,
         "my_drafts": Rating.objects.filter(rater=user, status="draft").count(),
+        "waiting": _waiting(user),
         "to_approve": Rating.objects.filter(status="submitted").count()
         if user.has_perm("ratings.approve_rating")
         else None,
     }
     return render(request, "home.html", context)
+
+
+def _waiting(user) -> list:
+    """What the user has to rate, per scheme and period, with the deadline (raters only)."""
+    if not user.has_perm("ratings.add_rating"):
+        return []
+    from pingji.web.ratings.sheet import waiting_for
+
+    return [w for w in waiting_for(user) if w.progress.pending]
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Answer 400: with the reason when a page refused a value (BadParameter), else plainly."""
+    from pingji.web.lib.params import BadParameter
+
+    message = str(exception) if isinstance(exception, BadParameter) else ""
+    return render(request, "400.html", {"message": message}, status=400)

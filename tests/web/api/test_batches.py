@@ -66,7 +66,7 @@ class ApiBatchesTest(WebTestCase):
         self.assertTrue(Path(self.home / batch.path).is_file())
         event = AuditEvent.objects.get(action="import.commit")
         self.assertEqual((event.username, event.after["rows"]), ("analyst", 3))
-        self.assertEqual(list((self.home / "uploads").iterdir()), [])  # the upload is gone
+        self.assertEqual(list((self.home / "tmp").iterdir()), [])  # the upload's copy is gone
 
     def test_it_refuses_the_same_file_twice_with_409(self):
         first = self.upload(GOOD).json()["id"]

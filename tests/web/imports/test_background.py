@@ -8,17 +8,18 @@ queued task as the worker would, so every state is seen as a user sees it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from unittest import mock
 
+from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 from django_tasks import default_task_backend
 
 from pingji.web.audit.models import AuditEvent
-from pingji.web.imports.models import ImportBatch
+from pingji.web.imports.models import ImportBatch, Upload
 from pingji.web.lib.testing import WebTestCase
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -167,9 +168,9 @@ class BackgroundTest(WebTestCase):
         self.assertEqual(len(self.queued()), 1)
         self.work()
         self.assertEqual(ImportBatch.objects.count(), 1)
-        self.assertFalse((self.home / "uploads" / uid / "commit.lock").exists())
+        self.assertEqual(Upload.objects.get(pk=uid).state, "committed")
 
-    def test_an_upload_being_committed_cannot_be_discarded_until_the_task_looks_dead(self):
+    def test_an_upload_being_committed_cannot_be_discarded_until_its_worker_is_dead(self):
         uid = self.uploaded()
         self.work()
         self.client.post(reverse("imports:commit", args=[uid]))
@@ -177,18 +178,34 @@ class BackgroundTest(WebTestCase):
         self.assertContains(r, "此文件正在导入，不能放弃。")
         self.assertTrue((self.home / "uploads" / uid / "三月发货.csv").is_file())
 
-        # no sign of life for over an hour (the worker was stopped): it may go
-        state_file = self.home / "uploads" / uid / "upload.json"
-        state = json.loads(state_file.read_text(encoding="utf-8"))
-        state["updated_at"] = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).isoformat()
-        state_file.write_text(json.dumps(state), encoding="utf-8")
+        # a worker took the commit, then died: its heartbeat is older than the lease
+        old = timezone.now() - dt.timedelta(seconds=settings.PINGJI_JOB_LEASE + 1)
+        Upload.objects.filter(pk=uid).update(heartbeat_at=old, worker_id="gone")
+        status = self.status(uid)
+        self.assertEqual((status["state"], status["finished"]), ("ready", True))
+        self.assertTrue(status["error"].startswith("任务被中断：执行它的后台任务进程已停止"))
         r = self.client.get(reverse("imports:preview", args=[uid]))
-        self.assertContains(r, "后台任务长时间没有进展")
+        self.assertContains(r, "任务被中断")
+        self.assertContains(r, "(Interrupted: the background worker")
+        self.assertContains(r, "导入全部 3 行")  # it may be tried again at once
+        self.work()  # the dead worker's task, run after all, finds nothing to do
+        self.assertEqual(ImportBatch.objects.count(), 0)
+
+        self.client.post(reverse("imports:commit", args=[uid]))
+        self.work()
+        self.assertEqual(ImportBatch.objects.get().rows, 3)
+        self.assertEqual(self.status(uid)["state"], "committed")
+
+    def test_an_upload_being_inspected_by_a_dead_worker_fails_and_can_be_discarded(self):
+        uid = self.uploaded()
+        old = timezone.now() - dt.timedelta(seconds=settings.PINGJI_JOB_LEASE + 1)
+        Upload.objects.filter(pk=uid).update(heartbeat_at=old, progress=10)
+        status = self.status(uid)
+        self.assertEqual((status["state"], status["finished"]), ("failed", True))
+        self.assertIn("任务被中断", status["error"])
         self.client.post(reverse("imports:discard", args=[uid]))
         self.assertFalse((self.home / "uploads" / uid).exists())
-        self.work()  # the task, if the worker comes back, finds nothing to do
-        self.assertEqual(ImportBatch.objects.count(), 0)
-        self.assertFalse((self.home / "uploads" / uid).exists())
+        self.assertFalse(Upload.objects.filter(pk=uid).exists())
 
     def test_an_upload_discarded_while_queued_for_inspection_stays_gone(self):
         uid = self.uploaded()
@@ -216,7 +233,6 @@ class BackgroundTest(WebTestCase):
         self.assertContains(r, "导入失败，未写入任何数据：")
         self.assertContains(r, "RuntimeError: audit down")
         self.assertContains(r, "导入全部 3 行")  # it may be tried again
-        self.assertFalse((self.home / "uploads" / uid / "commit.lock").exists())
 
     def test_an_inspection_that_breaks_says_so_and_the_file_can_only_be_discarded(self):
         uid = self.uploaded()

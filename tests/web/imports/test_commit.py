@@ -19,7 +19,7 @@ from django.urls import reverse
 
 from pingji.web.audit.models import AuditEvent
 from pingji.web.imports import uploads
-from pingji.web.imports.models import ImportBatch
+from pingji.web.imports.models import ImportBatch, Upload
 from pingji.web.imports.services import active_batches, commit_batch
 from pingji.web.lib import workspace
 from pingji.web.lib.testing import WebTestCase
@@ -77,7 +77,7 @@ class CommitTest(WebTestCase):
         self.assertEqual(event.after["rows"], 3)
         # the upload is done with: its file is gone, its record names the batch
         folder = self.home / "uploads" / uid
-        self.assertEqual(sorted(p.name for p in folder.iterdir()), ["upload.json"])
+        self.assertEqual(list(folder.iterdir()), [])
         up = uploads.load(uid)
         self.assertEqual((up.state, up.batch_id, up.progress), ("committed", batch.pk, 100))
         self.assertNotIn(uid, [u.id for u in uploads.pending(self.analyst)])
@@ -122,11 +122,11 @@ class CommitTest(WebTestCase):
 
     def test_a_second_click_while_committing_is_refused(self):
         uid = self.uploaded()
-        (self.home / "uploads" / uid / "commit.lock").touch()
+        Upload.objects.filter(pk=uid).update(state="committing")  # another click's commit
         r = self.client.post(reverse("imports:commit", args=[uid]), follow=True)
         self.assertContains(r, "此文件正在导入")
         self.assertEqual(ImportBatch.objects.count(), 0)
-        self.assertEqual(uploads.load(uid).state, "ready")  # the other click owns the commit
+        self.assertEqual(uploads.load(uid).state, "committing")  # the other click owns it
 
     def failed_commit(self, uid: str):
         """POST the commit and follow to the upload's page (the task failed inside it)."""
@@ -139,8 +139,8 @@ class CommitTest(WebTestCase):
         self.assertEqual(parquet_files(self.home), [])
         self.assertEqual(AuditEvent.objects.filter(action="import.commit").count(), 0)
         folder = self.home / "uploads" / uid
-        self.assertEqual(sorted(p.name for p in folder.iterdir()), ["upload.json", "三月发货.csv"])
-        self.assertEqual(uploads.load(uid).state, "ready")  # the lock is gone: it may retry
+        self.assertEqual(sorted(p.name for p in folder.iterdir()), ["三月发货.csv"])
+        self.assertEqual(uploads.load(uid).state, "ready")  # it may be tried again
 
     def test_a_failure_after_the_file_is_written_leaves_no_batch_and_no_file(self):
         uid = self.uploaded()
@@ -160,7 +160,7 @@ class CommitTest(WebTestCase):
         uid = self.uploaded()
         real_replace = os.replace
 
-        def replace(source, target):  # fails for the Parquet file only (not upload.json)
+        def replace(source, target):  # fails for the Parquet file only
             if str(source).endswith(".parquet.partial"):
                 raise OSError("disk full")
             return real_replace(source, target)

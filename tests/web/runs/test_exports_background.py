@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import shutil
 from unittest import mock
 
+from django.conf import settings
 from django.test import override_settings
 from django.urls import resolve, reverse
+from django.utils import timezone
 from django_tasks import default_task_backend
 from openpyxl import load_workbook
 from tests.web.runs.support import finished_run, import_small, small_scheme
 
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs import exports
+from pingji.web.runs.models import ExportJob
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -294,14 +296,25 @@ class PendingExportTest(BackgroundExportCase):
         write.assert_not_called()
         self.assertEqual(exports.load_job(self.done.pk, job).updated_at, first.updated_at)
 
-    def test_a_job_without_any_progress_for_long_says_so(self):
+    def test_a_job_whose_worker_died_is_marked_failed_and_can_be_started_again(self):
         job = self.start()
-        state = self.home / "runs" / str(self.done.pk) / "exports" / f"{job}.json"
-        data = json.loads(state.read_text(encoding="utf-8"))
-        old = (dt.datetime.fromisoformat(data["updated_at"]) - dt.timedelta(hours=2)).isoformat()
-        data["updated_at"] = data["created_at"] = old
-        state.write_text(json.dumps(data), encoding="utf-8")
-        self.assertContains(self.job_page(job), "后台任务长时间没有进展")
+        saved = exports.load_job(self.done.pk, job)
+        partial = saved.path.with_name(saved.path.name + ".partial")
+        partial.write_bytes(b"half an Excel file")
+        # the worker took the job, then died: its heartbeat is older than the lease
+        old = timezone.now() - dt.timedelta(seconds=settings.PINGJI_JOB_LEASE + 1)
+        ExportJob.objects.filter(pk=job).update(state="writing", progress=40, heartbeat_at=old)
+        status = self.status(job)
+        self.assertEqual((status["state"], status["finished"]), ("failed", True))
+        self.assertTrue(status["error"].startswith("任务被中断"))
+        self.assertContains(self.job_page(job), "任务被中断")
+        self.assertFalse(partial.exists())
+        self.work()  # the dead worker's task, run after all, writes nothing
+        self.assertFalse(saved.path.exists())
+        again = self.start()  # not taken for the same export still under way
+        self.assertNotEqual(again, job)
+        self.work()
+        self.assertEqual(self.status(again)["state"], "done")
 
 
 class ExportAccessTest(BackgroundExportCase):

@@ -425,7 +425,7 @@ class ScorecardPageTest(ScorecardCase):
         self.assertContains(response, "良好客户")
         self.assertContains(response, "线性计分:100,000 得 0 分")
         self.assertContains(response, "28.50 / 30")
-        self.assertContains(response, 'onclick="window.print()"')
+        self.assertContains(response, "data-print")  # app.js prints (no inline script: CSP)
         self.assertContains(response, reverse("runs:why", args=[self.run_2025.pk, ENTITY, "sales"]))
         self.assertContains(response, "回款率偏低")
 

@@ -202,6 +202,23 @@ class WhyTest(ScorecardCase):
             404,
         )
 
+    def test_a_population_formula_says_it_compares_with_the_whole_run(self):
+        from pingji.templates import builtin_text
+        from pingji.web.schemes.services import add_version, publish
+
+        abc = publish(add_version(builtin_text("customer-abc"), self.analyst), self.analyst)
+        run = self.finished(abc, "2025")
+        why = scorecard.why(run, ENTITY, "cumulative_share")
+        self.assertEqual(why["expression"], "cum_share(ranked_revenue)")
+        self.assertEqual(why["population"], ["cum_share"])
+        # C000001 (the seed's example, 2,000,000 in 2025) is among the largest customers
+        self.assertGreater(why["metric"]["value"], 0)
+        self.login(self.viewer)
+        page = self.client.get(self.url(run, "cumulative_share"))
+        self.assertContains(page, "公式中的总体函数与本次评价的全部对象比较")
+        card = self.client.get(reverse("runs:scorecard", args=[run.pk, ENTITY]))
+        self.assertEqual(card.status_code, 200)
+
     def test_the_page_shows_the_window_the_condition_and_the_rows(self):
         self.login(self.viewer)
         response = self.client.get(self.url(self.test_run, "planned_6m"))

@@ -1,9 +1,11 @@
 """The scheme page: the tree, metrics, grades, classes and consequences in words, the YAML
 with line numbers, and the versions."""
 
+from pingji.errors import SchemeError
 from pingji.templates import builtin_text
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs.models import Run
+from pingji.web.schemes.outline import safe_color
 from pingji.web.schemes.services import add_version, publish
 
 
@@ -226,14 +228,13 @@ class EveryBuiltinPageTest(WebTestCase):
         words = [c["words"] for c in r.context["checks"]]
         self.assertIn("满足 active 的对象中,responded 成立的比例至少 80%", words)
 
-    def test_it_leaves_out_a_grade_colour_that_is_not_a_colour(self):
+    def test_it_refuses_a_grade_colour_that_is_not_a_colour(self):
         text = builtin_text("customer-composite").replace('"#1a9850"', '"red;position:fixed"')
-        add_version(text, self.analyst)
-        self.login(self.viewer)
-        r = self.client.get("/schemes/customer-composite/")
-        self.assertEqual(r.context["levels"][0].color, "")
-        self.assertNotContains(r, 'position:fixed"')
-        self.assertNotContains(r, "background: red;")
+        with self.assertRaisesMessage(SchemeError, "`color` 'red;position:fixed' is not a colour"):
+            add_version(text, self.analyst)
+        # and a page never puts anything but a colour in a style attribute
+        self.assertEqual(safe_color("red;position:fixed"), "")
+        self.assertEqual(safe_color("#1a9850"), "#1a9850")
 
 
 class EnglishPageTest(WebTestCase):

@@ -78,6 +78,16 @@ class UserCreateForm(_PasswordFields, _UserFields):
         "is_active",
     ]
 
+    def clean(self):
+        # the similarity check compares the password with the new user's name and address
+        data = self.cleaned_data
+        self.user = get_user_model()(
+            username=data.get("username", ""),
+            first_name=data.get("name", ""),
+            email=data.get("email", ""),
+        )
+        return super().clean()
+
     def clean_username(self):
         username = self.cleaned_data["username"].strip()
         if get_user_model().objects.filter(username__iexact=username).exists():

@@ -12,12 +12,12 @@ from django.http import HttpRequest
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
-from pingji.data.contract import TABLES
 from pingji.errors import DataError
 from pingji.web.api.access import require
 from pingji.web.api.schemas import BatchOut, DataErrorOut, DuplicateOut, Message
 from pingji.web.imports.models import ImportBatch
 from pingji.web.imports.services import DuplicateBatch, commit_batch
+from pingji.web.imports.tables import importable, spec_of
 from pingji.web.lib import workspace
 
 router = Router(tags=["数据导入 batches"])
@@ -26,7 +26,7 @@ SUFFIXES = (".csv", ".xlsx", ".parquet")
 
 
 def _batch(b: ImportBatch) -> dict:
-    spec = TABLES.get(b.table)
+    spec = spec_of(b.table)
     return {
         "id": b.pk,
         "table": b.table,
@@ -62,9 +62,7 @@ def _on_disk(file: UploadedFile, suffix: str):
     if temporary is not None and Path(temporary()).suffix.lower() == suffix:
         yield Path(temporary())  # Django deletes it after the request
         return
-    folder = workspace.uploads_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="api-", dir=folder)
+    fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="api-", dir=workspace.make_tmp_dir())
     path = Path(tmp)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -109,8 +107,8 @@ def upload_batch(request: HttpRequest, table: Form[str], file: File[UploadedFile
     The same file already active for that table answers 409."""
     require(request, "imports.view_importbatch", "imports.add_importbatch")
     name = Path(file.name or "upload").name
-    if table not in TABLES:
-        known = ", ".join(TABLES)
+    if spec_of(table) is None:
+        known = ", ".join(importable())
         err = DataError(name, f"未知的数据表 {table!r} (unknown table)", expected=known)
         return Status(400, _data_error(err))
     suffix = Path(name).suffix.lower()

@@ -19,6 +19,7 @@ from pingji.web.api.schemas import (
     RunIn,
     RunOut,
 )
+from pingji.web.lib.params import MAX_PAGE
 from pingji.web.runs import results
 from pingji.web.runs.access import get_run_for_user
 from pingji.web.runs.models import Run
@@ -173,6 +174,8 @@ def run_results(
     """One page of a finished run's results (one row per entity), filtered and sorted on the
     server. `grade=__none__` selects entities without a grade."""
     run = _finished_run(request, run_id)
+    if page > MAX_PAGE:
+        return Status(400, {"detail": f"页码超出范围 (page out of range): 1 … {MAX_PAGE:,}"})
     if sort.lstrip("-") not in results.SORTABLE:
         allowed = ", ".join(results.SORTABLE)
         return Status(400, {"detail": f"不能按 {sort!r} 排序;可用 (sortable): {allowed}"})

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
+from pingji.output.cells import neutralise
 from pingji.web.audit.models import AuditEvent
 
 PAGE_SIZE = 50
@@ -51,6 +52,7 @@ ACTION_LABELS = {
     "rating.submit": gettext_lazy("提交人工评分"),
     "rating.approve": gettext_lazy("批准人工评分"),
     "rating.reject": gettext_lazy("退回人工评分"),
+    "rating.delete": gettext_lazy("删除人工评分草稿"),
     "rating.assignment.create": gettext_lazy("新建评分分工"),
     "rating.assignment.change": gettext_lazy("修改评分分工"),
     "rating.assignment.delete": gettext_lazy("删除评分分工"),
@@ -215,7 +217,8 @@ def _csv(qs) -> StreamingHttpResponse:
         yield "\ufeff" + writer.writerow(header)
         for e in qs.iterator(chunk_size=2000):
             yield writer.writerow(
-                [
+                neutralise(value)  # names and values people typed: never a formula
+                for value in [
                     timezone.localtime(e.at, tz).strftime("%Y-%m-%d %H:%M:%S"),
                     e.username,
                     e.action,

@@ -24,6 +24,7 @@ import duckdb
 
 from pingji.data.contract import TABLES
 from pingji.data.validate import ident, literal
+from pingji.output.cells import neutralised_query
 from pingji.web.imports.services import active_batches
 from pingji.web.lib import workspace
 
@@ -193,10 +194,9 @@ def export_csv(
     con = connection()
     source, columns, cond, args, order = _selection(table, paths, search, ids, sort, descending)
     select = ", ".join(f"{ident(c)} AS {ident(headers.get(c, c))}" for c in columns)
+    rows = neutralised_query(con, f"SELECT {select} FROM {source}{cond} ORDER BY {order}", args)
     written = con.execute(
-        f"COPY (SELECT {select} FROM {source}{cond} ORDER BY {order}) TO {literal(str(out))} "
-        "(HEADER, DELIMITER ',')",
-        args,
+        f"COPY ({rows}) TO {literal(str(out))} (HEADER, DELIMITER ',')", args
     ).fetchone()
     return int(written[0]) if written else 0
 
@@ -224,32 +224,37 @@ def fact_tables(table: str) -> list[str]:
 
 def fact_summary(fact: str, paths: Sequence[Path], entity_id: str) -> dict:
     """Rows, date range and the sum of each money column of one entity's facts in `fact`."""
-    spec = TABLES[fact]
-    money = [c.name for c in spec.columns if c.type == "money"]
-    parts = ["count(*)"]
-    if spec.date:
-        parts += [f"min({ident(spec.date)})", f"max({ident(spec.date)})"]
-    parts += [f"sum({ident(m)})" for m in money]
-    found = (
-        connection()
-        .execute(
-            f"SELECT {', '.join(parts)} FROM read_parquet({_listed(paths)}, union_by_name = true) "
-            f"WHERE CAST({ident(spec.key)} AS VARCHAR) = ?",
-            [entity_id],
+    return fact_summaries({fact: paths}, entity_id)[fact]
+
+
+def fact_summaries(facts: dict[str, Sequence[Path]], entity_id: str) -> dict[str, dict]:
+    """{fact table: fact_summary} of one entity in several fact tables, in one query (an
+    entity page asked one query per table: seven round trips to DuckDB instead of one)."""
+    if not facts:
+        return {}
+    parts, money = [], {}
+    for fact, paths in facts.items():
+        spec = TABLES[fact]
+        money[fact] = [c.name for c in spec.columns if c.type == "money"]
+        dated = ident(spec.date) if spec.date else "CAST(NULL AS DATE)"
+        sums = ", ".join(f"CAST(sum({ident(m)}) AS DECIMAL(38, 4))" for m in money[fact])
+        parts.append(
+            f"SELECT {literal(fact)}, count(*), min({dated}), max({dated}), "
+            f"CAST([{sums}] AS DECIMAL(38, 4)[]) FROM read_parquet({_listed(paths)}, "
+            f"union_by_name = true) WHERE CAST({ident(spec.key)} AS VARCHAR) = ?"
         )
-        .fetchone()
-    )
-    rows, rest = found[0], list(found[1:])
-    lo = hi = None
-    if spec.date:
-        lo, hi, rest = rest[0], rest[1], rest[2:]
-    return {
-        "table": fact,
-        "rows": rows,
-        "min_date": lo,
-        "max_date": hi,
-        "sums": list(zip(money, rest, strict=True)),
+    rows = connection().execute(" UNION ALL ".join(parts), [entity_id] * len(parts)).fetchall()
+    found = {
+        fact: {
+            "table": fact,
+            "rows": n,
+            "min_date": lo,
+            "max_date": hi,
+            "sums": list(zip(money[fact], sums, strict=True)),
+        }
+        for fact, n, lo, hi, sums in rows
     }
+    return {fact: found[fact] for fact in facts}  # in the order asked
 
 
 def result_rows(files: Sequence[Path], entity_id: str, columns: Sequence[str]) -> dict:

@@ -28,8 +28,9 @@ from pingji.data.contract import TABLES
 from pingji.data.labels import column_label
 from pingji.web.entities import data
 from pingji.web.imports.uploads import money_text
-from pingji.web.lib import charts
+from pingji.web.lib import charts, workspace
 from pingji.web.lib.access import department_of
+from pingji.web.lib.params import page_number
 
 ALL = None  # scope: every entity of the table
 PAGE_SIZE = 50
@@ -116,10 +117,7 @@ def _list_request(request: HttpRequest, files: dict) -> dict:
 
 
 def _page_number(text: str | None) -> int:
-    try:
-        return max(1, int(text or 1))
-    except ValueError:
-        return 1
+    return page_number(text)
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -188,7 +186,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
     table = asked["table"]
     if not table:
         raise Http404
-    fd, name = tempfile.mkstemp(prefix="pingji-entities-", suffix=".csv")
+    fd, name = tempfile.mkstemp(prefix="entities-", suffix=".csv", dir=workspace.make_tmp_dir())
     os.close(fd)
     path = Path(name)
     try:
@@ -232,10 +230,8 @@ def profile(request: HttpRequest, table: str, entity_id: str) -> HttpResponse:
         if k != spec.key
     ]
     facts = []
-    for fact in data.fact_tables(table):
-        if fact not in files:
-            continue
-        summary = data.fact_summary(fact, files[fact], entity_id)
+    present = {fact: files[fact] for fact in data.fact_tables(table) if fact in files}
+    for fact, summary in data.fact_summaries(present, entity_id).items():
         if TABLES[fact].entity is None and not summary["rows"]:
             continue  # keyed by any entity; nothing about this one
         summary["label"] = TABLES[fact].label or fact

@@ -9,19 +9,24 @@ from django.utils.translation import gettext_lazy as _
 
 from pingji.data.batches import UPLOAD_SUFFIXES
 from pingji.data.contract import TABLES
+from pingji.web.imports.tables import declared, spec_of
 
 
 def table_label(name: str) -> str:
-    """A contract table as users see it: 客户 (customers)."""
-    spec = TABLES.get(name)
+    """A table as users see it: 客户 (customers)."""
+    spec = spec_of(name)
     return f"{spec.label}（{name}）" if spec and spec.label else name
 
 
 def table_choices() -> list:
-    """The contract tables, entity tables first, grouped."""
+    """The contract tables, entity tables first, grouped; then the tables that published
+    schemes declare."""
     entities = [(n, table_label(n)) for n, s in TABLES.items() if s.kind == "entity"]
-    facts = [(n, table_label(n)) for n, s in TABLES.items() if s.kind == "fact"]
-    return [("", "—"), (_("评价对象"), entities), (_("业务数据"), facts)]
+    # facts, and the reference table `calendar` (working days)
+    facts = [(n, table_label(n)) for n, s in TABLES.items() if s.kind != "entity"]
+    choices = [("", "—"), (_("评价对象"), entities), (_("业务数据"), facts)]
+    own = [(n, table_label(n)) for n in declared()]
+    return [*choices, (_("方案自定义的数据表"), own)] if own else choices
 
 
 class UploadForm(forms.Form):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from pingji.web.jobs.models import LeasedJob
 
 
 class ImportBatch(models.Model):
@@ -41,3 +44,59 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.table} {self.file_name}"
+
+
+class Upload(LeasedJob):
+    """An uploaded file waiting to be committed, and the background work on it (inspection,
+    then commit) — see uploads.py for its states. The file is in uploads/<id>/."""
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)  # uuid4 hex
+    table = models.CharField(_("数据表"), max_length=40)
+    file_name = models.CharField(_("文件名"), max_length=255)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    size = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64)  # sha256 of the file
+    report = models.JSONField(default=dict, blank=True)  # the inspection (uploads.report_of)
+    state = models.CharField(max_length=12, default="inspecting", db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # 0–100
+    stage = models.CharField(max_length=100, blank=True)  # a msgid (Chinese), shown translated
+    error = models.TextField(blank=True)  # why the inspection or the last commit failed
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("上传的文件")
+        verbose_name_plural = _("上传的文件")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.table}, {self.state})"
+
+    @property
+    def folder(self):
+        from pingji.web.lib import workspace
+
+        return workspace.uploads_dir() / self.id
+
+    @property
+    def path(self):
+        return self.folder / self.file_name
+
+    @property
+    def created(self):
+        return self.created_at
+
+    @property
+    def ok(self) -> bool:
+        """Inspected, without a problem: it can be committed (unless it is a duplicate)."""
+        return self.state == "ready" and bool((self.report or {}).get("ok"))
+
+    @property
+    def busy(self) -> bool:
+        """A task (inspection or commit) is queued or running for it."""
+        return self.state in ("inspecting", "committing")

@@ -4,13 +4,17 @@ the active batches for an evaluation. Views and the API call these; no HTTP here
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
 
 from pingji.data.batches import BatchDataSet, import_file
+from pingji.data.contract import TABLES
 from pingji.web.imports.models import ImportBatch
+from pingji.web.imports.tables import declared
 from pingji.web.lib import workspace
 from pingji.web.lib.audit import record
 
@@ -52,14 +56,23 @@ def commit_batch(
 ) -> ImportBatch:
     """Check `path` as table `table` and store it as a new active batch — all rows or none.
 
-    The Parquet file is written under a temporary name and renamed; the database row is
-    created in a transaction; on any failure neither remains. Raises pingji.errors.DataError
-    for the first bad row, and DuplicateBatch when `refuse_duplicate` and the same file is
-    already an active batch of the table."""
+    The file is checked and written as Parquet under a pending name first (outside any
+    database transaction, so a long import does not hold the database's write lock and the
+    job's heartbeat keeps beating); then, in one short transaction, the batch row is created
+    and the file renamed to <batch id>.parquet. On any failure neither remains (a pending
+    file left by a killed process is removed when `pingji serve` starts). Raises
+    pingji.errors.DataError for the first bad row, and DuplicateBatch when
+    `refuse_duplicate` and the same file is already an active batch of the table."""
     shown_as = shown_as or path.name
     digest = digest or checksum(path)
+    if refuse_duplicate and (same := find_duplicate(table, digest)) is not None:
+        raise DuplicateBatch(same)  # known before the long part
+    pending = workspace.batches_dir() / table / f"pending-{uuid.uuid4().hex}.parquet"
     out: Path | None = None
     try:
+        # a table that is not the contract's is one a published scheme declares
+        tables = None if table in TABLES else declared()
+        written = import_file(path, table, pending, shown_as=shown_as, tables=tables)
         with transaction.atomic():
             if refuse_duplicate and (same := find_duplicate(table, digest)) is not None:
                 raise DuplicateBatch(same)
@@ -72,7 +85,7 @@ def commit_batch(
                 uploaded_by=user if user is not None and user.is_authenticated else None,
             )
             out = workspace.batches_dir() / table / f"{batch.pk}.parquet"
-            written = import_file(path, table, out, shown_as=shown_as)
+            os.replace(pending, out)
             batch.rows, batch.min_date, batch.max_date = (
                 written.rows,
                 written.min_date,
@@ -94,6 +107,7 @@ def commit_batch(
                 },
             )
     except BaseException:
+        pending.unlink(missing_ok=True)
         if out is not None:
             out.unlink(missing_ok=True)
         raise

@@ -1,35 +1,35 @@
 """Uploaded files waiting to be committed: PINGJI_HOME/uploads/<id>/<original name>, with
-upload.json beside it (who, when, which table, the SHA-256, where it stands and the
+an Upload row (models.py: who, when, which table, the SHA-256, where it stands and the
 inspection report).
 
 The request only stores the file (streamed to disk in chunks, hashed on the way); the
 background worker (tasks.py) inspects it once (every problem listed, 20 typed rows) and,
-when asked, commits it as a batch. upload.json says where an upload stands:
+when asked, commits it as a batch. The row's state says where an upload stands:
 
     inspecting  stored, inspection queued or running        (the preview page polls)
     ready       inspected: the report is there; committable when it has no problem
                 (`error` holds why the last commit attempt failed, if it did)
     failed      the inspection itself broke (not a problem of the file: those are listed)
-    committing  commit queued or running; commit.lock is held (no second commit)
+    committing  commit queued or running (no second commit: the request moves the state
+                from ready to committing in one conditional UPDATE)
     committed   done: `batch_id` names the batch; the uploaded file is removed
 
-One writer at a time: the request writes upload.json before it queues a task (and under
-commit.lock for a commit), the worker while it runs that task. The file is read by DuckDB;
-no Python loop over its rows.
+Each state change is a conditional UPDATE from the state its writer expects (the request,
+the worker, recovery), so none overwrites another's. The worker holds the upload's lease
+while it inspects or commits (jobs/lease.py): when its worker died, an inspection fails and
+a commit is ready to be tried again, both saying they were interrupted. The file is read by
+DuckDB; no Python loop over its rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
-import os
 import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -37,16 +37,17 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from pingji.data.contract import TABLES
 from pingji.data.problems import Inspection, inspect_file
 from pingji.errors import PingjiError
+from pingji.web.imports.models import Upload
+from pingji.web.imports.tables import declared
+from pingji.web.jobs import lease
 from pingji.web.lib import workspace
 
 log = logging.getLogger(__name__)
 
-STATE = "upload.json"
-LOCK = "commit.lock"
 KEEP_DAYS = 7  # uploads never committed (and the records of committed ones) go after this
-STALE_AFTER = 3600  # s: a task showing no sign of life this long may be discarded anyway
 _ID = re.compile(r"^[0-9a-f]{32}$")
 
 INSPECTING, READY, FAILED, COMMITTING, COMMITTED = (
@@ -57,63 +58,6 @@ INSPECTING, READY, FAILED, COMMITTING, COMMITTED = (
     "committed",
 )
 BUSY = (INSPECTING, COMMITTING)
-
-
-@dataclass
-class Upload:
-    """One uploaded file and its inspection report (a JSON-able dict, see `report_of`)."""
-
-    id: str
-    table: str
-    file_name: str
-    user_id: int | None
-    created_at: str  # ISO 8601
-    size: int
-    checksum: str
-    report: dict
-    state: str = READY
-    progress: int = 100
-    stage: str = ""  # a msgid (Chinese): the pages show it translated
-    error: str = ""  # why the inspection (state failed) or the last commit attempt failed
-    batch_id: int | None = None
-    updated_at: str = ""  # ISO 8601, each save
-
-    @property
-    def folder(self) -> Path:
-        return workspace.uploads_dir() / self.id
-
-    @property
-    def path(self) -> Path:
-        return self.folder / self.file_name
-
-    @property
-    def created(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.created_at)
-
-    @property
-    def ok(self) -> bool:
-        """Inspected, without a problem: it can be committed (unless it is a duplicate)."""
-        return self.state == READY and bool(self.report.get("ok"))
-
-    @property
-    def busy(self) -> bool:
-        """A task (inspection or commit) is queued or running for it."""
-        return self.state in BUSY
-
-    @property
-    def stale(self) -> bool:
-        """Busy, but nothing moved for STALE_AFTER seconds (the worker died or is not running)."""
-        if not self.busy:
-            return False
-        last = dt.datetime.fromisoformat(self.updated_at or self.created_at)
-        return (timezone.now() - last).total_seconds() > STALE_AFTER
-
-    def save(self) -> None:
-        self.updated_at = timezone.now().isoformat()
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        partial = self.folder / (STATE + ".partial")
-        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(partial, self.folder / STATE)
 
 
 def display(value: object) -> str:
@@ -193,12 +137,11 @@ def receive(file: UploadedFile, table: str, user) -> Upload:
                 digest.update(chunk)
                 size += len(chunk)
                 out.write(chunk)
-        upload = Upload(
+        return Upload.objects.create(
             id=upload_id,
             table=table,
             file_name=name,
-            user_id=user.pk if user is not None and user.is_authenticated else None,
-            created_at=timezone.now().isoformat(),
+            user=user if user is not None and user.is_authenticated else None,
             size=size,
             checksum=digest.hexdigest(),
             report={},
@@ -206,78 +149,89 @@ def receive(file: UploadedFile, table: str, user) -> Upload:
             progress=0,
             stage=gettext_noop("排队等待检查"),
         )
-        upload.save()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return upload
+
+
+def queued(upload: Upload, task_id: str) -> None:
+    """Record the django-tasks row that will inspect or commit the upload (recovery follows
+    it: a task that will never run leaves no upload busy)."""
+    _touch(upload, task_id=task_id)
 
 
 def _error_text(exc: BaseException) -> str:
     return exc.render() if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
 
 
-def _save_if_there(upload: Upload) -> None:
-    """Save, unless the upload was discarded meanwhile (then there is nothing to report to)."""
-    if upload.folder.is_dir():
-        upload.save()
+def _touch(upload: Upload, *, was: tuple[str, ...] | None = None, **fields) -> bool:
+    """Store fields of an upload (only while its state is one of `was`, if given); False
+    when it was discarded or had moved on meanwhile (then nothing changed)."""
+    fields.setdefault("updated_at", timezone.now())
+    rows = Upload.objects.filter(pk=upload.pk)
+    if was is not None:
+        rows = rows.filter(state__in=was)
+    if not rows.update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(upload, name, value)
+    return True
 
 
 def inspect_upload(upload_id: str) -> None:
     """Inspect a stored upload (the worker's task): every problem, 20 typed rows, stored in
-    upload.json. A failure of the inspection itself marks the upload failed with its text."""
+    its row. A failure of the inspection itself marks the upload failed with its text."""
     upload = load(upload_id)
-    if upload is None or upload.state != INSPECTING:
+    if upload is None or not _touch(
+        upload,
+        was=(INSPECTING,),
+        progress=10,
+        stage=gettext_noop("正在检查每一行"),
+        heartbeat_at=timezone.now(),
+    ):
         return  # discarded meanwhile, or already inspected (a task run twice)
-    upload.progress, upload.stage = 10, gettext_noop("正在检查每一行")
-    _save_if_there(upload)
     try:
-        inspection = inspect_file(upload.path, upload.table, shown_as=upload.file_name)
+        with lease.hold(Upload, upload.pk):
+            tables = None if upload.table in TABLES else declared()  # a scheme's own table
+            inspection = inspect_file(
+                upload.path, upload.table, shown_as=upload.file_name, tables=tables
+            )
     except Exception as exc:
         if not upload.folder.is_dir():
             return
         log.exception("inspection of upload %s failed", upload.id)
-        upload.state, upload.error, upload.stage = FAILED, _error_text(exc), gettext_noop("失败")
+        outcome = {"state": FAILED, "error": _error_text(exc), "stage": gettext_noop("失败")}
     else:
-        upload.state, upload.report, upload.stage = (
-            READY,
-            report_of(inspection),
-            gettext_noop("完成"),
-        )
-    upload.progress = 100
-    _save_if_there(upload)
+        outcome = {"state": READY, "report": report_of(inspection), "stage": gettext_noop("完成")}
+    _touch(upload, was=(INSPECTING,), progress=100, **outcome)
 
 
 def begin_commit(upload: Upload) -> bool:
-    """Take the upload's commit lock and mark it committing (the view then queues `commit_upload`).
-    Return False when another commit holds the lock or it is no longer a committable upload
-    (a double click): nothing changed then."""
-    lock = upload.folder / LOCK
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        return False
-    os.close(fd)
-    current = load(upload.id)  # as it is now, under the lock
+    """Mark a committable upload committing (the view then queues `commit_upload`). Return
+    False when another commit took it first or it is no longer committable (a double
+    click): nothing changed then."""
+    current = Upload.objects.filter(pk=upload.pk).first()
     if current is None or not current.ok:
-        lock.unlink(missing_ok=True)
         return False
-    current.state, current.progress, current.stage, current.error = (
-        COMMITTING,
-        0,
-        gettext_noop("排队等待导入"),
-        "",
-    )
-    current.save()
-    upload.__dict__.update(current.__dict__)
+    if not _touch(
+        upload,
+        was=(READY,),
+        state=COMMITTING,
+        progress=0,
+        stage=gettext_noop("排队等待导入"),
+        error="",
+        heartbeat_at=None,  # not started: its lease begins when the worker takes it
+        worker_id="",
+        task_id="",
+    ):
+        return False
+    upload.report = current.report
     return True
 
 
 def end_commit(upload: Upload, error: str = "") -> None:
-    """Give up a commit that could not be queued: ready again, with the error; lock released."""
-    upload.state, upload.progress, upload.stage, upload.error = READY, 100, "", error
-    _save_if_there(upload)
-    (upload.folder / LOCK).unlink(missing_ok=True)
+    """Give up a commit that could not be queued: ready again, with the error."""
+    _touch(upload, was=(COMMITTING,), state=READY, progress=100, stage="", error=error)
 
 
 def commit_upload(upload_id: str, user_id: int | None) -> None:
@@ -285,22 +239,26 @@ def commit_upload(upload_id: str, user_id: int | None) -> None:
 
     Success: the upload is committed (`batch_id`) and its file removed. A duplicate (the same
     file committed meanwhile): ready again, the preview names the batch. Any other failure:
-    ready again with the error's text; commit_batch left no batch and no file. The commit
-    lock is released in every case."""
+    ready again with the error's text; commit_batch left no batch and no file."""
     from django.contrib.auth import get_user_model
 
     from pingji.web.imports.services import DuplicateBatch, commit_batch
 
     upload = load(upload_id)
-    if upload is None or upload.state != COMMITTING:
-        return
+    if upload is None or not upload.folder.is_dir():
+        return  # discarded meanwhile
+    if not _touch(
+        upload,
+        was=(COMMITTING,),
+        progress=10,
+        stage=gettext_noop("正在写入数据"),
+        heartbeat_at=timezone.now(),
+    ):
+        return  # not (or no longer) to be committed: a task run twice, or given up
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    batch = None
     try:
-        user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-        upload.progress, upload.stage = 10, gettext_noop("正在写入数据")
-        if not upload.folder.is_dir():
-            return  # discarded meanwhile (a stale commit given up)
-        upload.save()
-        try:
+        with lease.hold(Upload, upload.pk):
             batch = commit_batch(
                 upload.path,
                 upload.table,
@@ -309,68 +267,103 @@ def commit_upload(upload_id: str, user_id: int | None) -> None:
                 refuse_duplicate=True,
                 digest=upload.checksum,
             )
-        except DuplicateBatch:
-            upload.state, upload.error = READY, ""
-        except Exception as exc:
-            if not isinstance(exc, PingjiError):
-                log.exception("commit of upload %s failed", upload.id)
-            upload.state, upload.error = READY, _error_text(exc)
-        else:
-            upload.state, upload.batch_id, upload.error = COMMITTED, batch.pk, ""
-        upload.progress, upload.stage = (
-            100,
-            gettext_noop("完成") if upload.state == COMMITTED else gettext_noop("失败"),
+    except DuplicateBatch:
+        outcome = {"state": READY, "error": ""}
+    except Exception as exc:
+        if not isinstance(exc, PingjiError):
+            log.exception("commit of upload %s failed", upload.id)
+        outcome = {"state": READY, "error": _error_text(exc)}
+    if batch is not None:
+        # committed, even if recovery took the upload for dead meanwhile: the batch is there
+        _touch(
+            upload,
+            was=(COMMITTING, READY),
+            state=COMMITTED,
+            batch=batch,
+            error="",
+            progress=100,
+            stage=gettext_noop("完成"),
         )
-        _save_if_there(upload)
-        if upload.state == COMMITTED:
-            upload.path.unlink(missing_ok=True)  # the batch holds the data now
-    finally:
-        (upload.folder / LOCK).unlink(missing_ok=True)
+        upload.path.unlink(missing_ok=True)  # the batch holds the data now
+    else:
+        _touch(upload, was=(COMMITTING,), progress=100, stage=gettext_noop("失败"), **outcome)
+
+
+def interrupted(upload: Upload) -> int:
+    """Mark an upload whose worker died (recovery): an inspection failed, a commit ready to
+    be tried again, each with lease.INTERRUPTED. Return 1, or 0 if it moved on meanwhile."""
+    if upload.state == INSPECTING:
+        state, stage = FAILED, gettext_noop("中断")
+    elif upload.state == COMMITTING:
+        state, stage = READY, ""
+    else:
+        return 0
+    moved = _touch(
+        upload,
+        was=(upload.state,),
+        state=state,
+        progress=100,
+        stage=stage,
+        error=lease.INTERRUPTED,
+        heartbeat_at=None,
+    )
+    return int(moved)
 
 
 def load(upload_id: str) -> Upload | None:
     """Return a stored upload, or None (unknown id, discarded, or its file is gone). A
-    committed upload is returned without its file: it names its batch."""
+    committed upload is returned without its file: it names its batch. A started task whose
+    lease ran out is marked interrupted first (its worker died)."""
     if not _ID.match(str(upload_id)):
         return None
-    state = workspace.uploads_dir() / str(upload_id) / STATE
-    try:
-        data = json.loads(state.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    upload = Upload.objects.filter(pk=str(upload_id)).first()
+    if upload is None:
         return None
-    try:
-        upload = Upload(**data)
-    except TypeError:
-        return None
+    if upload.busy and upload.heartbeat_at is not None and lease.is_dead(upload):
+        interrupted(upload)
     return upload if upload.state == COMMITTED or upload.path.is_file() else None
+
+
+def discardable(upload: Upload) -> bool:
+    """Whether an upload may be thrown away: not while its commit runs or will run (a commit
+    queued while no worker is alive may go)."""
+    if upload.state == COMMITTED:
+        return False
+    if upload.state != COMMITTING:
+        return True
+    return upload.heartbeat_at is None and lease.uses_worker() and not lease.worker_alive()
 
 
 def pending(user=None) -> list[Upload]:
     """Return the uploads not yet committed (of one user, if given), newest first."""
-    root = workspace.uploads_dir()
-    if not root.is_dir():
-        return []
-    found = [
-        u
-        for entry in root.iterdir()
-        if entry.is_dir() and (u := load(entry.name)) and u.state != COMMITTED
-    ]
+    found = Upload.objects.exclude(state=COMMITTED).order_by("-created_at")
     if user is not None:
-        found = [u for u in found if u.user_id == user.pk]
-    return sorted(found, key=lambda u: u.created_at, reverse=True)
+        found = found.filter(user_id=user.pk)
+    return [u for u in found if u.path.is_file()]
 
 
 def discard(upload: Upload) -> None:
-    """Remove an upload and its folder."""
+    """Remove an upload, its folder and its row."""
     shutil.rmtree(upload.folder, ignore_errors=True)
+    Upload.objects.filter(pk=upload.pk).delete()
 
 
 def prune(days: int = KEEP_DAYS) -> None:
-    """Remove upload folders older than `days` (uploads that were never committed)."""
+    """Remove uploads older than `days` (never committed, or the records of committed ones)
+    and upload folders without a row."""
+    limit = timezone.now() - dt.timedelta(days=days)
+    for upload in Upload.objects.filter(created_at__lt=limit).exclude(state=COMMITTING):
+        discard(upload)
     root = workspace.uploads_dir()
     if not root.is_dir():
         return
-    limit = time.time() - days * 86400
+    oldest = time.time() - days * 86400
+    known = set(Upload.objects.values_list("pk", flat=True))
     for entry in root.iterdir():
-        if entry.is_dir() and _ID.match(entry.name) and entry.stat().st_mtime < limit:
+        if (
+            entry.is_dir()
+            and _ID.match(entry.name)
+            and entry.name not in known
+            and entry.stat().st_mtime < oldest
+        ):
             shutil.rmtree(entry, ignore_errors=True)

@@ -28,13 +28,13 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pingji.data.contract import ROW_COLUMN, TABLES
-from pingji.data.labels import column_label
+from pingji.data.contract import ROW_COLUMN, unread
 from pingji.web.audit.models import AuditEvent
 from pingji.web.imports import uploads
 from pingji.web.imports.forms import UploadForm, WithdrawForm, table_label
 from pingji.web.imports.models import ImportBatch
 from pingji.web.imports.services import NotActive, find_duplicate, withdraw_batch
+from pingji.web.imports.tables import importable, label_of, spec_of
 from pingji.web.imports.tasks import commit_upload_task, inspect_upload_task
 from pingji.web.imports.wording import TYPE_NAMES, worded
 from pingji.web.lib import workspace
@@ -83,22 +83,24 @@ def _get_upload_for_user(request: HttpRequest, upload_id: str) -> uploads.Upload
 
 
 def _header(table: str, column: str) -> str:
-    return _("行号") if column == ROW_COLUMN else column_label(table, column)
+    return _("行号") if column == ROW_COLUMN else label_of(table, column)
 
 
 def _numeric(table: str, column: str) -> bool:
-    col = TABLES[table].column(column) if table in TABLES else None
+    spec = spec_of(table)
+    col = spec.column(column) if spec else None
     return col is not None and col.type in ("money", "number", "integer")
 
 
-def _contract_columns(table: str, report: dict | None = None) -> list[dict]:
-    """The contract's columns of `table`, and (given a report) whether the file has each."""
-    spec = TABLES[table]
+def _contract_columns(table: str, report: dict | None = None, spec=None) -> list[dict]:
+    """The columns of `table` as an import checks them (only keys and window dates must be
+    there), and (given a report) whether the file has each."""
+    spec = unread(spec or spec_of(table))
     rows = []
     for c in spec.columns:
         row = {
             "name": c.name,
-            "label": column_label(table, c.name),
+            "label": label_of(table, c.name, spec),
             "type": TYPE_NAMES[c.type],
             "required": c.required,
             "choices": ", ".join(c.choices),
@@ -142,7 +144,8 @@ def batch_list(request: HttpRequest) -> HttpResponse:
         .prefetch_related(Prefetch("runs", queryset=Run.objects.only("id").order_by("-id")))
         .order_by("-uploaded_at", "-id")
     )
-    if table in TABLES:
+    tables = importable()
+    if table in tables:
         batches = batches.filter(table=table)
     else:
         table = ""
@@ -152,7 +155,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
         status = ""
     page = Paginator(batches, PAGE_SIZE).get_page(request.GET.get("page"))
     summary = [
-        {**row, "label": table_label(row["table"]), "kind": TABLES[row["table"]].kind}
+        {**row, "label": table_label(row["table"]), "kind": tables[row["table"]].kind}
         for row in ImportBatch.objects.filter(status=ImportBatch.Status.ACTIVE)
         .values("table")
         .annotate(
@@ -163,7 +166,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
             last=Max("uploaded_at"),
         )
         .order_by("table")
-        if row["table"] in TABLES
+        if row["table"] in tables
     ]
     can_add = request.user.has_perm("imports.add_importbatch")
     return render(
@@ -173,7 +176,7 @@ def batch_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "table": table,
             "status": status,
-            "tables": [(n, table_label(n)) for n in TABLES],
+            "tables": [(n, table_label(n)) for n in tables],
             "statuses": ImportBatch.Status.choices,
             "summary": summary,
             "can_add": can_add,
@@ -255,22 +258,23 @@ def upload(request: HttpRequest) -> HttpResponse:
                 form.cleaned_data["file"], form.cleaned_data["table"], request.user
             )
             try:
-                inspect_upload_task.enqueue(received.id)
+                uploads.queued(received, str(inspect_upload_task.enqueue(received.id).id))
             except BaseException:
                 uploads.discard(received)
                 raise
             return redirect("imports:preview", received.id)
-    else:
-        initial = {"table": request.GET.get("table")} if request.GET.get("table") in TABLES else {}
+    tables = importable()
+    if request.method != "POST":
+        initial = {"table": request.GET.get("table")} if request.GET.get("table") in tables else {}
         form = UploadForm(initial=initial)
     contracts = [
         {
             "name": name,
             "label": table_label(name),
             "kind": spec.kind,
-            "columns": _contract_columns(name),
+            "columns": _contract_columns(name, spec=spec),
         }
-        for name, spec in TABLES.items()
+        for name, spec in tables.items()
     ]
     return render(
         request,
@@ -284,9 +288,10 @@ def template(request: HttpRequest, table: str) -> HttpResponse:
     """An empty CSV of a table (UTF-8 with BOM, so Excel opens it): the header row only,
     with the Chinese labels (accepted on upload like the column names)."""
     _require_view(request)
-    if table not in TABLES:
+    spec = spec_of(table)
+    if spec is None:
         raise Http404
-    header = ",".join(column_label(table, c.name) for c in TABLES[table].columns)
+    header = ",".join(label_of(table, c.name, spec) for c in spec.columns)
     response = HttpResponse(("\ufeff" + header + "\r\n").encode(), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{table}.csv"'
     return response
@@ -328,7 +333,7 @@ def preview(request: HttpRequest, upload_id: str) -> HttpResponse:
             "headers": [_header(up.table, c) for c in report.get("preview_columns", [])],
             "duplicate": duplicate,
             "can_commit": up.ok and duplicate is None,
-            "can_discard": up.state != uploads.COMMITTING or up.stale,
+            "can_discard": uploads.discardable(up),
             "stage": _(up.stage) if up.stage else "",
         },
     )
@@ -388,7 +393,7 @@ def commit(request: HttpRequest, upload_id: str) -> HttpResponse:
         messages.error(request, _("此文件正在导入，请稍候。"))
         return redirect("imports:preview", up.id)
     try:
-        commit_upload_task.enqueue(up.id, request.user.pk)
+        uploads.queued(up, str(commit_upload_task.enqueue(up.id, request.user.pk).id))
     except Exception as exc:
         uploads.end_commit(up, f"{type(exc).__name__}: {exc}")
         raise
@@ -401,7 +406,7 @@ def discard(request: HttpRequest, upload_id: str) -> HttpResponse:
     up = _get_upload_for_user(request, upload_id)
     if up.state == uploads.COMMITTED:
         return _committed(request, up)
-    if up.state == uploads.COMMITTING and not up.stale:
+    if not uploads.discardable(up):
         messages.error(request, _("此文件正在导入，不能放弃。"))
         return redirect("imports:preview", up.id)
     uploads.discard(up)

@@ -10,8 +10,8 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from pingji.data.contract import TABLES
-from pingji.data.labels import column_label
+from pingji.data.contract import unread
+from pingji.web.imports.tables import label_of, spec_of
 
 TYPE_NAMES = {
     "string": gettext_lazy("文本"),
@@ -83,13 +83,16 @@ _FILE_MESSAGES: list[tuple[re.Pattern, str]] = [
 ]
 
 
-def expected(table: str, column: str | None, code: str) -> str:
+def expected(table: str, column: str | None, code: str, spec=None) -> str:
     """What the cell or the file should hold instead."""
-    spec = TABLES.get(table)
+    spec = spec or spec_of(table)
     if code == "duplicate":
         return _("每个编号只出现一次")
     if code == "missing_column" and spec is not None:
-        names = "、".join(f"{column_label(table, c.name)}（{c.name}）" for c in spec.required)
+        # what an import requires: keys and window dates (unread)
+        names = "、".join(
+            f"{label_of(table, c.name, spec)}（{c.name}）" for c in unread(spec).required
+        )
         return _("必填列：%(columns)s") % {"columns": names}
     if code == "amount_range":
         return _("小数点前最多 14 位")
@@ -117,13 +120,14 @@ def message(problem: dict) -> str:
 
 def worded(table: str, problems: list[dict]) -> list[dict]:
     """Return the problems with Chinese `why`, `expected_text` and `column_label` added."""
+    spec = spec_of(table)
     return [
         {
             **p,
             "why": message(p),
-            "expected_text": expected(table, p.get("column"), p.get("code", ""))
+            "expected_text": expected(table, p.get("column"), p.get("code", ""), spec)
             or (p.get("expected") or ""),
-            "column_label": column_label(table, p["column"]) if p.get("column") else "",
+            "column_label": label_of(table, p["column"], spec) if p.get("column") else "",
         }
         for p in problems
     ]

@@ -64,3 +64,27 @@ def record(
         after=_jsonable(after),
         note=note,
     )
+
+
+def record_many(user, action_changes) -> None:
+    """Write many audit events in one bulk insert: `action_changes` holds
+    (action, obj, before, after) tuples, as `record` would write them one by one."""
+    from pingji.web.audit.models import AuditEvent
+
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                user=user if authenticated else None,
+                username=user.get_username() if authenticated else "system",
+                action=action,
+                object_type=obj._meta.label_lower,
+                object_id=str(obj.pk),
+                object_repr=str(obj)[:200],
+                before=_jsonable(before),
+                after=_jsonable(after),
+            )
+            for action, obj, before, after in action_changes
+        ],
+        batch_size=500,
+    )

@@ -69,6 +69,8 @@ def radar(axes: Sequence[str], values: Sequence[float], name: str = "", title: s
             polar={"radialaxis": {"visible": True, "range": [0, 100]}},
             showlegend=False,
             height=360,
+            # room for the axis labels on both sides: on a phone the chart is only 340 px wide
+            margin={"l": 60, "r": 60, "t": 40 if title else 30, "b": 30},
         ),
     }
 

@@ -35,3 +35,16 @@ def absolute(relative: str | Path) -> Path:
 def relative(path: Path) -> str:
     """Return a path inside the workspace as a relative POSIX path (what models store)."""
     return path.resolve().relative_to(home().resolve()).as_posix()
+
+
+def tmp_dir() -> Path:
+    """Folder of temporary files (uploads being received, exports being written, files being
+    checked); emptied when `pingji serve` starts."""
+    return home() / "tmp"
+
+
+def make_tmp_dir() -> Path:
+    """Return the temporary folder, made if missing."""
+    folder = tmp_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -132,6 +132,7 @@ def grid(
     *,
     search: str = "",
     status: str = "",
+    after: str = "",
     offset: int = 0,
     limit: int = 50,
 ) -> Grid:
@@ -140,7 +141,7 @@ def grid(
     `assigned` maps an indicator code to its entity ids (None: every entity); `statuses`
     gives (entity id, indicator, status) of the cells that have one (the others are
     "empty"). `search` matches id or name (case-insensitive); `status` keeps entities with
-    at least one cell in that status."""
+    at least one cell in that status; `after` keeps entities whose id sorts after it."""
     with _open(table) as opened:
         if opened is None:
             return Grid(has_data=False)
@@ -207,8 +208,12 @@ def grid(
             params += [search, search]
         sql_where = " AND ".join(where) or "true"
         matching = db.execute(f"SELECT count(*) FROM e WHERE {sql_where}", params).fetchone()[0]
+        if after:  # not part of `matching`: the page starts after an entity, same filters
+            where.append("e.entity_id > ?")
+            params.append(after)
+        page_where = " AND ".join(where) or "true"
         page = db.execute(
-            f"SELECT e.entity_id, e.name FROM e WHERE {sql_where} "
+            f"SELECT e.entity_id, e.name FROM e WHERE {page_where} "
             "ORDER BY e.entity_id LIMIT ? OFFSET ?",
             [*params, limit, offset],
         ).fetchall()

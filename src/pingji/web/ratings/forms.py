@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from pingji.errors import BadInput
 from pingji.web.accounts.models import Department
 from pingji.web.ratings.indicators import RatedScheme
 from pingji.web.ratings.services import parse_entity_ids
@@ -49,6 +50,20 @@ class AssignmentForm(forms.Form):
         ),
     )
 
+    period = forms.CharField(
+        label=_("评分期间"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": _("留空表示当前期间,如 2025、2025-Q4")}),
+    )
+    deadline = forms.DateField(
+        label=_("截止日期"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("请填写日期,如 2026-12-15。")},
+    )
+    blind = forms.BooleanField(label=_("盲评(评分员提交前看不到其他人的分值)"), required=False)
+
     def __init__(self, *args, schemes: list[RatedScheme] = (), **kwargs):
         super().__init__(*args, **kwargs)
         self.schemes = {r.scheme.code: r for r in schemes}
@@ -72,3 +87,13 @@ class AssignmentForm(forms.Form):
 
     def clean_entity_ids(self) -> list[str]:
         return parse_entity_ids(self.cleaned_data["entity_ids"])
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen, text = cleaned.get("indicator"), (cleaned.get("period") or "").strip()
+        if chosen and text:
+            try:
+                cleaned["period"] = chosen[0].parse_period(text)
+            except BadInput as exc:
+                self.add_error("period", str(exc))
+        return cleaned

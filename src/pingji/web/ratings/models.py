@@ -18,6 +18,12 @@ class Assignment(models.Model):
         "accounts.Department", on_delete=models.CASCADE, related_name="assignments"
     )
     entity_ids = models.JSONField(_("评价对象"), default=list, blank=True)  # empty: all
+    # The period raters are asked to rate now (blank: the period containing today) and the
+    # last day to submit it (inclusive, in PINGJI_TIME_ZONE; none: no deadline).
+    period = models.CharField(_("评分期间"), max_length=20, blank=True)
+    deadline = models.DateField(_("截止日期"), null=True, blank=True)
+    # Blind rating: a rater sees other raters' scores of a cell only after submitting theirs.
+    blind = models.BooleanField(_("盲评"), default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -299,10 +299,19 @@ def parse_entity_ids(text: str) -> list[str]:
 
 @transaction.atomic
 def assign(
-    user, scheme: Scheme, indicator: str, department, entity_ids: list[str]
+    user,
+    scheme: Scheme,
+    indicator: str,
+    department,
+    entity_ids: list[str],
+    *,
+    period: str = "",
+    deadline=None,
+    blind: bool = False,
 ) -> tuple[Assignment, bool]:
     """Assign an indicator of a scheme to a department (all entities when `entity_ids` is
-    empty); an existing assignment of the same indicator and department is replaced.
+    empty), with the period to rate now, its deadline and blind rating; an existing
+    assignment of the same indicator and department is replaced.
     Returns the assignment and whether it was created."""
     existing = (
         Assignment.objects.select_for_update()
@@ -315,12 +324,18 @@ def assign(
             indicator=indicator,
             department=department,
             entity_ids=entity_ids,
+            period=period,
+            deadline=deadline,
+            blind=blind,
             created_by=user if user is not None and user.is_authenticated else None,
         )
         record(user, "rating.assignment.create", a, after=_assignment_snapshot(a))
         return a, True
     before = _assignment_snapshot(existing)
     existing.entity_ids = entity_ids
+    existing.period = period
+    existing.deadline = deadline
+    existing.blind = blind
     existing.save()
     record(
         user,
@@ -345,4 +360,7 @@ def _assignment_snapshot(a: Assignment) -> dict:
         "indicator": a.indicator,
         "department": a.department.code,
         "entity_ids": list(a.entity_ids),
+        "period": a.period,
+        "deadline": a.deadline.isoformat() if a.deadline else None,
+        "blind": a.blind,
     }

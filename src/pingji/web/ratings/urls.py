@@ -1,10 +1,11 @@
 from django.urls import path
 
-from pingji.web.ratings import views
+from pingji.web.ratings import sheet_views, views
 
 app_name = "ratings"
 urlpatterns: list = [
     path("", views.worklist, name="worklist"),
+    path("sheet/", sheet_views.rating_sheet, name="sheet"),
     path("review/", views.review, name="review"),
     path("review/decide/", views.decide, name="decide"),
     path("assignments/", views.assignments, name="assignments"),

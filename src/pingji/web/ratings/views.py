@@ -29,6 +29,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from pingji.data.contract import TABLES
 from pingji.errors import BadInput
 from pingji.web.accounts.models import Department
+from pingji.web.lib.params import page_number, record_ids
 from pingji.web.ratings import data, services
 from pingji.web.ratings.forms import AssignmentForm, RatingForm
 from pingji.web.ratings.indicators import (
@@ -174,7 +175,7 @@ def _get_ratings_for_user(request: HttpRequest, ids: list[str], write=False) -> 
     _need_reader(request)
     if write and not can_review(request.user):
         raise PermissionDenied
-    wanted = [int(i) for i in ids if str(i).isdigit()]
+    wanted = record_ids(ids)
     qs = visible_ratings(request.user, Rating.objects.filter(pk__in=wanted))
     if not sees_all(request.user):
         qs = qs.filter(rater=request.user)
@@ -211,10 +212,7 @@ def _period_of(request: HttpRequest, rated: RatedScheme) -> str:
 
 
 def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
+    return page_number(request.GET.get("page"))
 
 
 def _mean(values) -> float | None:
@@ -267,7 +265,8 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "page": page,
             "pages": pages,
             "entity_label": TABLES[rated.scheme.entity].label,
-            "percent_done": round(100 * grid.done / grid.cells) if grid.cells else 0,
+            # rounded down: 100 % only when every cell is submitted or approved
+            "percent_done": grid.done * 100 // grid.cells if grid.cells else 0,
         }
     )
     return render(request, "ratings/worklist.html", context)
@@ -352,11 +351,27 @@ def cell(request: HttpRequest, scheme: str, period: str, entity_id: str, indicat
                     request,
                     _("评分已提交,等待审批。") if submit else _("评分草稿已保存。"),
                 )
+                if "save_next" in request.POST:
+                    return redirect(_next_cell_url(request, c))
                 return redirect(_next_url(request, _worklist_url(c)))
     elif c.editable:
         initial = {"score": number_text(c.own.score), "comment": c.own.comment} if c.own else None
         form = RatingForm(initial=initial, indicator=c.indicator)
     return render(request, "ratings/cell.html", _cell_context(request, c, form))
+
+
+def _next_cell_url(request: HttpRequest, c: Cell) -> str:
+    """The form of the next entity the user still has to submit for the same indicator
+    ("save and next"); the worklist when there is none."""
+    from pingji.web.ratings.sheet import next_cell
+
+    following = next_cell(request.user, c.rated, c.scope, c.period, c.entity_id, c.indicator.code)
+    back = _next_url(request, _worklist_url(c))
+    if following is None:
+        messages.info(request, _("此指标的评分已全部提交。"))
+        return back
+    url = reverse("ratings:cell", args=[c.rated.scheme.code, c.period, following, c.indicator.code])
+    return f"{url}?{urlencode({'next': back})}"
 
 
 def _worklist_url(c: Cell) -> str:
@@ -378,13 +393,26 @@ def _cell_context(request: HttpRequest, c: Cell, form) -> dict:
         .select_related("rater", "department", "reviewed_by")
         .order_by("created_at", "pk")
     )
+    from pingji.web.ratings.sheet import blind_indicators, hides_others, outliers
+
+    blind = hides_others(blind_indicators(request.user, c.rated), c.indicator.code, c.own)
+    if blind:  # blind rating: no other rater's score before the user's own is submitted
+        ratings = [r for r in ratings if r.rater_id == request.user.pk]
+    far = (
+        outliers(ratings, {c.rated.scheme.pk: c.rated.indicators})
+        if can_review(request.user)
+        else {}
+    )
+    for r in ratings:
+        r.others_mean = far.get(r.pk)  # shown to approvers next to an outlier
     approved = [r.score for r in ratings if r.status == Rating.Status.APPROVED]
-    imported = data.imported_ratings(c.entity_id, c.period, c.indicator.code)
+    imported = [] if blind else data.imported_ratings(c.entity_id, c.period, c.indicator.code)
     used = [float(s) for s in approved] + [r["score"] for r in imported if r["score"] is not None]
     worklist_url = _worklist_url(c)
     return {
         "c": c,
         "form": form,
+        "blind": blind,
         "ratings": ratings,
         "approved_mean": _mean(approved),
         "approved_count": len(approved),
@@ -443,6 +471,9 @@ def review(request: HttpRequest) -> HttpResponse:
     for table, ids in by_table.items():
         for entity_id, name in data.entity_names(table, ids).items():
             names[(table, entity_id)] = name
+    from pingji.web.ratings.sheet import outliers
+
+    far = outliers(rows, {r.scheme.pk: r.indicators for r in schemes.values()})
     items = []
     for r in rows:
         rated = schemes.get(r.scheme.code)
@@ -450,6 +481,7 @@ def review(request: HttpRequest) -> HttpResponse:
         items.append(
             {
                 "r": r,
+                "others_mean": far.get(r.pk),  # set only when the score is an outlier
                 "name": names.get((r.scheme.entity, r.entity_id)),
                 "indicator": ind,
                 "in_scale": ind.contains(r.score) if ind else False,
@@ -587,7 +619,14 @@ def assignment_add(request: HttpRequest) -> HttpResponse:
             )
         else:
             a, created = assign(
-                request.user, rated.scheme, indicator, form.cleaned_data["department"], ids
+                request.user,
+                rated.scheme,
+                indicator,
+                form.cleaned_data["department"],
+                ids,
+                period=form.cleaned_data["period"],
+                deadline=form.cleaned_data["deadline"],
+                blind=form.cleaned_data["blind"],
             )
             messages.success(
                 request,

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
+from pingji.web.jobs import lease
 from pingji.web.runs.models import Run
 
 
@@ -24,6 +25,12 @@ def get_run_for_user(request: HttpRequest, run_id: int, write: bool = False) -> 
     """Return run `run_id` if the user may see it (404 otherwise); with `write`, only if they
     may start runs (403 otherwise)."""
     require_runs(request, write)
-    return get_object_or_404(
+    run = get_object_or_404(
         Run.objects.select_related("scheme_version__scheme", "created_by"), pk=run_id
     )
+    if run.status == Run.Status.RUNNING and lease.is_dead(run):
+        from pingji.web.jobs.recovery import fail_dead_run
+
+        if fail_dead_run(run.pk):  # its worker died: say so now, it may be run again
+            run.refresh_from_db()
+    return run

@@ -14,8 +14,6 @@ the request and downloaded at once."""
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import json
 import logging
 import os
 import re
@@ -28,11 +26,13 @@ from pathlib import Path
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from pingji.output.cells import neutralised_query
 from pingji.output.writers import column_labels
 from pingji.scheme.resolve import ResolvedScheme
+from pingji.web.jobs import lease
 from pingji.web.lib import workspace
 from pingji.web.runs import results
-from pingji.web.runs.models import Run
+from pingji.web.runs.models import ExportJob, Run
 from pingji.web.runs.services import results_file
 from pingji.web.schemes.services import resolve_version
 
@@ -102,6 +102,7 @@ def _list_text(col: str, labels: dict[str, str]) -> str:
 def scheme_labels(rs: ResolvedScheme) -> dict[str, dict[str, str]]:
     """Chinese labels of a scheme's codes: grades, classes, statuses, actions, reasons, nodes."""
     from pingji.engine.run import reason_code, reason_label
+    from pingji.scheme.resolve import NOT_RATED
 
     s = rs.scheme
     out: dict[str, dict[str, str]] = {
@@ -122,6 +123,8 @@ def scheme_labels(rs: ResolvedScheme) -> dict[str, dict[str, str]]:
     if s.consequences:
         out["status"] = {st.status: st.label or st.status for st in s.consequences.statuses}
         out["action"] = {a.action: a.label or a.action for a in s.consequences.actions}
+    if s.evidence:
+        out["status"][NOT_RATED] = s.evidence.label or "不予评级"
     for n in rs.nodes.values():
         out["node"][n.id] = n.node.label or n.id
         out["reason"][reason_code(n)] = reason_label(n)
@@ -170,7 +173,7 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
             out.append(Column(f"r.{q}", header, "money", 14))
         elif dtype in ("DOUBLE", "FLOAT", "REAL"):
             # scores and points with two decimals; measured values (rates …) as they are
-            scored = name in ("score", "points", "max_points") or name.endswith(
+            scored = name in ("score", "points", "max_points", "grade_basis") or name.endswith(
                 (".points", ".score")
             )
             out.append(Column(f"r.{q}", header, "number" if scored else "value", 10))
@@ -275,12 +278,12 @@ def _chunks(fh, path: Path) -> Iterator[bytes]:
 def csv_stream(run: Run, filters: Filters) -> Iterator[bytes]:
     """Write the export with DuckDB's COPY to a temporary file; return its bytes (BOM first)."""
     sql, args, _cols, _rs = _query(run, filters)
-    fd, tmp = tempfile.mkstemp(prefix="pingji-export-", suffix=".csv")
+    fd, tmp = tempfile.mkstemp(prefix="export-", suffix=".csv", dir=workspace.make_tmp_dir())
     os.close(fd)
     try:
-        results.connection().execute(
-            f"COPY ({sql}) TO {_lit(tmp)} (FORMAT CSV, HEADER, DELIMITER ',')", args
-        )
+        con = results.connection()
+        sql = neutralised_query(con, sql, args)  # no cell a spreadsheet would run
+        con.execute(f"COPY ({sql}) TO {_lit(tmp)} (FORMAT CSV, HEADER, DELIMITER ',')", args)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -439,7 +442,7 @@ def xlsx_file(run: Run, filters: Filters, user=None, total: int | None = None) -
     (`total`: the rows, if counted already).
 
     Raises ExportRefused when the rows do not fit in one sheet (nothing is written then)."""
-    fd, tmp = tempfile.mkstemp(prefix="pingji-export-", suffix=".xlsx")
+    fd, tmp = tempfile.mkstemp(prefix="export-", suffix=".xlsx", dir=workspace.make_tmp_dir())
     os.close(fd)
     try:
         write_xlsx(run, filters, Path(tmp), user, total)
@@ -452,13 +455,13 @@ def xlsx_file(run: Run, filters: Filters, user=None, total: int | None = None) -
 # ---------------------------------------------------------------- background Excel exports
 #
 # An Excel export of more than BACKGROUND_ROWS rows is written by the worker (tasks.py), not
-# in the request. Each such export is a job: PINGJI_HOME/runs/<run>/exports/<job id>.json
-# says where it stands, the finished file lies beside it under a name that shows the filters
-# (pingji-run12-…-等级=B-20250301-0930.xlsx) and is kept. The request writes the JSON before
-# it queues the task, the worker while it runs it: one writer at a time.
+# in the request. Each such export is a job, an ExportJob row saying where it stands; the
+# finished file lies in PINGJI_HOME/runs/<run>/exports/ under a name that shows the filters
+# (pingji-run12-…-等级=B-20250301-0930.xlsx) and is kept. The worker holds the job's lease
+# while it writes (jobs/lease.py): a job whose worker died is marked failed, its .partial
+# file removed.
 
 BACKGROUND_ROWS = 20_000  # Excel exports of more filtered rows are written in the background
-STALE_AFTER = 3600  # s: a queued or running export without any sign of life this long
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 QUEUED, WRITING, DONE, FAILED = "queued", "writing", "done", "failed"
 
@@ -470,70 +473,24 @@ def exports_dir(run_id: int) -> Path:
     return workspace.runs_dir() / str(int(run_id)) / "exports"
 
 
-@dataclass
-class ExportJob:
-    """One background Excel export of a run: its filters, where it stands, its file."""
-
-    id: str
-    run_id: int
-    file_name: str  # of the .xlsx in the run's exports folder
-    filters: dict  # Filters' fields
-    rows: int  # counted when it was asked for
-    user_id: int | None
-    created_at: str  # ISO 8601
-    state: str = QUEUED
-    progress: int = 0
-    stage: str = ""  # a msgid (Chinese): the pages show it translated
-    error: str = ""
-    updated_at: str = ""
-
-    @property
-    def path(self) -> Path:
-        return exports_dir(self.run_id) / self.file_name
-
-    @property
-    def state_file(self) -> Path:
-        return exports_dir(self.run_id) / f"{self.id}.json"
-
-    @property
-    def created(self) -> dt.datetime:
-        return dt.datetime.fromisoformat(self.created_at)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (DONE, FAILED)
-
-    @property
-    def ready(self) -> bool:
-        """Written: the file can be downloaded."""
-        return self.state == DONE and self.path.is_file()
-
-    @property
-    def stale(self) -> bool:
-        """Queued or running, but nothing moved for STALE_AFTER seconds (no worker running?)."""
-        if self.finished:
-            return False
-        last = dt.datetime.fromisoformat(self.updated_at or self.created_at)
-        return (timezone.now() - last).total_seconds() > STALE_AFTER
-
-    def filters_obj(self) -> Filters:
-        return Filters(**self.filters)
-
-    def describe(self) -> str:
-        return self.filters_obj().describe()
-
-    def save(self) -> None:
-        self.updated_at = timezone.now().isoformat()
-        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        partial = self.state_file.with_name(self.state_file.name + ".partial")
-        partial.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        os.replace(partial, self.state_file)
+def _touch(job: ExportJob, *, was: tuple[str, ...] | None = None, **fields) -> bool:
+    """Store fields of a job (only while its state is one of `was`, if given): the request,
+    the worker and recovery each change a job only from the state they expect."""
+    fields.setdefault("updated_at", timezone.now())
+    rows = ExportJob.objects.filter(pk=job.pk)
+    if was is not None:
+        rows = rows.filter(state__in=was)
+    if not rows.update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(job, name, value)
+    return True
 
 
 def _free_name(run: Run, filters: Filters, job_id: str) -> str:
     """A file name showing the filters, not taken by a file or another job of the run."""
     name = file_name(run, "xlsx", filters)
-    taken = {j.file_name for j in jobs(run.pk)}
+    taken = set(ExportJob.objects.filter(run_id=run.pk).values_list("file_name", flat=True))
     if name in taken or (exports_dir(run.pk) / name).exists():
         name = name.removesuffix(".xlsx") + f"-{job_id[:6]}.xlsx"
     return name
@@ -544,87 +501,104 @@ def start_job(run: Run, filters: Filters, user, rows: int) -> ExportJob:
     folder = exports_dir(run.pk)
     folder.mkdir(parents=True, exist_ok=True)
     job_id = uuid.uuid4().hex
-    job = ExportJob(
+    return ExportJob.objects.create(
         id=job_id,
-        run_id=run.pk,
+        run=run,
         file_name=_free_name(run, filters, job_id),
         filters=asdict(filters),
         rows=rows,
-        user_id=user.pk if user is not None and user.is_authenticated else None,
-        created_at=timezone.now().isoformat(),
+        user=user if user is not None and user.is_authenticated else None,
         stage=gettext_noop("排队等待导出"),
     )
-    job.save()
-    return job
+
+
+def queued(job: ExportJob, task_id: str) -> None:
+    """Record the django-tasks row that will write the job (recovery follows it)."""
+    _touch(job, task_id=task_id)
 
 
 def pending_job(run: Run, filters: Filters) -> ExportJob | None:
     """Return an export of the same rows still queued or being written (a second click)."""
     same = asdict(filters)
-    return next(
-        (j for j in jobs(run.pk) if not j.finished and not j.stale and j.filters == same), None
-    )
+    return next((j for j in jobs(run.pk) if not j.finished and j.filters == same), None)
 
 
 def fail_job(job: ExportJob, error: str) -> None:
     """Mark a job failed (e.g. it could not be queued), with the reason."""
-    job.state, job.progress, job.stage, job.error = FAILED, 100, gettext_noop("失败"), error
-    job.save()
+    _touch(job, state=FAILED, progress=100, stage=gettext_noop("失败"), error=error)
+
+
+def interrupted(job: ExportJob) -> int:
+    """Mark a job whose worker died failed (recovery), its half-written file removed; it
+    can be started again at once. Return 1, or 0 when it had moved on meanwhile."""
+    if not _touch(
+        job,
+        was=(QUEUED, WRITING),
+        state=FAILED,
+        progress=100,
+        stage=gettext_noop("中断"),
+        error=lease.INTERRUPTED,
+    ):
+        return 0
+    job.path.with_name(job.path.name + ".partial").unlink(missing_ok=True)
+    return 1
 
 
 def load_job(run_id: int, job_id: str) -> ExportJob | None:
-    """Return a run's export job, or None (unknown id or unreadable)."""
+    """Return a run's export job, or None (unknown id). A job being written whose lease ran
+    out is marked failed first (its worker died)."""
     if not _JOB_ID.match(str(job_id)):
         return None
-    try:
-        data = json.loads((exports_dir(run_id) / f"{job_id}.json").read_text(encoding="utf-8"))
-        job = ExportJob(**data)
-    except (OSError, ValueError, TypeError):
-        return None
-    return job if job.run_id == int(run_id) else None
+    job = ExportJob.objects.filter(pk=job_id, run_id=int(run_id)).first()
+    if job is not None and job.state == WRITING and lease.is_dead(job):
+        interrupted(job)
+    return job
 
 
 def jobs(run_id: int) -> list[ExportJob]:
     """Return a run's export jobs, newest first."""
-    folder = exports_dir(run_id)
-    if not folder.is_dir():
-        return []
-    found = [
-        job for entry in folder.glob("*.json") if (job := load_job(run_id, entry.stem)) is not None
-    ]
-    return sorted(found, key=lambda j: j.created_at, reverse=True)
+    return list(ExportJob.objects.filter(run_id=int(run_id)).order_by("-created_at"))
 
 
 def run_job(run_id: int, job_id: str) -> None:
-    """Write a queued export (the worker's task): into <name>.partial, renamed when whole.
-    A failure marks the job failed with its text and leaves no file."""
+    """Write a queued export (the worker's task): into <name>.partial, renamed when whole,
+    holding the job's lease meanwhile. A failure marks the job failed with its text and
+    leaves no file."""
     from django.contrib.auth import get_user_model
 
     job = load_job(run_id, job_id)
-    if job is None or job.state != QUEUED:
-        return  # unknown, or already done (a task run twice)
-    job.state, job.progress, job.stage = WRITING, 1, gettext_noop("正在写入 Excel")
-    job.save()
+    if job is None or not _touch(
+        job, was=(QUEUED,), state=WRITING, progress=1, stage=gettext_noop("正在写入 Excel")
+    ):
+        return  # unknown, or already done (a task run twice), or given up
     partial = job.path.with_name(job.path.name + ".partial")
 
     def progress(rows: int, total: int) -> None:
-        job.progress = 1 + int(94 * rows / max(total, 1))
+        fields = {"progress": 1 + int(94 * rows / max(total, 1)), "heartbeat_at": timezone.now()}
         if rows >= total:
-            job.stage = gettext_noop("正在压缩文件")
-        job.save()
+            fields["stage"] = gettext_noop("正在压缩文件")
+        _touch(job, was=(WRITING,), **fields)
 
     try:
-        run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
-        user = get_user_model().objects.filter(pk=job.user_id).first() if job.user_id else None
-        job.rows = write_xlsx(run, job.filters_obj(), partial, user, progress=progress)
-        os.replace(partial, job.path)
+        with lease.hold(ExportJob, job.pk):
+            run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
+            user = get_user_model().objects.filter(pk=job.user_id).first() if job.user_id else None
+            rows = write_xlsx(run, job.filters_obj(), partial, user, progress=progress)
+            os.replace(partial, job.path)
     except Exception as exc:
         partial.unlink(missing_ok=True)
         if not isinstance(exc, ExportRefused):
             log.exception("Excel export %s of run %s failed", job_id, run_id)
-        fail_job(
-            job, str(exc) if isinstance(exc, ExportRefused) else f"{type(exc).__name__}: {exc}"
+        _touch(
+            job,
+            was=(WRITING,),
+            state=FAILED,
+            progress=100,
+            stage=gettext_noop("失败"),
+            error=str(exc) if isinstance(exc, ExportRefused) else f"{type(exc).__name__}: {exc}",
         )
         return
-    job.state, job.progress, job.stage = DONE, 100, gettext_noop("完成")
-    job.save()
+    if not _touch(
+        job, was=(WRITING,), state=DONE, progress=100, stage=gettext_noop("完成"), rows=rows
+    ):
+        job.path.unlink(missing_ok=True)  # given up meanwhile (failed by recovery): no file

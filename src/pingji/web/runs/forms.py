@@ -46,9 +46,15 @@ class RunForm(forms.Form):
     version is chosen): the parameter fields are the scheme's own."""
 
     version = VersionChoiceField(
-        label=_("方案版本"), queryset=SchemeVersion.objects.none(), empty_label=_("— 请选择 —")
+        label=_("方案版本"),
+        queryset=SchemeVersion.objects.none(),
+        empty_label=_("— 请选择 —"),
+        # app.js reloads the page for the chosen version: its parameters become the fields
+        widget=forms.Select(attrs={"data-reload-with": "version"}),
     )
     period = forms.CharField(label=_("期间"), max_length=20)
+    # asked for only when the period has no data (the page warns first)
+    allow_empty = forms.BooleanField(label=_("仍然运行(期间内没有数据)"), required=False)
 
     def __init__(self, *args, rs: ResolvedScheme | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)

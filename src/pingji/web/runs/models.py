@@ -5,11 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from pingji.web.jobs.models import LeasedJob
 
-class Run(models.Model):
-    """One evaluation. Immutable once done: it records exactly what it read."""
+
+class Run(LeasedJob):
+    """One evaluation. Immutable once done: it records exactly what it read. Executed by the
+    worker under a lease (heartbeat_at): a run whose worker died is marked failed."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
@@ -33,7 +37,6 @@ class Run(models.Model):
     entities = models.PositiveBigIntegerField(_("评价对象数"), null=True, blank=True)
     summary = models.JSONField(default=dict, blank=True)  # distributions, counts, warnings
     results_path = models.CharField(max_length=500, blank=True)  # relative to PINGJI_HOME
-    task_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -59,3 +62,64 @@ class Run(models.Model):
             if stored in (self.Status.DONE, self.Status.FAILED):
                 raise ValidationError(_("已结束的运行不可修改。"))
         super().save(*args, **kwargs)
+
+
+class ExportJob(LeasedJob):
+    """One background Excel export of a run (more than exports.BACKGROUND_ROWS rows): its
+    filters, where it stands, and its file, kept in runs/<run>/exports/ (see exports.py)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        WRITING = "writing", _("写入中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)  # uuid4 hex
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="export_jobs")
+    file_name = models.CharField(max_length=255)  # of the .xlsx in the run's exports folder
+    filters = models.JSONField(default=dict)  # exports.Filters' fields
+    rows = models.PositiveBigIntegerField(default=0)  # counted when it was asked for
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # 0–100
+    stage = models.CharField(max_length=100, blank=True)  # a msgid (Chinese), shown translated
+    error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("Excel 导出")
+        verbose_name_plural = _("Excel 导出")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.state})"
+
+    @property
+    def path(self):
+        from pingji.web.runs.exports import exports_dir
+
+        return exports_dir(self.run_id) / self.file_name
+
+    @property
+    def created(self):
+        return self.created_at
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (self.State.DONE, self.State.FAILED)
+
+    @property
+    def ready(self) -> bool:
+        """Written: the file can be downloaded."""
+        return self.state == self.State.DONE and self.path.is_file()
+
+    def filters_obj(self):
+        from pingji.web.runs.exports import Filters
+
+        return Filters(**self.filters)
+
+    def describe(self) -> str:
+        return self.filters_obj().describe()

@@ -27,12 +27,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pingji import expr
-from pingji.data.contract import TABLES
+from pingji.data.batches import BatchDataSet
 from pingji.data.labels import column_label
 from pingji.data.validate import ident, literal
 from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
 from pingji.engine.run import reason_code, reason_label
+from pingji.engine.workdays import WorkingDays
 from pingji.errors import PingjiError
+from pingji.output.cells import neutralised_query
 from pingji.periods import Period
 from pingji.scheme.describe import (
     AGGREGATION_WORDS,
@@ -43,7 +45,7 @@ from pingji.scheme.describe import (
     describe_rule,
 )
 from pingji.scheme.describe import METRIC_KIND_WORDS as KIND_WORDS
-from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
+from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme
 from pingji.web.lib import workspace
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import raw_file, results_file, run_dir
@@ -161,11 +163,28 @@ def _row(path: Path, entity_id: str) -> dict | None:
     return dict(zip(names, row, strict=True)) if row else None
 
 
+def _rows_of(runs: list[Run], entity_id: str) -> dict[int, dict]:
+    """Return {run id: the entity's results row} of several runs, read in one query."""
+    files = {str(results_file(r)): r.pk for r in runs if r.results_path}
+    files = {f: pk for f, pk in files.items() if Path(f).exists()}
+    if not files:
+        return {}
+    cur = _backend().con.execute(
+        "SELECT * FROM read_parquet(?, union_by_name = true, filename = true) WHERE entity_id = ?",
+        [list(files), entity_id],
+    )
+    names = [d[0] for d in cur.description]
+    out = {}
+    for row in cur.fetchall():
+        values = dict(zip(names, row, strict=True))
+        out[files[values.pop("filename")]] = values
+    return out
+
+
 def _batches(run: Run, table: str) -> list:
     """Return the run's batches of one table, oldest first (later entity rows win)."""
-    return sorted(
-        (b for b in run.batches.all() if b.table == table), key=lambda b: (b.uploaded_at, b.pk)
-    )
+    # filtered by the database: a run may have read dozens of batches of other tables
+    return list(run.batches.filter(table=table).order_by("uploaded_at", "pk"))
 
 
 def _read(files: list[tuple[int | None, Path]]) -> str:
@@ -185,19 +204,27 @@ def _read(files: list[tuple[int | None, Path]]) -> str:
 def entity_attributes(run: Run, rs: ResolvedScheme, entity_id: str) -> dict:
     """Return the entity's row of its table as the run read it (the latest batch wins)."""
     table = rs.scheme.entity
-    spec = TABLES[table]
+    spec = rs.tables[table]  # the contract's, or the scheme's own (`tables:`)
     batches = _batches(run, table)
     files = [(b.pk, workspace.absolute(b.path)) for b in batches]
     files = [(bid, p) for bid, p in files if p.exists()]
     out = {"table": table, "table_label": spec.label or table, "name": None, "attributes": []}
     if not files:
         return out
-    newest_first = " ".join(f"WHEN {bid} THEN {i}" for i, (bid, _) in enumerate(files))
-    cur = _backend().con.execute(
-        f"SELECT * FROM ({_read(files)}) WHERE CAST({ident(spec.key)} AS VARCHAR) = ? "
-        f"ORDER BY CASE {BATCH_COLUMN} {newest_first} END DESC LIMIT 1",
-        [entity_id],
-    )
+    key = f"CAST({ident(spec.key)} AS VARCHAR) = ?"
+    if len(files) == 1:  # the usual case: a plain read, several times cheaper than the union
+        ((bid, path),) = files
+        cur = _backend().con.execute(
+            f"SELECT *, {bid} AS {BATCH_COLUMN} FROM read_parquet(?) WHERE {key} LIMIT 1",
+            [str(path), entity_id],
+        )
+    else:
+        newest_first = " ".join(f"WHEN {bid} THEN {i}" for i, (bid, _) in enumerate(files))
+        cur = _backend().con.execute(
+            f"SELECT * FROM ({_read(files)}) WHERE {key} "
+            f"ORDER BY CASE {BATCH_COLUMN} {newest_first} END DESC LIMIT 1",
+            [entity_id],
+        )
     names = [d[0] for d in cur.description]
     row = cur.fetchone()
     if row is None:
@@ -292,6 +319,8 @@ def _labels(rs: ResolvedScheme) -> dict[str, dict[str, str]]:
             statuses.setdefault(r.status, r.label or r.status)
         for a in s.consequences.actions:
             actions.setdefault(a.action, a.label or a.action)
+    if s.evidence:
+        statuses[NOT_RATED] = s.evidence.label or "不予评级"
     return {"grades": grades, "classes": classes, "statuses": statuses, "actions": actions}
 
 
@@ -413,6 +442,8 @@ def build(run: Run, entity_id: str, *, with_trend: bool = True) -> dict | None:
         "score": _number(row.get("score")),
         "points": _number(row.get("points")),
         "max_points": _number(row.get("max_points")),
+        # what the grade bands applied to when `grades.on` is not the plain score (else None)
+        "grade_basis": _number(row.get("grade_basis")),
         "grade": grade,
         "grade_label": labels["grades"].get(grade, {}).get("label", "") if grade else "",
         "grade_color": labels["grades"].get(grade, {}).get("color", "") if grade else "",
@@ -451,19 +482,27 @@ def build(run: Run, entity_id: str, *, with_trend: bool = True) -> dict | None:
         "top": top,
         "metrics": [_metric(rs, n, raw) for n in s.metrics],
         "grades": [
-            {"grade": lv.grade, "label": lv.label or "", "color": lv.color or "", "min": lv.min}
+            {
+                "grade": lv.grade,
+                "label": lv.label or "",
+                "color": lv.color or "",
+                "min": lv.min,
+                "above": lv.above,
+            }
             for lv in (s.grades.levels if s.grades else [])
         ],
     }
     if with_trend:
-        card["trend"] = trend(run, entity_id)
+        card["trend"] = trend(run, entity_id, current=row)
     return card
 
 
-def trend(run: Run, entity_id: str) -> list[dict]:
+def trend(run: Run, entity_id: str, current: dict | None = None) -> list[dict]:
     """Return the entity's score and grade per period over the done runs of the same scheme
     (any version) up to this run's period: for each period the latest finished run, for
-    this run's own period this run; the last TREND_PERIODS periods, oldest first."""
+    this run's own period this run; the last TREND_PERIODS periods, oldest first.
+
+    `current` is the entity's results row of `run` when the caller has read it already."""
     try:
         here = Period.parse(run.period)
     except PingjiError:
@@ -484,10 +523,15 @@ def trend(run: Run, entity_id: str) -> list[dict]:
         if p.kind == here.kind and p <= here:
             chosen[p] = r
     chosen[here] = run
+    periods = sorted(chosen)[-TREND_PERIODS:]
+    reread = [chosen[p] for p in periods if current is None or chosen[p].pk != run.pk]
+    rows = _rows_of(reread, entity_id)  # one query for the periods, not one per period
+    if current is not None:
+        rows[run.pk] = current  # read once per scorecard, not twice
     out = []
-    for p in sorted(chosen)[-TREND_PERIODS:]:
+    for p in periods:
         r = chosen[p]
-        row = _row(results_file(r), entity_id) if r.results_path else None
+        row = rows.get(r.pk)
         colors = {g["grade"]: g for g in (r.summary or {}).get("grades", [])}
         grade = row.get("grade") if row else None
         out.append(
@@ -539,7 +583,7 @@ class _Facts:
     compilation select the rows exactly as the run did."""
 
     def __init__(self, run: Run, rs: ResolvedScheme, table: str, entity_id: str, extra=()):
-        self.spec = TABLES[table]
+        self.spec = rs.tables[table]
         files = [(b.pk, workspace.absolute(b.path)) for b in _batches(run, table)]
         files += [(None, Path(p)) for p in extra]
         self.files = [(bid, p) for bid, p in files if p.exists()]
@@ -547,6 +591,10 @@ class _Facts:
         params = resolve_params(rs, {k: str(v) for k, v in run.params.items()})
         # the compiler reads no data here: only its window and fact-expression helpers run
         self.compiler = Compiler(rs, None, params, entity_filter=entity_id)
+        calendar = [workspace.absolute(b.path) for b in _batches(run, "calendar")]
+        if calendar:  # workdays_between() counts with the run's own calendar rows too
+            days = BatchDataSet({"calendar": calendar}, f"run {run.pk}")
+            self.compiler.calendar = WorkingDays(days)
         self.table = None
         if self.files:
             self.table = _backend().sql(
@@ -603,6 +651,14 @@ def _selection(rs: ResolvedScheme, name: str, facts: _Facts) -> str | None:
     date_col = facts.spec.date
     if m.aggregation:
         start, end = facts.window(m.window)
+        workdays = None
+        if m.where:  # workdays_between() counts are joined onto the rows first, as in the run
+            f, workdays = facts.compiler.calendar.add(
+                f,
+                [rs.exprs[("metrics", name, "where")]],
+                lambda rows: facts.compiler.fact_resolver(rows, facts.period),
+                facts.period,
+            )
         cond = ibis.literal(True)
         if date_col and end is not None:
             cond = f[date_col] <= end
@@ -612,8 +668,11 @@ def _selection(rs: ResolvedScheme, name: str, facts: _Facts) -> str | None:
             cond = cond & expr.compile_expr(
                 rs.exprs[("metrics", name, "where")],
                 facts.compiler.fact_resolver(f, facts.period),
+                workdays=workdays,
             )
         rows = f.filter(cond)
+        # the SQL runs as text on this DuckDB: the working-day calendar must be there
+        _backend()._register_in_memory_tables(rows)
     elif m.latest:
         rows = f.filter(f[date_col] <= facts.period.end)
     else:  # rating
@@ -706,7 +765,7 @@ def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | 
     source = _source_of(run, m)
     if source is not None:
         table, extra = source
-        spec = TABLES[table]
+        spec = rs.tables[table]
         facts = _Facts(run, rs, table, entity_id, extra=extra)
         out["table"] = {"name": table, "label": spec.label or table, "date": spec.date}
         out["batches"] = [bid for bid, _ in facts.files if bid is not None]
@@ -760,6 +819,11 @@ def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | 
         period = Period.parse(run.period, rs.scheme.period)
         params = resolve_params(rs, {k: str(v) for k, v in run.params.items()})
         out["expression"] = m.expr
+        # rank(), quantile() …: the value compares the entity with the run's other entities,
+        # so it is read from the run's results, never recomputed from this entity's inputs
+        out["population"] = sorted(
+            expr.calls(rs.exprs[("metrics", name, "expr")]) & expr.POPULATION_FUNCTIONS
+        )
         out["inputs"] = [_metric(rs, n, raw) for n in rs.scheme.metrics if n in used]
         out["params"] = [
             {
@@ -809,7 +873,8 @@ def why_csv(run: Run, entity_id: str, name: str) -> Iterator[bytes] | None:
         # a cursor of its own: the thread's connection may serve other queries meanwhile
         cur = _backend().con.cursor()
         try:
-            reader = cur.execute(ordered).to_arrow_reader(50_000)
+            safe = neutralised_query(cur, ordered)  # no cell a spreadsheet would run
+            reader = cur.execute(safe).to_arrow_reader(50_000)
             first = True
             for batch in reader:
                 batch = pa.RecordBatch.from_arrays(batch.columns, names=header)

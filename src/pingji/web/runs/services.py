@@ -25,6 +25,7 @@ from django.utils import timezone
 from pingji.errors import PingjiError
 from pingji.periods import Period
 from pingji.web.imports.services import active_batches, open_batches
+from pingji.web.jobs import lease
 from pingji.web.lib import workspace
 from pingji.web.lib.audit import record
 from pingji.web.ratings.services import approved_rows
@@ -83,8 +84,26 @@ def create_run(version: SchemeVersion, period: str, params: dict[str, str], user
     return run
 
 
+def empty_period(version: SchemeVersion, period: str) -> str | None:
+    """Return why a run of `version` over the active batches would find no data in `period`
+    (no fact row inside the scheme's windows), or None; one query over the fact tables."""
+    from pingji.engine.coverage import coverage
+
+    rs = resolve_version(version)
+    ds = open_batches(list(active_batches()))
+    try:
+        found = coverage(rs, ds, Period.parse(period, rs.scheme.period))
+    except PingjiError:
+        return None  # the run itself will say what is wrong with the data
+    finally:
+        ds.con.disconnect()
+    return found.describe() if found.empty else None
+
+
 def _progress(run: Run, progress: int, stage: str) -> None:
-    Run.objects.filter(pk=run.pk).update(progress=progress, stage=stage)
+    Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+        progress=progress, stage=stage, heartbeat_at=timezone.now()
+    )
 
 
 def run_dir(run: Run) -> Path:
@@ -104,18 +123,30 @@ def raw_file(run: Run) -> Path:
 def execute_run(run_id: int) -> None:
     """Execute a queued run: evaluate, write the result files, summarise, mark it done.
 
-    Any failure marks the run failed with the error's text; no partial results remain."""
+    Any failure marks the run failed with the error's text; no partial results remain. The
+    worker holds the run's lease meanwhile (jobs/lease.py): if it dies, recovery marks the
+    run failed and it can be run again."""
+    run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
+    started = timezone.now()
+    if not Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING,
+        started_at=started,
+        progress=5,
+        stage="读取方案与数据",
+        heartbeat_at=started,
+        worker_id=lease.current_worker(),
+    ):
+        return  # already started (a task run twice) or given up
+    run.status, run.started_at = Run.Status.RUNNING, started  # run.save() writes every field
+    run.heartbeat_at, run.worker_id = started, lease.current_worker()
+    with lease.hold(Run, run.pk):
+        _execute(run)
+
+
+def _execute(run: Run) -> None:
     from pingji.engine.run import evaluate
     from pingji.output.writers import write
 
-    run = Run.objects.select_related("scheme_version__scheme").get(pk=run_id)
-    if run.status != Run.Status.QUEUED:
-        return
-    started = timezone.now()
-    Run.objects.filter(pk=run.pk).update(
-        status=Run.Status.RUNNING, started_at=started, progress=5, stage="读取方案与数据"
-    )
-    run.started_at = started  # run.save() below writes every field
     final = run_dir(run)
     partial = final.with_name(f"{run.pk}.partial")
     shutil.rmtree(partial, ignore_errors=True)
@@ -129,7 +160,10 @@ def execute_run(run_id: int) -> None:
             pq.write_table(pa.Table.from_pylist(ratings), path)
             ds = ds.with_table("ratings", path)
         _progress(run, 20, "计算中")
-        ev = evaluate(rs, ds, run.period, {k: str(v) for k, v in run.params.items()})
+        # the new-run page warned about a period without data; the run says so again
+        ev = evaluate(
+            rs, ds, run.period, {k: str(v) for k, v in run.params.items()}, allow_empty=True
+        )
         _progress(run, 75, "写入结果")
         write(ev, "parquet", partial / "results.parquet")
         pq.write_table(ev.raw, partial / "raw.parquet")
@@ -139,19 +173,31 @@ def execute_run(run_id: int) -> None:
         if final.exists():
             shutil.rmtree(final)
         os.replace(partial, final)
-        run.status = Run.Status.DONE
-        run.progress, run.stage = 100, "完成"
-        run.entities = summary["entities"]
-        run.summary = summary
-        run.ratings_used = len(ratings)
-        run.results_path = workspace.relative(final / "results.parquet")
-        run.finished_at = timezone.now()
-        run.save()
+        finished = timezone.now()
+        done = {
+            "status": Run.Status.DONE,
+            "progress": 100,
+            "stage": "完成",
+            "entities": summary["entities"],
+            "summary": summary,
+            "ratings_used": len(ratings),
+            "results_path": workspace.relative(final / "results.parquet"),
+            "finished_at": finished,
+            "heartbeat_at": finished,
+        }
+        if not Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(**done):
+            # recovery took the run for dead meanwhile (it showed no sign of life for a
+            # whole lease): it stays failed, its results go
+            log.warning("run %s was marked interrupted while it ran: results dropped", run.pk)
+            shutil.rmtree(final, ignore_errors=True)
+            return
+        for name, value in done.items():
+            setattr(run, name, value)
     except Exception as exc:
         shutil.rmtree(partial, ignore_errors=True)
         log.exception("run %s failed", run.pk)
         message = exc.render() if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
-        Run.objects.filter(pk=run.pk).update(
+        Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
             status=Run.Status.FAILED,
             error=message,
             finished_at=timezone.now(),

@@ -25,11 +25,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from pingji.data.contract import TABLES
 from pingji.web.imports.services import active_batches
+from pingji.web.lib.params import MAX_ID, page_number
 from pingji.web.runs import exports, results
 from pingji.web.runs.access import get_run_for_user, require_runs
 from pingji.web.runs.forms import PERIOD_KINDS, RunForm, published_versions
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import RunRefused, create_run, rerun, suggested_period
+from pingji.web.runs.services import (
+    RunRefused,
+    create_run,
+    empty_period,
+    rerun,
+    suggested_period,
+)
 from pingji.web.schemes.models import Scheme, SchemeVersion
 from pingji.web.schemes.services import resolve_version
 
@@ -73,10 +80,12 @@ def _num(value) -> str | None:
 
 
 def _int(value, default: int = 1) -> int:
+    """Return a whole number a database can hold (a run id), else the default."""
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return default
+    return number if abs(number) <= MAX_ID else default
 
 
 # ---------------------------------------------------------------- list
@@ -141,6 +150,19 @@ def new(request: HttpRequest) -> HttpResponse:
         else:
             initial["period"] = suggested_period(rs.scheme.period)
     form = RunForm(data, rs=rs, initial=initial)
+    empty = None
+    if data is not None and rs is not None and form.is_valid():
+        if not form.cleaned_data["allow_empty"]:
+            empty = empty_period(version, form.cleaned_data["period"])
+        if empty is not None:
+            form.add_error(
+                None,
+                _(
+                    "所选期间在方案的时间窗口内没有任何数据行,每个对象都将在没有数据的情况下"
+                    "被评价(%(why)s)。如确认无误,请勾选“仍然运行”后再提交。"
+                )
+                % {"why": empty},
+            )
     if data is not None and rs is not None and form.is_valid():
         try:
             run = create_run(
@@ -165,6 +187,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "period_kind": PERIOD_KINDS.get(rs.scheme.period) if rs else None,
         "tables": _active_tables(),
         "has_versions": published_versions().exists(),
+        "empty": empty,
     }
     return render(request, "runs/new.html", context)
 
@@ -357,7 +380,8 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
         "grade": s.grades is not None and "grade" in have,
         "class": s.classes is not None and "class" in have,
         "status": bool(
-            s.consequences and (s.consequences.statuses or s.consequences.default_status)
+            s.evidence
+            or (s.consequences and (s.consequences.statuses or s.consequences.default_status))
         )
         and "status" in have,
         "actions": bool(s.consequences and s.consequences.actions) and "actions" in have,
@@ -371,7 +395,7 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
     select = ["entity_id"] + [k for k in ("score", "grade", "class", "status") if show[k]]
     select += [g["key"] for g in groups]
     select += [k for k in ("actions", "reasons") if show[k]]
-    page_no = _int(request.GET.get("page"), 1)
+    page_no = page_number(request.GET.get("page"))
     kwargs = dict(
         grade=f.grade, cls=f.cls, status=f.status, action=f.action, search=f.search, sort=sort
     )
@@ -524,7 +548,7 @@ def _start_export(request: HttpRequest, run: Run, f: exports.Filters, total: int
         return redirect("runs:export_job", run.pk, running.id)
     job = exports.start_job(run, f, request.user, total)
     try:
-        export_xlsx_task.enqueue(run.pk, job.id)
+        exports.queued(job, str(export_xlsx_task.enqueue(run.pk, job.id).id))
     except Exception as exc:
         exports.fail_job(job, f"{type(exc).__name__}: {exc}")
         raise
@@ -721,7 +745,7 @@ def compare_entities(request: HttpRequest) -> HttpResponse:
     if a.status != Run.Status.DONE or b.status != Run.Status.DONE:
         raise Http404
     ga, gb = request.GET.get("ga", ""), request.GET.get("gb", "")
-    page = results.migration_entities(a, b, ga, gb, page=_int(request.GET.get("page"), 1))
+    page = results.migration_entities(a, b, ga, gb, page=page_number(request.GET.get("page")))
     ids = [r["entity_id"] for r in page.rows]
     names = {**results.entity_names(a, ids), **results.entity_names(b, ids)}
     colors = {**_grade_colors(a), **_grade_colors(b)}

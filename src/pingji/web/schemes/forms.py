@@ -5,7 +5,16 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-MAX_YAML_BYTES = 1024 * 1024  # a scheme is a few kB; a megabyte is surely not one
+from pingji.scheme.loader import MAX_SCHEME_BYTES
+
+
+def check_size(size: int, name: str) -> None:
+    """Refuse a scheme larger than the one limit every way of giving a scheme shares."""
+    if size > MAX_SCHEME_BYTES:
+        raise forms.ValidationError(
+            _("%(name)s 太大(%(size)s 字节);方案文件不超过 1 MB。"),
+            params={"name": name, "size": f"{size:,}"},
+        )
 
 
 def normalise(text: str) -> str:
@@ -43,16 +52,13 @@ class SchemeYamlForm(forms.Form):
         data = super().clean()
         upload = data.get("file")
         if upload is not None:
-            if upload.size > MAX_YAML_BYTES:
-                raise forms.ValidationError(
-                    _("文件 %(name)s 太大(%(size)s 字节);方案文件不超过 1 MB。"),
-                    params={"name": upload.name, "size": upload.size},
-                )
+            check_size(upload.size, upload.name)
             text = decode(upload.read(), upload.name)
             data["filename"] = upload.name
         else:
             text = data.get("yaml") or ""
             data["filename"] = "scheme.yaml"
+            check_size(len(text.encode()), _("粘贴的 YAML"))
         data["text"] = normalise(text)
         if not data["text"]:
             raise forms.ValidationError(_("请选择一个 YAML 文件,或在文本框中粘贴方案内容。"))
@@ -74,5 +80,6 @@ class DraftForm(forms.Form):
         data["text"] = normalise(data.get("yaml") or "")
         if not data["text"]:
             raise forms.ValidationError(_("YAML 不能为空。"))
+        check_size(len(data["text"].encode()), "YAML")
         data["filename"] = "scheme.yaml"
         return data

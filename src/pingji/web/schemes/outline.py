@@ -5,13 +5,13 @@ difference between two versions. Presentation only: every number comes from the 
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pingji.data.contract import TABLES
 from pingji.errors import Problem
 from pingji.expr.nodes import names
+from pingji.scheme.colors import is_color
 from pingji.scheme.describe import (
     AGGREGATION_WORDS,
     METRIC_KIND_WORDS,
@@ -286,12 +286,9 @@ def tree_figure(rs: ResolvedScheme) -> dict | None:
 # -------------------------------------------------------------------------- grades
 
 
-_COLOR = re.compile(r"#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|(rgb|hsl)a?\([0-9., %]+\)")
-
-
 def safe_color(color: str | None) -> str:
     """Return a CSS colour from a scheme, or "" for anything that is not plainly one."""
-    return color if color and _COLOR.fullmatch(color.strip()) else ""
+    return color if color and is_color(color) else ""
 
 
 @dataclass
@@ -309,20 +306,21 @@ def level_rows(rs: ResolvedScheme) -> list[LevelRow]:
     if g is None:
         return []
     on = "得分" if g.on == "score" else g.on
-    rows, upper = [], None
+    rows, upper, up_to = [], None, "<"  # up_to: "≤" when the level above starts `above`
     for lv in g.levels:
+        low = f"{num(lv.min)} ≤ " if lv.min is not None else f"{num(lv.above)} < "
         if g.rules:
             where = "按评级规则"
-        elif lv.min is not None and upper is None:
-            where = f"{on} ≥ {num(lv.min)}"
-        elif lv.min is not None:
-            where = f"{num(lv.min)} ≤ {on} < {num(upper)}"
+        elif lv.lower is not None and upper is None:
+            where = f"{on} ≥ {num(lv.min)}" if lv.min is not None else f"{on} > {num(lv.above)}"
+        elif lv.lower is not None:
+            where = f"{low}{on} {up_to} {num(upper)}"
         elif upper is not None:
-            where = f"{on} < {num(upper)}"
+            where = f"{on} {up_to} {num(upper)}"
         else:
             where = "其余"
-        if lv.min is not None:
-            upper = lv.min
+        if lv.lower is not None:
+            upper, up_to = lv.lower, ("<" if lv.min is not None else "≤")
         rows.append(
             LevelRow(lv.grade, lv.label or "", safe_color(lv.color), where, lv.benefits or [])
         )

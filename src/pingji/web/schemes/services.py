@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from pingji.data.contract import TABLES
+from pingji.data.contract import TABLES, TableSpec
 from pingji.errors import Problem, SchemeError
 from pingji.scheme.resolve import ResolvedScheme, load_scheme
 from pingji.web.lib.audit import record
@@ -33,6 +33,29 @@ def resolve_version(version: SchemeVersion) -> ResolvedScheme:
     every results page, scorecard and rating form needs it); an edited draft has new text,
     so it is resolved anew. Callers must not change the returned object."""
     return _resolve(f"{version.scheme.code}-v{version.number}.yaml", version.yaml)
+
+
+def declared_tables() -> dict[str, TableSpec]:
+    """Return the tables the published schemes declare (`tables:` of each scheme's newest
+    published version); when two schemes declare one name, the later publication wins."""
+    versions = (
+        SchemeVersion.objects.filter(status=SchemeVersion.Status.PUBLISHED)
+        .select_related("scheme")
+        .order_by("scheme_id", "-number")
+    )
+    newest: dict[int, SchemeVersion] = {}
+    for version in versions:
+        newest.setdefault(version.scheme_id, version)
+    tables: dict[str, TableSpec] = {}
+    for version in sorted(newest.values(), key=lambda v: (v.published_at is None, v.published_at)):
+        if "tables:" not in version.yaml:
+            continue  # most schemes declare none: no need to resolve them
+        try:
+            rs = resolve_version(version)
+        except SchemeError:
+            continue  # a published version that no longer validates declares nothing usable
+        tables.update({name: rs.tables[name] for name in rs.scheme.tables})
+    return tables
 
 
 def check_yaml(text: str, file: str = "scheme.yaml") -> ResolvedScheme:

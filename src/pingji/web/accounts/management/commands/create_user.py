@@ -6,7 +6,8 @@ command run twice leaves one user with the given role, department and password. 
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -35,10 +36,22 @@ class Command(BaseCommand):
             raise CommandError("--password must not be empty")
         if role == "rater" and not options["department"]:
             raise CommandError("a rater needs --department (raters rate for their department)")
+        user = get_user_model().objects.filter(username=username).first()
+        try:  # the rules of the users page: not too short, common or like the user's name
+            password_validation.validate_password(
+                password,
+                user
+                or get_user_model()(
+                    username=username,
+                    first_name=options["name"] or "",
+                    email=options["email"] or "",
+                ),
+            )
+        except ValidationError as exc:
+            raise CommandError("--password is refused: " + " ".join(exc.messages)) from None
         ensure_roles()  # the role groups exist even before the first post_migrate
         code = options["department"]
         department = services.department_for_code(None, code) if code else None
-        user = get_user_model().objects.filter(username=username).first()
         if user is None:
             services.create_user(
                 None,

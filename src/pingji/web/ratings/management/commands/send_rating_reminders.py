@@ -1,0 +1,49 @@
+"""`python -m pingji.web.manage send_rating_reminders [--days 3] [--base-url URL] [--dry-run]`
+
+Remind every rater who still has cells to submit for an assignment whose deadline is within
+--days days (or past): by e-mail where Django's EMAIL settings are configured and the user has
+an address; the same reminder is always on the rater's home page. Meant for a daily cron job:
+
+    0 8 * * *  cd /srv/pingji && PINGJI_HOME=… .venv/bin/pingji manage send_rating_reminders
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from pingji.web.ratings.reminders import due_reminders, email_configured, send
+
+
+class Command(BaseCommand):
+    help = "E-mail raters whose rating deadline is near or past and who have cells to submit."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--days", type=int, default=3, help="remind this many days before the deadline"
+        )
+        parser.add_argument(
+            "--base-url",
+            default="",
+            help="the app's address for links, e.g. https://pingji.example.com",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="list, send nothing")
+
+    def handle(self, *args, days: int, base_url: str, dry_run: bool, **options) -> None:
+        if days < 0:
+            raise CommandError("--days must be 0 or more")
+        reminders = due_reminders(days)
+        mail = email_configured() and not dry_run
+        if not email_configured():
+            self.stdout.write(
+                "E-mail is not configured (EMAIL_BACKEND / EMAIL_HOST): nothing sent."
+            )
+        sent = 0
+        for r in reminders:
+            done = send(r, base_url) if mail else False
+            sent += done
+            how = "e-mailed" if done else ("no e-mail address" if mail else "not sent")
+            self.stdout.write(
+                f"{r.user.get_username()}: {r.pending} cell(s) to rate, "
+                f"deadline {r.deadline.isoformat()} — {how}"
+            )
+        self.stdout.write(f"{len(reminders)} rater(s) to remind, {sent} e-mail(s) sent.")

@@ -1,0 +1,56 @@
+"""A period without data: the new-run page warns before starting the run and asks to confirm;
+a run started anyway says so on its page."""
+
+from django.urls import reverse
+from tests.web.runs.support import import_small, small_scheme
+
+from pingji.web.lib.testing import WebTestCase
+from pingji.web.runs.models import Run
+
+
+class EmptyPeriodTest(WebTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        import_small(cls.analyst)
+        cls.version = small_scheme(cls.analyst)
+
+    def setUp(self):
+        self.login(self.analyst)
+
+    def _post(self, period: str, **extra):
+        data = {"version": self.version.pk, "period": period, "param_full_at": "100", **extra}
+        return self.client.post(reverse("runs:new"), data)
+
+    def test_it_warns_and_starts_nothing_for_a_period_without_data(self):
+        response = self._post("2030")
+        self.assertEqual(response.status_code, 200)
+        errors = response.context["form"].non_field_errors()
+        self.assertEqual(len(errors), 1)
+        self.assertTrue(
+            errors[0].startswith("所选期间在方案的时间窗口内没有任何数据行"), errors[0]
+        )
+        self.assertIn(
+            "period 2030 (2030-01-01 to 2030-12-31) has no row of sales inside the scheme's "
+            "windows; the data runs from 2024-",
+            errors[0],
+        )
+        self.assertContains(response, 'name="allow_empty"')
+        self.assertFalse(Run.objects.exists())
+
+    def test_it_starts_the_run_once_confirmed_and_the_run_page_says_so(self):
+        response = self._post("2030", allow_empty="on")
+        run = Run.objects.get()
+        self.assertRedirects(response, reverse("runs:detail", args=[run.pk]))
+        self.assertEqual(run.status, "done", run.error)
+        warning = next(w for w in run.summary["warnings"] if "has no row of sales" in w)
+        self.assertTrue(warning.startswith("period 2030 (2030-01-01 to 2030-12-31) has no row"))
+        self.assertTrue(warning.endswith("every entity was rated on no data"))
+        page = self.client.get(reverse("runs:detail", args=[run.pk]))
+        self.assertContains(page, "every entity was rated on no data")
+
+    def test_a_period_with_data_starts_without_a_warning(self):
+        response = self._post("2025")
+        run = Run.objects.get()
+        self.assertRedirects(response, reverse("runs:detail", args=[run.pk]))
+        self.assertFalse(any("no row" in w for w in run.summary["warnings"]))

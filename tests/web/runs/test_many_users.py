@@ -1,0 +1,102 @@
+"""What keeps the run pages cheap when many users read them (docs/benchmarks.md → many users):
+the app database is asked the same number of queries however many runs, periods and batches
+there are (no query per row), a scorecard reads its trend in one DuckDB query, and a results
+file's unfiltered row count is read once.
+
+Data: support.import_small — customers K01–K08, sales of 2024 and 2025; the test scheme
+(data/runs-test.yaml). K01 scores 85 in 2024 and 100 in 2025."""
+
+from unittest import mock
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from tests.web.runs.support import finished_run, import_small, small_scheme
+
+from pingji.web.lib.testing import WebTestCase
+from pingji.web.runs import results, scorecard
+from pingji.web.runs.models import Run
+
+
+class ManyUsersTest(WebTestCase):
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        import_small(cls.analyst)
+        cls.version = small_scheme(cls.analyst)
+        cls.run_2025 = finished_run(cls.version, "2025", cls.analyst)
+
+    def queries(self, url: str) -> int:
+        """Return how many app-database queries a GET of `url` asks (as the viewer)."""
+        self.login(self.viewer)
+        self.client.get(url)  # the first request of a test fills per-process caches
+        with CaptureQueriesContext(connection) as asked:
+            response = self.client.get(url)
+        self.assertEqual(response.status_code, 200)
+        return len(asked.captured_queries)
+
+    def test_the_run_list_asks_as_many_queries_for_three_runs_as_for_one(self):
+        url = reverse("runs:list")
+        one = self.queries(url)
+        finished_run(self.version, "2024", self.analyst)
+        finished_run(self.version, "2023", self.analyst)
+        self.assertEqual(self.queries(url), one)
+
+    def test_a_scorecard_asks_as_many_queries_with_three_periods_as_with_one(self):
+        url = reverse("runs:scorecard", args=[self.run_2025.pk, "K01"])
+        one = self.queries(url)
+        finished_run(self.version, "2024", self.analyst)
+        finished_run(self.version, "2023", self.analyst)
+        self.assertEqual(self.queries(url), one)
+
+    def test_the_run_page_and_the_api_ask_a_fixed_number_of_queries_per_page(self):
+        for url in (
+            reverse("runs:detail", args=[self.run_2025.pk]),
+            reverse("runs:detail", args=[self.run_2025.pk]) + "?sort=-grade&page=2&grade=C",
+            f"/api/runs/{self.run_2025.pk}/results?sort=score&size=3&page=2",
+            f"/api/runs/{self.run_2025.pk}/entities/K01",
+        ):
+            with self.subTest(url=url):
+                self.assertLessEqual(self.queries(url), 12)
+
+    def test_the_trend_reads_every_earlier_period_in_one_query(self):
+        run_2024 = finished_run(self.version, "2024", self.analyst)
+        run_2023 = finished_run(self.version, "2023", self.analyst)
+        read = []
+        real = scorecard._row
+        with (
+            mock.patch.object(scorecard, "_row", side_effect=lambda *a: read.append(a) or real(*a)),
+            mock.patch.object(scorecard, "_rows_of", wraps=scorecard._rows_of) as together,
+        ):
+            card = scorecard.build(self.run_2025, "K01")
+        # the results row and the raw row of this run; the earlier periods all at once
+        self.assertEqual(len(read), 2)
+        together.assert_called_once()
+        self.assertEqual(
+            [(t["run"], t["period"], t["score"], t["current"]) for t in card["trend"]],
+            [
+                (run_2023.pk, "2023", 0.0, False),
+                (run_2024.pk, "2024", 85.0, False),
+                (self.run_2025.pk, "2025", 100.0, True),
+            ],
+        )
+
+    def test_the_trend_marks_a_period_whose_run_lacks_the_entity_as_not_found(self):
+        run_2024 = finished_run(self.version, "2024", self.analyst)
+        rows = scorecard._rows_of([run_2024, self.run_2025], "K99")
+        self.assertEqual(rows, {})
+        rows = scorecard._rows_of([run_2024, self.run_2025], "K03")
+        self.assertEqual(
+            {pk: row["score"] for pk, row in rows.items()},
+            {run_2024.pk: 40.0, self.run_2025.pk: 80.0},
+        )
+
+    def test_an_unfiltered_count_is_kept_and_a_filtered_one_is_counted_each_time(self):
+        run = Run.objects.get(pk=self.run_2025.pk)
+        self.assertEqual(results.query(run).total, 8)
+        self.assertEqual(results.query(run, grade="A").total, 3)  # K01, K02, K03
+        self.assertEqual(results.query(run, grade="C").total, 3)  # K06, K07, K08
+        self.assertEqual(results.query(run, page=2, size=5).total, 8)
+        file = str(results.results_file(run))
+        kept = [n for (path, _size, _mtime), n in results._ROWS.items() if path == file]
+        self.assertEqual(kept, [8])
