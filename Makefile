@@ -11,7 +11,7 @@ PORT   ?= 8000
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -21,13 +21,15 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m pingji.cli.demo --out $(DEMO) --port $(PORT)
 
-# Lint, every test (web tests on SQLite), the web tests (and the demo set-up) again on
-# PostgreSQL when PINGJI_TEST_PG_URL names a server, then the browser tests once (Chromium,
-# a real `pingji serve` on SQLite).
+# Lint, every test (web tests on SQLite), the Spark tests once in one process (one JVM, not
+# one per xdist worker), the web tests (and the demo set-up) again on PostgreSQL when
+# PINGJI_TEST_PG_URL names a server, then the browser tests once (Chromium, a real
+# `pingji serve` on SQLite).
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/python -m pytest -n 2 -q -m "not e2e"
+	$(BIN)/python -m pytest -n 2 -q -m "not e2e and not spark"
+	$(BIN)/python -m pytest tests/engine/test_spark.py -m spark -q -p no:xdist
 	@if [ -n "$$PINGJI_TEST_PG_URL" ]; then \
 	  echo "web tests on PostgreSQL ($$PINGJI_TEST_PG_URL)"; \
 	  DATABASE_URL="$$PINGJI_TEST_PG_URL" $(BIN)/python -m pytest tests/web \
