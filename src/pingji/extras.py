@@ -13,9 +13,9 @@ from pingji.errors import BadInput
 
 # extra → (modules that must import, what it is for)
 EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
-    "postgres": (("psycopg",), "PostgreSQL data sets"),
+    "postgres": (("psycopg",), "the PostgreSQL driver"),
     "web": (
-        ("django", "ninja", "django_tasks", "waitress", "whitenoise", "plotly"),
+        ("django", "ninja", "django_tasks", "waitress", "whitenoise", "axes", "csp", "plotly"),
         "the web application",
     ),
     "spark": (("pyspark",), "the Spark engine"),

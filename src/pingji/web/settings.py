@@ -20,7 +20,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-import plotly
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -163,8 +162,14 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = PINGJI_HOME / "static"
-# plotly.min.js comes from the installed plotly package: no CDN, works offline.
-STATICFILES_DIRS = [BASE_DIR / "static", Path(plotly.__file__).parent / "package_data"]
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.min.js comes from the installed plotly package (no CDN, works offline); only that
+# file, not the rest of the package's data.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "pingji.web.lib.staticfinders.PlotlyFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
