@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from pingji.data.batches import BatchDataSet
-from pingji.data.contract import TABLES
 from pingji.data.validate import ident
 from pingji.web.imports.services import active_batches, open_batches
+from pingji.web.imports.tables import spec_of
 
 STATUSES = ("empty", "draft", "submitted", "approved", "rejected")
 
@@ -35,7 +35,8 @@ def _open(table: str) -> Iterator[tuple[BatchDataSet, object] | None]:
     try:
         ds.table(table)  # creates the view over the batch files
         db = ds.con.con  # the DuckDB connection behind Ibis
-        spec = TABLES[table]
+        spec = spec_of(table)
+        assert spec is not None, table  # only tables with active batches get here
         if spec.kind == "entity":
             columns = set(ds.columns(table))
             name = "CAST(name AS VARCHAR)" if "name" in columns else "NULL::VARCHAR"

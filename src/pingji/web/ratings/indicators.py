@@ -148,6 +148,12 @@ class RatedScheme:
     def kind(self) -> str:
         return self.rs.scheme.period
 
+    @property
+    def entity_label(self) -> str:
+        """Return the Chinese name of what the scheme rates (its own table's label too)."""
+        spec = self.rs.tables.get(self.rs.scheme.entity)
+        return (spec.label if spec else "") or self.rs.scheme.entity
+
     def parse_period(self, text: str) -> str:
         """Return the period's canonical text; raises pingji.errors.BadInput if wrong."""
         return str(Period.parse(text, self.kind))

@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from pingji.data.contract import TABLES
 from pingji.errors import BadInput
 from pingji.web.lib.access import department_of
 from pingji.web.ratings import data, sheet
@@ -185,7 +184,7 @@ def rating_sheet(request: HttpRequest) -> HttpResponse:
         "search": search,
         "deadline": deadline,
         "blind": sheet.blind_indicators(request.user, rated),
-        "entity_label": TABLES[rated.scheme.entity].label,
+        "entity_label": rated.entity_label,
         "has_errors": bool(errors),
         "today": timezone.localdate(),
     }

@@ -26,7 +26,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from pingji.data.contract import TABLES
 from pingji.errors import BadInput
 from pingji.web.accounts.models import Department
 from pingji.web.lib.params import page_number, record_ids
@@ -264,7 +263,7 @@ def worklist(request: HttpRequest) -> HttpResponse:
             "status": status,
             "page": page,
             "pages": pages,
-            "entity_label": TABLES[rated.scheme.entity].label,
+            "entity_label": rated.entity_label,
             # rounded down: 100 % only when every cell is submitted or approved
             "percent_done": grid.done * 100 // grid.cells if grid.cells else 0,
         }
@@ -422,7 +421,7 @@ def _cell_context(request: HttpRequest, c: Cell, form) -> dict:
         "can_review": can_review(request.user),
         "next": _next_url(request, worklist_url),
         "worklist_url": worklist_url,
-        "entity_label": TABLES[c.rated.scheme.entity].label,
+        "entity_label": c.rated.entity_label,
         "lo": number_text(c.indicator.lo),
         "hi": number_text(c.indicator.hi),
     }
@@ -615,7 +614,7 @@ def assignment_add(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 "entity_ids",
                 _("%(n)d 个编号不在已导入的%(table)s数据中:%(ids)s")
-                % {"n": len(unknown), "table": TABLES[rated.scheme.entity].label, "ids": shown},
+                % {"n": len(unknown), "table": rated.entity_label, "ids": shown},
             )
         else:
             a, created = assign(
