@@ -23,13 +23,15 @@ def customers(tmp_path: Path) -> Path:
 
 
 def test_a_period_without_data_exits_2_naming_the_data_range(customers, capsys) -> None:
-    code, out, err = run(capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2052")
+    code, out, err = run(
+        capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2052"
+    )
     assert code == 2 and out == ""
     assert err.startswith(
         "Error: period 2052 (2052-01-01 to 2052-12-31) has no row of payments, returns, sales "
         "inside the scheme's windows; the data runs from 2024-03-01 to 2025-06-01: every "
-        "customers would be rated on no data. Check the period, or evaluate anyway with "
-        "--allow-empty"
+        "entity (customers) would be rated on no data. Check the period, or evaluate anyway "
+        "with --allow-empty"
     )
 
 
@@ -45,7 +47,9 @@ def test_allow_empty_evaluates_and_warns(customers, capsys) -> None:
 
 
 def test_a_period_with_data_is_not_refused(customers, capsys) -> None:
-    code, out, _err = run(capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2025")
+    code, out, _err = run(
+        capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2025"
+    )
     assert code == 0 and len(jsonl(out)) == 2
 
 
@@ -75,7 +79,9 @@ def test_nan_in_a_parquet_money_column_is_bad_input(customers, capsys) -> None:
         "('C2', DATE '2025-05-01', 'nan'::DOUBLE)) t(customer_id, date, amount)) "
         f"TO '{customers / 'sales.parquet'}'"
     )
-    code, out, err = run(capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2025")
+    code, out, err = run(
+        capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2025"
+    )
     assert code == 2 and out == ""
     assert err.startswith(
         f"Error: {customers / 'sales.parquet'}:2: column 'amount': not an amount (got nan"
@@ -85,7 +91,9 @@ def test_nan_in_a_parquet_money_column_is_bad_input(customers, capsys) -> None:
 @pytest.mark.parametrize("text", ["NaN", "inf", "-Infinity"])
 def test_nan_text_in_a_csv_money_column_is_bad_input(customers, capsys, text: str) -> None:
     write_tables(customers, {"sales": f"customer_id,date,amount\nC1,2025-03-01,{text}\n"})
-    code, _out, err = run(capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2025")
+    code, _out, err = run(
+        capsys, "evaluate", "customer-composite", "-d", str(customers), "-p", "2025"
+    )
     assert code == 2
     assert err.startswith(
         f"Error: {customers / 'sales.csv'}:2: column 'amount': not an amount (got '{text}'"

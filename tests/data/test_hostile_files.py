@@ -39,7 +39,7 @@ def wide_csv(path: Path, columns: int) -> Path:
     extra = [f"x{i}" for i in range(columns - len(HEADER))]
     values = ["1"] * len(extra)
     path.write_text(
-        ",".join(HEADER + extra) + "\n" + ",".join(["C1", "2025-01-05", "10"] + values) + "\n",
+        ",".join(HEADER + extra) + "\n" + ",".join(["C1", "2025-01-05", "10", *values]) + "\n",
         encoding="utf-8",
     )
     return path
@@ -146,9 +146,7 @@ def test_a_highly_compressed_sheet_is_refused_before_it_is_parsed(folder: Path) 
     path = sheet_with_rows(folder / "sales.xlsx", (ROW for _ in range(200_000)))
     assert path.stat().st_size < 1_000_000
     error = str(load_error(path))
-    assert error.startswith(
-        f"{path}: the workbook's part xl/worksheets/sheet1.xml unpacks "
-    ), error
+    assert error.startswith(f"{path}: the workbook's part xl/worksheets/sheet1.xml unpacks "), error
     assert "times larger than it is stored, more than the limit of 100 times" in error
     problem = inspect_file(path, "sales").problems[0]
     assert problem.code == "file" and problem.message.startswith("the workbook's part")

@@ -71,13 +71,13 @@ def test_it_prepares_the_web_demo_after_the_command_line_demo(tmp_path):
         f"print(Run.objects.filter(status='done', entities={ENTITIES}).count(),"
         " SchemeVersion.objects.filter(status='published').count())",
     )
-    assert counts == "12 12"
+    assert counts == "14 14"
 
     # Again: nothing new is made, the same logins still work.
     again = demo(out, "--no-serve")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "0 个新批次" in again.stdout
-    assert query(home, "from pingji.web.runs.models import Run; print(Run.objects.count())") == "12"
+    assert query(home, "from pingji.web.runs.models import Run; print(Run.objects.count())") == "14"
     login = query(
         home,
         "from django.contrib.auth import authenticate;"

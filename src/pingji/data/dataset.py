@@ -117,7 +117,6 @@ class DataSet(abc.ABC):
                 self.source(name), f"{subject} missing: {needed_by} needs {name}{with_columns}"
             )
 
-
     def _mapped_elsewhere(self, name: str) -> str:
         """Return a hint when a sources file maps a name close to a missing table (a typo)."""
         mapped = [n for n in getattr(self, "sources", {}) if n not in self.contract]

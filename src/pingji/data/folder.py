@@ -25,6 +25,7 @@ from pingji.data.validate import (
     is_native,
     literal,
     native_plan,
+    plain_projections,
     select_list,
     text_plan,
 )
@@ -289,7 +290,8 @@ class FolderDataSet(DataSet):
             )
         load = {".csv": self._load_csv, ".xlsx": self._load_xlsx, ".parquet": self._load_parquet}
         try:
-            load[path.suffix.lower()](name, spec, path, file)
+            with plain_projections(self._db):
+                load[path.suffix.lower()](name, spec, path, file)
         except DataError as exc:
             if src is None or exc.column not in src.columns:
                 raise

@@ -30,10 +30,9 @@ from pingji.data.validate import (
     AGGREGATES_PER_QUERY,
     Check,
     ColumnPlan,
-    _extra_plan,
-    _probes,
     absent_plan,
     aggregate,
+    extra_plans,
     ident,
     text_plan,
 )
@@ -216,15 +215,13 @@ def collect(
     if date_plan is not None and spec.date in names:
         typed = _lenient(date_plan.select)
         aggregates += [f"min({typed})::DATE", f"max({typed})::DATE"]
-    for name in extras:
-        aggregates += _probes(name)
     found = aggregate(con, relation, aggregates)
     rows, counts = int(found[0]), found[1 : 1 + len(failing)]
     rest = list(found[1 + len(failing) :])
     lo = hi = None
     if date_plan is not None and spec.date in names:
-        lo, hi, rest = rest[0], rest[1], rest[2:]
-    typed_extras = [_extra_plan(n, rest[5 * i : 5 * i + 5]) for i, n in enumerate(extras)]
+        lo, hi = rest[0], rest[1]
+    typed_extras = extra_plans(con, relation, extras)
 
     key = ident(spec.key)
     duplicates = 0

@@ -7,6 +7,8 @@ evaluation runs."""
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -75,21 +77,19 @@ def coverage(rs: ResolvedScheme, dataset: Any, period: Period) -> Coverage:
         spec = rs.tables[table]
         t = dataset.table(table)
         day = t[spec.date].cast("date")
-        inside = ibis.literal(False)
+        conditions = []
         for start, end in dict.fromkeys(spans):
-            cond = ibis.literal(True)
-            if start is not None:
-                cond = cond & (day >= start)
-            if end is not None:
-                cond = cond & (day <= end)
-            inside = inside | cond
-        parts.append(
-            t.aggregate(
-                rows=inside.ifelse(1, 0).sum().cast("int64"),
-                first=day.min(),
-                last=day.max(),
-            )
-        )
+            bounds = [day >= start] if start is not None else []
+            bounds += [day <= end] if end is not None else []
+            if not bounds:  # `window: all` reads every row
+                conditions = []
+                break
+            conditions.append(functools.reduce(operator.and_, bounds))
+        if conditions:
+            rows = functools.reduce(operator.or_, conditions).ifelse(1, 0).sum()
+        else:
+            rows = t.count()
+        parts.append(t.aggregate(rows=rows.cast("int64"), first=day.min(), last=day.max()))
     if not parts:
         return Coverage(period, (), 0, None, None)
     found = ibis.union(*parts) if len(parts) > 1 else parts[0]
@@ -112,6 +112,6 @@ class EmptyPeriod(BadInput):
 def refusal(rs: ResolvedScheme, found: Coverage) -> EmptyPeriod:
     """Return the error refusing an evaluation over a period without data (`found.empty`)."""
     return EmptyPeriod(
-        f"{found.describe()}: every {rs.scheme.entity} would be rated on no data. Check "
-        "the period, or evaluate anyway with --allow-empty"
+        f"{found.describe()}: every entity ({rs.scheme.entity}) would be rated on no data. "
+        "Check the period, or evaluate anyway with --allow-empty"
     )

@@ -27,9 +27,7 @@ class EmptyPeriodTest(WebTestCase):
         self.assertEqual(response.status_code, 200)
         errors = response.context["form"].non_field_errors()
         self.assertEqual(len(errors), 1)
-        self.assertTrue(
-            errors[0].startswith("所选期间在方案的时间窗口内没有任何数据行"), errors[0]
-        )
+        self.assertTrue(errors[0].startswith("所选期间在方案的时间窗口内没有任何数据行"), errors[0])
         self.assertIn(
             "period 2030 (2030-01-01 to 2030-12-31) has no row of sales inside the scheme's "
             "windows; the data runs from 2024-",
