@@ -197,3 +197,21 @@ def test_a_grade_colour_that_is_not_a_colour_is_refused_at_its_line(color: str) 
     assert "is not a colour: write #rgb or #rrggbb (e.g. #1a9850) or a CSS colour name" in (
         problem.message
     )
+
+
+def test_a_key_valid_elsewhere_is_not_suggested_as_its_own_spelling(tmp_path):
+    from pingji.errors import SchemeError
+    from pingji.scheme import load_scheme
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "id: s\nentity: customers\nperiod: year\nmetrics:\n  v: {sum: sales.amount}\n"
+        "tree:\n  id: t\n  children:\n    - id: v\n      max: 10\n"
+        "      rule: {bands: [{below: 1, points: 3}], else: 6}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemeError) as err:
+        load_scheme(path)
+    message = str(err.value)
+    assert "unknown key 'else'" in message
+    assert "did you mean 'else'" not in message

@@ -310,7 +310,9 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: Positions) -> list[
         key = _data_path(e["loc"], data)
         if e["type"] == "extra_forbidden":
             bad = str(e["loc"][-1])
-            close = difflib.get_close_matches(bad, _VOCABULARY, n=1)
+            # a key valid elsewhere (`else` of bands, written beside `bands:`) is not its own typo
+            others = [word for word in _VOCABULARY if word != bad]
+            close = difflib.get_close_matches(bad, others, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             allowed = _allowed_keys(e["loc"])
             problems.append(
