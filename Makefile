@@ -8,6 +8,12 @@ PORT   ?= 8000
 
 .PHONY: demo test e2e lint format venv clean
 
+# PostgreSQL for the tests: the URL given in PINGJI_TEST_PG_URL, else the default server when it
+# answers; without either, those tests skip and say why in pytest's closing lines (on CI,
+# where .ci/run sets the URL, they must run).
+PG_DEFAULT := postgresql://postgres@127.0.0.1:5432/test
+export PINGJI_TEST_PG_URL ?= $(shell $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_DEFAULT)', connect_timeout=2).close(); print('$(PG_DEFAULT)')" 2>/dev/null)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
