@@ -11,6 +11,13 @@ from pathlib import Path
 import pytest
 
 PG_URL = os.environ.get("PINGJI_TEST_PG_URL")
+# Compiled plans are kept in memory across tests (the key holds everything a plan depends
+# on), never on disk: a test run leaves nothing in the user's cache (tests/engine/test_cache.py
+# sets its own folder).
+os.environ["PINGJI_CACHE_DIR"] = "off"
+# Tests read the CLI's messages in English whatever the machine's locale (LANG=zh_CN…);
+# tests/test_i18n.py sets the language it checks itself.
+os.environ["PINGJI_LANG"] = "en"
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
 

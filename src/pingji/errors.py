@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pingji.i18n import Text, language, msg, render
+
 
 def _display_width(text: str) -> int:
     """Return how many terminal columns text takes (Chinese characters take two)."""
@@ -13,13 +15,23 @@ def _display_width(text: str) -> int:
 
 
 class PingjiError(Exception):
-    """Root of every error pingji reports to a user."""
+    """Root of every error pingji reports to a user.
+
+    Its message may be an i18n Message: it is worded when shown (str, render), in the
+    language active then, so one raised in a worker reads in the viewer's language."""
 
     exit_code = 1
 
-    def render(self) -> str:
-        """Return the full text shown to a user."""
-        return str(self)
+    def render(self, lang: str | None = None) -> str:
+        """Return the full text shown to a user, in `lang` (default: the active language)."""
+        if not self.args:
+            return ""
+        if len(self.args) == 1:
+            return render(self.args[0], lang)
+        return Exception.__str__(self)
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class BadInput(PingjiError):
@@ -38,7 +50,7 @@ class EvaluationError(PingjiError):
 class Problem:
     """One problem found in a scheme file, with its position."""
 
-    message: str
+    message: Text  # a Message, worded when shown (plain text is shown as it is)
     line: int | None = None  # 1-based
     col: int | None = None  # 1-based
     path: str = ""  # dotted field path, e.g. tree.children.0.rule
@@ -64,12 +76,12 @@ class SchemeError(BadInput):
     def __post_init__(self) -> None:
         super().__init__(self.render())
 
-    def render(self) -> str:
+    def render(self, lang: str | None = None) -> str:
         """Return `file:line:col: message` per problem, each with a few numbered lines."""
         lines = self.text.splitlines() if self.text else []
         out: list[str] = []
         for p in self.problems:
-            head = f"{p.location(self.file)}: {p.message}"
+            head = f"{p.location(self.file)}: {render(p.message, lang)}"
             if p.path:
                 head += f"  [{p.path}]"
             out.append(head)
@@ -83,8 +95,13 @@ class SchemeError(BadInput):
                         pad = _display_width(lines[n - 1][: p.col - 1])
                         out.append(f"    {' ' * width} | {' ' * pad}^")
         if len(self.problems) > 1:
-            out.append(f"{len(self.problems)} problems in {self.file}.")
-        out.append("Fix the scheme file and run `pingji validate` again.")
+            out.append(
+                render(
+                    msg("{count} problems in {file}.", count=len(self.problems), file=self.file),
+                    lang,
+                )
+            )
+        out.append(render(msg("Fix the scheme file and run `pingji validate` again."), lang))
         return "\n".join(out)
 
 
@@ -93,29 +110,38 @@ class DataError(BadInput):
     """A data file does not fit the data contract."""
 
     file: str | Path
-    message: str
+    message: Text
     row: int | None = None  # line number in the file (header = line 1) or spreadsheet row
     column: str | None = None
     value: object = None
-    expected: str | None = None
+    expected: Text | None = None
 
     def __post_init__(self) -> None:
         super().__init__(self.render())
 
-    def render(self) -> str:
-        """Return `file:row: column 'c': message (value …, expected …)`."""
-        where = str(self.file)
-        if self.row is not None:
-            where += f":{self.row}"
-        text = f"{where}: "
-        if self.column:
-            text += f"column '{self.column}': "
-        text += self.message
+    def render(self, lang: str | None = None) -> str:
+        """Return `file:row: column 'c': message (got …, expected …)`, worded in `lang`."""
+        parts = {
+            "file": str(self.file),
+            "row": self.row,
+            "column": self.column,
+            "message": render(self.message, lang),
+        }
+        if self.row is not None and self.column:
+            text = msg("{file}:{row}: column '{column}': {message}", **parts)
+        elif self.row is not None:
+            text = msg("{file}:{row}: {message}", **parts)
+        elif self.column:
+            text = msg("{file}: column '{column}': {message}", **parts)
+        else:
+            text = msg("{file}: {message}", **parts)
         details = []
         if self.value is not None:
-            details.append(f"got {self.value!r}")
+            details.append(render(msg("got {value}", value=repr(self.value)), lang))
         if self.expected:
-            details.append(f"expected {self.expected}")
+            details.append(render(msg("expected {expected}", expected=self.expected), lang))
+        out = render(text, lang)
         if details:
-            text += " (" + ", ".join(details) + ")"
-        return text
+            separator = "，" if (lang or language()) == "zh" else ", "
+            out += render(msg(" ({details})", details=separator.join(details)), lang)
+        return out

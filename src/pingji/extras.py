@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 
 from pingji.errors import BadInput
+from pingji.i18n import msg
 
 # extra → (modules that must import, what it is for)
 EXTRAS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -38,6 +39,12 @@ def require(extra: str, needed_by: str) -> None:
     if missing:
         _, what = EXTRAS[extra]
         raise MissingExtra(
-            f"{needed_by} needs {what}, which is the optional extra '{extra}' "
-            f"(missing: {', '.join(missing)}): pip install 'pingji[{extra}]'"
+            msg(
+                "{needed_by} needs {what}, which is the optional extra '{extra}' "
+                "(missing: {missing}): pip install 'pingji[{extra}]'",
+                needed_by=needed_by,
+                what=msg(what),
+                extra=extra,
+                missing=", ".join(missing),
+            )
         )

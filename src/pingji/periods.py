@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from pingji.errors import BadInput
+from pingji.i18n import msg
 
 PeriodKind = Literal["year", "quarter", "month"]
 _MONTHS = {"year": 12, "quarter": 3, "month": 1}
@@ -45,8 +46,12 @@ class Period:
             year = int(m.group(1))
             if not MIN_YEAR <= year <= MAX_YEAR:
                 raise BadInput(
-                    f"period '{raw}' is out of range: the year must be from {MIN_YEAR} "
-                    f"to {MAX_YEAR}"
+                    msg(
+                        "period '{period}' is out of range: the year must be from {low} to {high}",
+                        period=raw,
+                        low=MIN_YEAR,
+                        high=MAX_YEAR,
+                    )
                 )
             if kind == "year":
                 month0 = 0
@@ -57,12 +62,22 @@ class Period:
             period = cls(kind, year * 12 + month0)  # type: ignore[arg-type]
             if expected and kind != expected:
                 raise BadInput(
-                    f"period '{raw}' is a {kind}, but this scheme is evaluated per {expected} "
-                    f"(e.g. {period.example(expected)})"
+                    msg(
+                        "period '{period}' is a {kind}, but this scheme is evaluated per "
+                        "{expected} (e.g. {example})",
+                        period=raw,
+                        kind=msg(kind),
+                        expected=msg(expected),
+                        example=period.example(expected),
+                    )
                 )
             return period
         raise BadInput(
-            f"'{raw}' is not a period: write a year (2025), a quarter (2025-Q3) or a month (2025-07)"
+            msg(
+                "'{period}' is not a period: write a year (2025), a quarter (2025-Q3) "
+                "or a month (2025-07)",
+                period=raw,
+            )
         )
 
     @staticmethod

@@ -21,7 +21,7 @@ SALES_WITH_ERRORS = (
     "C2,2025-01-03,abc,B2\n"  # line 3: amount not an amount
     "C3,2025-02-30,5,B3\n"  # line 4: no such date
     ",2025-01-05,1.23456,B4\n"  # line 5: customer missing, amount too precise
-    "C5,2025-1-6,7,B5\n"  # line 6: date not YYYY-MM-DD
+    "C5,6/1/2025,7,B5\n"  # line 6: day or month first, ambiguous
 )
 
 
@@ -88,7 +88,7 @@ class TestInspectFile:
             (4, "date", "2025-02-30", "not_date"),
             (5, "customer_id", None, "missing"),
             (5, "amount", "1.23456", "too_precise"),
-            (6, "date", "2025-1-6", "not_date"),
+            (6, "date", "6/1/2025", "date_order"),
         ]
         assert found.total == 5 and found.rows == 5 and not found.ok
 

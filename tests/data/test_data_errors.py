@@ -41,8 +41,19 @@ CSV_CASES = {
     ),
     "non-numeric money": (
         "sales.csv",
-        'customer_id,date,amount\nC1,2025-01-01,1\nC1,2025-01-01,"1,200.00"\n',
-        f"sales.csv:3: column 'amount': not an amount (got '1,200.00', {MONEY})",
+        "customer_id,date,amount\nC1,2025-01-01,1\nC1,2025-01-01,$12\n",
+        f"sales.csv:3: column 'amount': not an amount (got '$12', {MONEY})",
+    ),
+    "thousands separators in the wrong places": (
+        "sales.csv",
+        'customer_id,date,amount\nC1,2025-01-01,"1,200.00"\nC1,2025-01-01,"1,2,3"\n',
+        "sales.csv:3: column 'amount': thousands separators in the wrong places (got '1,2,3', "
+        "expected digits in groups of three, such as 12,500.00 or 12 500)",
+    ),
+    "a decimal comma": (
+        "payments.csv",
+        'customer_id,date,amount\nC1,2025-01-01,"12,50"\n',
+        "payments.csv:2: column 'amount': thousands separators in the wrong places (got '12,50'",
     ),
     "money with more than 4 decimals": (
         "payments.csv",
@@ -70,16 +81,33 @@ CSV_CASES = {
         "entity_id,date,type,count\nC1,2025-01-01,late,1.5\n",
         "events.csv:2: column 'count': not a whole number (got '1.5', expected a whole number)",
     ),
-    "slashed date": (
+    "month or day first": (
         "sales.csv",
-        "customer_id,date,amount\nC1,2025/01/05,1\n",
-        "sales.csv:2: column 'date': not a valid date (got '2025/01/05', "
-        "expected a date YYYY-MM-DD)",
+        "customer_id,date,amount\nC1,2025/01/05,1\nC1,1/6/2026,1\n",
+        "sales.csv:3: column 'date': ambiguous date: the year must come first (got '1/6/2026', "
+        "expected the year first, such as 2026-01-06, 2026/1/6 or 2026年1月6日)",
     ),
-    "unpadded date": (
+    "a two-digit year": (
         "sales.csv",
-        "customer_id,date,amount\nC1,2025-1-5,1\n",
-        "sales.csv:2: column 'date': not a valid date (got '2025-1-5'",
+        "customer_id,date,amount\nC1,26/1/6,1\n",
+        "sales.csv:2: column 'date': ambiguous date: the year must come first (got '26/1/6'",
+    ),
+    "a number in a CSV date column": (
+        "sales.csv",
+        "customer_id,date,amount\nC1,45658,1\n",
+        "sales.csv:2: column 'date': a number, not a date (got '45658', expected a date such "
+        "as 2026-01-06 (a number is read as an Excel date only from a number cell of an "
+        ".xlsx file))",
+    ),
+    "mixed separators": (
+        "sales.csv",
+        "customer_id,date,amount\nC1,2026/1-6,1\n",
+        "sales.csv:2: column 'date': not a valid date (got '2026/1-6', expected a date YYYY-MM-DD)",
+    ),
+    "a time zone": (
+        "sales.csv",
+        "customer_id,date,amount\nC1,2026-01-06T08:00:00Z,1\n",
+        "sales.csv:2: column 'date': not a valid date (got '2026-01-06T08:00:00Z'",
     ),
     "impossible date": (
         "deliveries.csv",
@@ -140,19 +168,22 @@ def test_bad_csv(folder, write_csv, file, text, message):
     assert load_error(folder, file.split(".")[0]).startswith(str(folder / message))
 
 
-def test_a_non_utf8_csv(folder):
-    (folder / "sales.csv").write_bytes("customer_id,date,amount\n客户,2025-01-01,1\n".encode("gbk"))
-    assert load_error(folder, "sales").startswith(
-        f"{folder / 'sales.csv'}:2: the file is not UTF-8 text: save it as CSV UTF-8"
+def test_a_csv_in_neither_utf8_nor_gbk(folder):
+    latin = "customer_id,date,amount\nCafé Müller,2025-01-01,1\nSeñor,2025-01-02,2\n"
+    (folder / "sales.csv").write_bytes(latin.encode("cp1252"))
+    assert load_error(folder, "sales") == (
+        f"{folder / 'sales.csv'}:2: the file is not UTF-8 or GBK/GB18030 text: save it as CSV UTF-8"
     )
 
 
-def test_a_non_utf8_csv_below_the_header(folder):
+def test_a_csv_mixing_utf8_and_gbk(folder):
     (folder / "sales.csv").write_bytes(
-        b"customer_id,date,amount\nC1,2025-01-01,1\n" + "客户,2025-01-01,1\n".encode("gbk")
+        "customer_id,date,amount\n客户甲,2025-01-01,1\n".encode()
+        + "客户乙,2025-01-01,1\n".encode("gbk")
     )
-    assert load_error(folder, "sales").startswith(
-        f"{folder / 'sales.csv'}:3: the file is not UTF-8 text"
+    assert load_error(folder, "sales") == (
+        f"{folder / 'sales.csv'}:3: the file mixes UTF-8 with another encoding from this "
+        "line on: save it as CSV UTF-8"
     )
 
 
@@ -193,7 +224,8 @@ def test_bad_parquet_text_column_names_the_record(folder, write_parquet):
         ),
     )
     assert load_error(folder, "sales").startswith(
-        f"{folder / 'sales.parquet'}:2: column 'date': not a valid date (got '01/02/2025'"
+        f"{folder / 'sales.parquet'}:2: column 'date': ambiguous date: the year must come first "
+        "(got '01/02/2025'"
     )
 
 

@@ -131,3 +131,105 @@ def test_tables_created_elsewhere_are_cast_to_the_contract(pg_schema):
         f"{server}?schema={schema}: table 'sales' is missing: scheme customer-composite "
         f"needs a table sales in schema {schema} with columns customer_id"
     )
+
+
+AMOUNT = "expected an amount such as 1234.56 (at most 4 decimals)"
+
+
+def _tables(server: str, schema: str, *statements: str) -> None:
+    with psycopg.connect(server) as con:
+        con.execute(f'CREATE SCHEMA "{schema}"')
+        for statement in statements:
+            con.execute(statement.replace("{s}", f'"{schema}"'))
+
+
+def test_nan_and_infinity_in_a_money_column_are_refused_naming_the_key(pg_schema):
+    server, schema = pg_schema
+    _tables(
+        server,
+        schema,
+        "CREATE TABLE {s}.payments (customer_id text, date date, amount numeric)",
+        "INSERT INTO {s}.payments VALUES ('C1', '2025-01-05', 10), ('C3', '2025-01-06', 'NaN'),"
+        " ('C2', '2025-01-07', '-Infinity'), ('C2', '2025-01-08', 5.5)",
+    )
+    pg = open_dataset(f"{server}?schema={schema}")
+    with pytest.raises(DataError) as err:
+        pg.table("payments")
+    # the smallest key holding one: C2's -Infinity comes before C3's NaN
+    assert str(err.value) == (
+        f"{server}?schema={schema} table payments (customer_id = 'C2'): column 'amount': "
+        f"not an amount (got '-Infinity', {AMOUNT})"
+    )
+
+
+def test_nan_in_a_number_column_and_infinity_as_text_are_refused(pg_schema):
+    server, schema = pg_schema
+    _tables(
+        server,
+        schema,
+        "CREATE TABLE {s}.ratings (entity_id text, period text, indicator text,"
+        " score double precision)",
+        "INSERT INTO {s}.ratings VALUES ('C1', '2025', 'manager_rating', 80),"
+        " ('C2', '2025', 'manager_rating', 'NaN')",
+        "CREATE TABLE {s}.customers (customer_id integer, opening_balance numeric,"
+        " net_assets text)",
+        "INSERT INTO {s}.customers VALUES (7, 1, '1200.50'), (8, 2.5, ' inf '), (9, 'NaN', '3')",
+    )
+    pg = open_dataset(f"{server}?schema={schema}")
+    with pytest.raises(DataError) as err:
+        pg.table("ratings")
+    assert str(err.value) == (
+        f"{server}?schema={schema} table ratings (entity_id = 'C2'): column 'score': "
+        "not a number (got 'NaN', expected a number)"
+    )
+    with pytest.raises(DataError) as err:
+        pg.table("customers")
+    # the first customer with one (8, not 9), and of its columns the one that holds it
+    assert str(err.value) == (
+        f"{server}?schema={schema} table customers (customer_id = '8'): column 'net_assets': "
+        f"not an amount (got ' inf ', {AMOUNT})"
+    )
+
+
+def test_a_loaded_table_names_the_row_and_a_mapped_table_the_users_names(
+    folder, write_csv, pg_schema, tmp_path
+):
+    server, schema = pg_schema
+    write_csv("sales.csv", "customer_id,date,amount\nC1,2025-01-01,1\nC2,2025-01-02,2\n")
+    load_into_postgres(folder, server, schema)
+    with psycopg.connect(server) as con:  # numeric(18, 4) holds NaN (not the infinities)
+        con.execute(f"UPDATE \"{schema}\".sales SET amount = 'NaN' WHERE customer_id = 'C2'")
+        con.execute(f'CREATE TABLE "{schema}".ar (cust_no text, paid_on date, amt float8)')
+        con.execute(f"INSERT INTO \"{schema}\".ar VALUES ('K9', '2025-02-01', 'Infinity')")
+    with pytest.raises(DataError) as err:
+        open_dataset(f"{server}?schema={schema}").table("sales")
+    assert str(err.value) == (
+        f"{server}?schema={schema} table sales:3: column 'amount': "
+        f"not an amount (got 'NaN', {AMOUNT})"
+    )
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"payments:\n  table: {schema}.ar\n"
+        "  columns: {customer_id: cust_no, date: paid_on, amount: amt}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError) as err:
+        open_dataset(f"{server}?schema={schema}", sources=sources).table("payments")
+    assert str(err.value) == (
+        f"{server}?schema={schema} table {schema}.ar (cust_no = 'K9'): column 'amt': "
+        f"not an amount (got 'Infinity', {AMOUNT})"
+    )
+
+
+def test_finite_values_pass_and_keep_their_value(pg_schema):
+    server, schema = pg_schema
+    _tables(
+        server,
+        schema,
+        "CREATE TABLE {s}.payments (customer_id text, date date, amount double precision)",
+        "INSERT INTO {s}.payments VALUES ('C1', '2025-01-05', 1e10), ('C2', '2025-01-06', -0.5),"
+        " ('C3', '2025-01-07', NULL)",
+    )
+    pg = open_dataset(f"{server}?schema={schema}")
+    amounts = pg.table("payments").order_by("customer_id").amount.to_pyarrow().to_pylist()
+    assert amounts == [Decimal("10000000000"), Decimal("-0.5"), None]

@@ -14,6 +14,7 @@ from pingji.cli.main import main
 from pingji.data import open_dataset
 from pingji.engine import evaluate
 from pingji.engine.explain import explain_entity
+from pingji.engine.frozen import PLANS
 from pingji.engine.plan import Compiler
 from pingji.errors import SchemeError
 from pingji.scheme import load_scheme
@@ -216,6 +217,7 @@ def test_each_earlier_period_is_evaluated_once(tmp_path, monkeypatch):
         return original(self, period)
 
     monkeypatch.setattr(Compiler, "base", counting_base)
+    PLANS.clear()  # compiled here, not taken from an earlier test's plans
     rs = load(tmp_path, doc_scheme("supplier-weighted") + READERS)
     evaluate(rs, open_dataset(write_tables(tmp_path / "data", DATA)), "2025-04")
     # grades read April back to May 2024 (k = 0…11); grade_at(1) and grade_streak grade

@@ -259,3 +259,44 @@ def test_without_pyspark_the_spark_engine_names_the_extra(tmp_path, monkeypatch)
     )
     with pytest.raises(extras.MissingExtra):
         open_dataset("hive:warehouse")
+
+
+@pytest.mark.spark
+def test_nan_and_infinity_in_parquet_and_tables_are_refused_as_on_duckdb(tmp_path, spark):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "parquet"
+    folder.mkdir()
+    days = [dt.date(2025, 1, d) for d in (5, 6, 7)]
+    sales = {"customer_id": ["C1", "C2", "C3"], "date": days, "amount": [1.5, float("nan"), 2.0]}
+    pq.write_table(pa.table(sales), folder / "sales.parquet")
+    ratings = {"entity_id": ["C1", "C2"], "period": ["2025"] * 2, "indicator": ["a", "b"]}
+    ratings["score"] = [80.0, float("-inf")]
+    pq.write_table(pa.table(ratings), folder / "ratings.parquet")
+    amount = "expected an amount such as 1234.56 (at most 4 decimals)"
+    expected = {
+        "sales": f"{folder}/sales.parquet:2: column 'amount': not an amount (got nan, {amount})",
+        "ratings": f"{folder}/ratings.parquet:2: column 'score': not a number "
+        "(got -inf, expected a number)",
+    }
+    for table, message in expected.items():
+        for ds in (open_dataset(folder), on_spark(folder)):
+            with pytest.raises(DataError) as caught:
+                ds.table(table)
+            assert str(caught.value) == message, ds
+    # a table of the catalog has no row numbers: the record is named by its key
+    database = f"pingji_test_{uuid.uuid4().hex[:8]}"
+    spark.sql(f"CREATE DATABASE {database}")
+    try:
+        spark.read.parquet(str(folder / "sales.parquet")).write.saveAsTable(f"{database}.sales")
+        with pytest.raises(DataError) as caught:
+            on_spark(f"spark:{database}").table("sales")
+        assert str(caught.value) == (
+            f"spark:{database} table {database}.sales (customer_id = 'C2'): column 'amount': "
+            f"not an amount (got nan, {amount})"
+        )
+    finally:
+        spark.sql(f"DROP DATABASE {database} CASCADE")

@@ -138,4 +138,4 @@ def test_it_generates_100000_customers(tmp_path: Path) -> None:
     # no timing assertion here (timings live in docs/benchmarks.md); a few seconds on 2 cores
     paths = generate("customer-composite", tmp_path, entities=100_000)
     count = duckdb.sql(f"select count(*) from '{tmp_path}/customers.csv'").fetchone()[0]
-    assert count == 100_000 and len(paths) == 10
+    assert count == 100_000 and len(paths) == 11  # ten tables and the working-day calendar

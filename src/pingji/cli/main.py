@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from pingji.errors import BadInput, PingjiError
+from pingji.i18n import language_from_env, msg, render, reset_language, set_language
 
 app = typer.Typer(
     name="pingji",
@@ -73,7 +74,7 @@ def _params(items: list[str] | None) -> dict[str, str]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise BadInput(f"--param expects name=value, got {item!r}")
+            raise BadInput(msg("--param expects name=value, got {item}", item=repr(item)))
         out[name.strip()] = value.strip()
     return out
 
@@ -124,14 +125,20 @@ def evaluate(
     """Evaluate every entity of a data set for one period."""
     from pingji.data import open_dataset
     from pingji.engine import evaluate as run
+    from pingji.engine.digest import load_digest
     from pingji.output import FORMATS, write
-    from pingji.templates import resolve_scheme
 
     if format not in FORMATS:
-        raise BadInput(f"unknown format '{format}' (one of {', '.join(FORMATS)})")
+        raise BadInput(
+            msg(
+                "unknown format '{format}' (one of {formats})",
+                format=format,
+                formats=", ".join(FORMATS),
+            )
+        )
     with _Progress() as progress:
         progress.phase("读取方案 reading the scheme")
-        rs = resolve_scheme(scheme)
+        rs = load_digest(scheme)  # what running needs: parsed only when not seen before
         progress.phase("打开数据 opening the data")
         ds = open_dataset(data, sources, engine=engine, spark_master=spark_master)
         progress.phase(f"评价中 evaluating {rs.id} for {period}")
@@ -139,9 +146,9 @@ def evaluate(
         progress.phase("写出结果 writing results")
         write(ev, format, out)
     for w in ev.warnings:
-        err.print(Text.assemble(("Warning: ", "yellow"), w))
+        err.print(Text.assemble((str(msg("Warning: ")), "yellow"), render(w)))
     if out is not None:
-        err.print(f"{ev.table.num_rows:,} results → {out}")
+        err.print(str(msg("{count:,} results → {out}", count=ev.rows, out=str(out))))
 
 
 @app.command()
@@ -160,8 +167,16 @@ def validate(
 
     rs = resolve_scheme(scheme)
     err.print(
-        f"OK: {rs.file} — {rs.scheme.label or rs.id}: {len(rs.scheme.metrics)} metrics, "
-        f"{len(rs.nodes)} nodes, {len(rs.grade_codes)} grades"
+        str(
+            msg(
+                "OK: {file} — {label}: {metrics} metrics, {nodes} nodes, {grades} grades",
+                file=rs.file,
+                label=rs.scheme.label or rs.id,
+                metrics=len(rs.scheme.metrics),
+                nodes=len(rs.nodes),
+                grades=len(rs.grade_codes),
+            )
+        )
     )
     if data is not None:
         from pingji.data import open_dataset
@@ -172,9 +187,9 @@ def validate(
         for name, columns in rs.columns_read.items():
             if name in ("ratings", "overrides") and not ds.has(name):
                 continue  # entered in the web app, or none given: not a data file's business
-            ds.require(name, sorted(columns), f"scheme {rs.id}")
+            ds.require(name, sorted(columns), msg("scheme {id}", id=rs.id))
             checked.append(name)
-        err.print(f"OK: {ds.description} — {', '.join(checked)}")
+        err.print(str(msg("OK: {data} — {tables}", data=ds.description, tables=", ".join(checked))))
 
 
 @app.command()
@@ -196,19 +211,70 @@ def explain(
 ) -> None:
     """Show the compiled plan and SQL, or one entity's whole breakdown."""
     from pingji.data import open_dataset
-    from pingji.engine import build_plan, execute
+    from pingji.engine import evaluate, plan_for
     from pingji.engine.explain import explain_entity, explain_plan
+    from pingji.engine.params import resolve_params
     from pingji.periods import Period
     from pingji.templates import resolve_scheme
 
     rs = resolve_scheme(scheme)
     ds = open_dataset(data, sources, engine=engine, spark_master=spark_master)
     p = Period.parse(period, rs.scheme.period)
-    plan = build_plan(rs, ds, p, _params(param), entity, materialize=entity is not None)
     if entity is None:
-        typer.echo(explain_plan(plan, sql))
+        if sql is not None:
+            from pingji.engine.compile import dialect_of
+
+            sql = dialect_of(sql)
+        plan = plan_for(rs, ds, p, _params(param), dialect=sql)
+        typer.echo(explain_plan(rs, plan, resolve_params(rs, _params(param))))
     else:
-        typer.echo(explain_entity(execute(plan)))
+        typer.echo(explain_entity(evaluate(rs, ds, p, _params(param), entity, allow_empty=True)))
+
+
+@app.command("compile")
+def compile_(
+    scheme: SchemeArg,
+    period: PeriodOpt,
+    dialect: Annotated[
+        str, typer.Option("--dialect", help="duckdb (default), postgres or spark.")
+    ] = "duckdb",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the script here instead of stdout.")
+    ] = None,
+    param: ParamOpt = None,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources",
+            help="A sources.yaml whose `table:` entries and column names the script reads.",
+        ),
+    ] = None,
+    with_table: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--with",
+            help="An optional table your database holds (overrides, calendar); repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Write one period's evaluation as a SQL script to run in your own database."""
+    from pingji.engine.export import export_script
+    from pingji.periods import Period
+    from pingji.templates import resolve_scheme
+
+    rs = resolve_scheme(scheme)
+    mapping = {}
+    if sources is not None:
+        from pingji.data.sources import read_sources
+
+        mapping = read_sources(sources)
+    p = Period.parse(period, rs.scheme.period)
+    script = export_script(rs, p, dialect, _params(param), mapping, with_table or ())
+    if out is None:
+        sys.stdout.write(script)
+        return
+    out.write_text(script, encoding="utf-8")
+    err.print(f"{rs.id} {p} → {out}")
 
 
 @app.command()
@@ -242,7 +308,14 @@ def sample_data(
 
     paths = generate(name, out, entities=entities, seed=seed)
     err.print(
-        f"{len(paths)} files → {out} (evaluate with --period {SAMPLE_PERIODS.get(name, '?')})"
+        str(
+            msg(
+                "{count} files → {out} (evaluate with --period {period})",
+                count=len(paths),
+                out=str(out),
+                period=SAMPLE_PERIODS.get(name, "?"),
+            )
+        )
     )
 
 
@@ -250,8 +323,16 @@ def sample_data(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    threads: Annotated[int, typer.Option(help="Request threads.")] = 8,
+    threads: Annotated[int, typer.Option(min=1, help="Request threads per process.")] = 8,
     worker: Annotated[bool, typer.Option(help="Also start the background worker.")] = True,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Server processes (default: one per core, at most 8; 1 on Windows).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Start the web application (migrations, static files, worker, production server)."""
     from pingji.extras import require
@@ -259,7 +340,9 @@ def serve(
     require("web", "pingji serve")
     from pingji.web.serve import serve as run_server
 
-    run_server(host=host, port=port, threads=threads, worker=worker)
+    code = run_server(host=host, port=port, threads=threads, worker=worker, processes=processes)
+    if code:  # the server processes stopped by themselves (e.g. the port was taken)
+        raise SystemExit(code)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -274,19 +357,30 @@ def manage(ctx: typer.Context) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; known errors print one `Error:` line and exit 1 or 2."""
+    """Run the command line; known errors print one `Error:` line and exit 1 or 2.
+
+    Messages are in Chinese when PINGJI_LANG, or else the locale (LC_ALL, LC_MESSAGES, LANG),
+    starts with "zh"; in English otherwise."""
+    token = set_language(language_from_env())
+    try:
+        return _main_in_language(argv)
+    finally:
+        reset_language(token)
+
+
+def _main_in_language(argv: list[str] | None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         app(args=argv, standalone_mode=False)
     except PingjiError as exc:
         if debug:
             raise
-        err.print(Text.assemble(("Error: ", "bold red"), exc.render()), soft_wrap=True)
+        err.print(Text.assemble((str(msg("Error: ")), "bold red"), exc.render()), soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code
     except (typer.Abort, KeyboardInterrupt):
-        err.print("Aborted.")
+        err.print(str(msg("Aborted.")))
         return 130
     except Exception as exc:  # click usage errors and the unexpected
         # typer vendors click: its usage errors know how to show themselves
@@ -297,8 +391,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         err.print(
             Text.assemble(
-                ("Error: ", "bold red"),
-                f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)",
+                (str(msg("Error: ")), "bold red"),
+                str(
+                    msg(
+                        "internal error: {kind}: {detail} (run with --debug for the traceback)",
+                        kind=type(exc).__name__,
+                        detail=str(exc),
+                    )
+                ),
             )
         )
         return 1

@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import ibis
-
 from pingji.data.contract import ROW_COLUMN, TableSpec, unread, with_declared
 from pingji.data.dataset import DataSet, contract_table
-from pingji.data.folder import FolderDataSet
+from pingji.data.folder import FolderDataSet, duck_connection
 from pingji.data.labels import labelled
 from pingji.data.validate import ident, literal
 from pingji.errors import DataError
+from pingji.i18n import Text, msg
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class _UploadDataSet(FolderDataSet):
     def source(self, name: str) -> str:
         return self.shown_as
 
-    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+    def _load(self, name: str, spec: TableSpec) -> str:
         return super()._load(name, labelled(spec))
 
 
@@ -71,7 +70,7 @@ def upload_folder(
     if suffix not in UPLOAD_SUFFIXES:
         raise DataError(
             shown_as or path.name,
-            "expected a .csv, .xlsx or .parquet file",
+            msg("expected a .csv, .xlsx or .parquet file"),
             expected=".csv/.xlsx/.parquet",
         )
     folder = Path(tempfile.mkdtemp(prefix="pingji-upload-"))
@@ -158,16 +157,15 @@ class BatchDataSet(DataSet):
         description: str = "batches",
         tables: Mapping[str, TableSpec] | None = None,
     ) -> None:
-        con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
-        con.raw_sql("SET enable_progress_bar = false")
-        super().__init__(con, "duckdb", description)
+        super().__init__(None, "duckdb", description)
+        self.duck = duck_connection()
         self.declared = dict(tables or {})
         self.contract.update(self.declared)
         self.files = {name: [Path(p) for p in paths] for name, paths in files.items() if paths}
 
     @property
     def _db(self):
-        return self.con.con  # type: ignore[attr-defined]
+        return self.duck
 
     def has(self, name: str) -> bool:
         return name in self.files
@@ -176,8 +174,8 @@ class BatchDataSet(DataSet):
         paths = self.files.get(name, [])
         return f"{name} ({', '.join(p.name for p in paths)})" if paths else name
 
-    def _wanted(self, name: str) -> str:
-        return f"an import batch of table '{name}'"
+    def _wanted(self, name: str) -> Text:
+        return msg("an import batch of table '{table}'", table=name)
 
     def _contract_changed(self) -> None:
         pass  # the batches of each table are given, whatever the contract says
@@ -185,7 +183,7 @@ class BatchDataSet(DataSet):
     def _forget(self, name: str) -> None:
         self._db.execute(f"DROP VIEW IF EXISTS {ident(name)}")
 
-    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+    def _load(self, name: str, spec: TableSpec) -> str:
         paths = self.files[name]
         listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
         read = (
@@ -207,7 +205,7 @@ class BatchDataSet(DataSet):
                 f"ORDER BY {order} DESC) = 1"
             )
         self._db.execute(f"CREATE VIEW {ident(name)} AS {body}")
-        return self.con.table(name)
+        return name
 
     def with_table(self, name: str, path: Path) -> BatchDataSet:
         """Return this data set with table `name` read from one more file (e.g. ratings)."""

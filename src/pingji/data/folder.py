@@ -8,13 +8,13 @@ import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import ibis
 
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
 from pingji.data.dataset import DataSet
-from pingji.data.sources import SOURCES_FILE, Source, read_sources
+from pingji.data.encoding import utf8_file
 from pingji.data.validate import (
     ColumnPlan,
     absent_plan,
@@ -25,11 +25,16 @@ from pingji.data.validate import (
     is_native,
     literal,
     native_plan,
+    normalised,
     plain_projections,
     select_list,
     text_plan,
 )
 from pingji.errors import DataError
+from pingji.i18n import msg
+
+if TYPE_CHECKING:
+    from pingji.data.sources import Source
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
 
@@ -44,8 +49,12 @@ def check_width(count: int, file: str, header_row: int | None = 1) -> None:
     if count > MAX_COLUMNS:
         raise DataError(
             file,
-            f"the file has {count:,} columns, more than the limit of {MAX_COLUMNS:,}: "
-            "keep only the columns needed",
+            msg(
+                "the file has {count:,} columns, more than the limit of {limit:,}: "
+                "keep only the columns needed",
+                count=count,
+                limit=MAX_COLUMNS,
+            ),
             row=header_row,
         )
 
@@ -60,7 +69,12 @@ def find_files(folder: Path, tables: Collection[str] = TABLES) -> dict[str, Path
         if name in found:
             raise DataError(
                 folder,
-                f"table '{name}' has two files, {found[name].name} and {path.name}: keep one",
+                msg(
+                    "table '{table}' has two files, {first} and {second}: keep one",
+                    table=name,
+                    first=found[name].name,
+                    second=path.name,
+                ),
             )
         found[name] = path
     return found
@@ -90,13 +104,20 @@ def resolve_header(
         name = lookup.get(text.lower()) or lookup.get(text) or text or f"column{position}"
         if name == ROW_COLUMN:
             raise DataError(
-                file, "this column name is reserved: rename the column", row=header_row, column=name
+                file,
+                msg("this column name is reserved: rename the column"),
+                row=header_row,
+                column=name,
             )
         if name.lower() in seen:
             if spec.column(name):
                 raise DataError(
                     file,
-                    f"the column appears twice (columns {seen[name.lower()]} and {position})",
+                    msg(
+                        "the column appears twice (columns {first} and {second})",
+                        first=seen[name.lower()],
+                        second=position,
+                    ),
                     row=header_row,
                     column=name,
                 )
@@ -113,11 +134,15 @@ def resolve_header(
         found = [(cell or "").strip() for cell in header] if renames else names
         raise DataError(
             file,
-            f"required column is missing; the {'header' if header_row else 'file'} has "
-            + (", ".join(found) or "no columns"),
+            msg(
+                "required column is missing; the header has {columns}"
+                if header_row
+                else "required column is missing; the file has {columns}",
+                columns=", ".join(found) or msg("no columns"),
+            ),
             row=header_row,
             column=shown.get(missing[0], missing[0]),
-            expected=f"columns {required}",
+            expected=msg("columns {columns}", columns=required),
         )
     return names
 
@@ -143,7 +168,9 @@ def read_csv_header(path: Path, file: str) -> list[str] | None:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError(file, "the file is not UTF-8 text: save it as CSV UTF-8", row=1) from exc
+        raise DataError(
+            file, msg("the file is not UTF-8 text: save it as CSV UTF-8"), row=1
+        ) from exc
     return next(csv.reader(io.StringIO(text, newline="")), None)
 
 
@@ -157,13 +184,16 @@ def csv_read_error(exc: duckdb.Error, file: str) -> DataError:
     line = _CSV_LINE.search(text)
     fields = _CSV_FIELDS.search(text)
     if fields:
-        message = f"expected {fields[1]} fields like the header, found {fields[2]}"
-    elif "unicode" in text.lower():
-        message = "the file is not UTF-8 text: save it as CSV UTF-8"
-    else:
-        message = "cannot read the CSV: " + text.splitlines()[0].removeprefix(
-            "Invalid Input Error: "
+        message = msg(
+            "expected {expected} fields like the header, found {found}",
+            expected=fields[1],
+            found=fields[2],
         )
+    elif "unicode" in text.lower():
+        message = msg("the file is not UTF-8 text: save it as CSV UTF-8")
+    else:
+        detail = text.splitlines()[0].removeprefix("Invalid Input Error: ")
+        message = msg("cannot read the CSV: {detail}", detail=detail)
     return DataError(file, message, row=int(line[1]) if line else None)
 
 
@@ -184,7 +214,7 @@ def parquet_relation(
         described = db.execute(f"DESCRIBE SELECT * FROM {read}").fetchall()
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
-        raise DataError(file, f"cannot read the Parquet file: {first}") from exc
+        raise DataError(file, msg("cannot read the Parquet file: {detail}", detail=first)) from exc
     stored = [(n, t) for n, t, *_ in described if n != "file_row_number"]
     names = resolve_header(spec, [n for n, _ in stored], file, header_row=None, renames=renames)
     selects, plans_by_name = [], {}
@@ -206,6 +236,17 @@ def parquet_relation(
     return relation, plans, names
 
 
+def duck_connection() -> duckdb.DuckDBPyConnection:
+    """Return a new in-memory DuckDB connection for a data set, using every core."""
+    # DuckDB's own progress bar would write into the CLI's and the web app's output.
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+SOURCES_FILE = "sources.yaml"  # as data/sources.py names it
+
+
 class FolderDataSet(DataSet):
     """A folder of files named after contract tables, read into an in-memory DuckDB.
 
@@ -214,31 +255,37 @@ class FolderDataSet(DataSet):
 
     def __init__(self, folder: Path, sources: Path | None = None) -> None:
         if not folder.is_dir():
-            what = "is not a folder" if folder.exists() else "does not exist"
-            raise DataError(folder, f"the data folder {what}")
-        con = ibis.duckdb.connect(threads=os.cpu_count() or 1)
-        # DuckDB's own progress bar would write into the CLI's and the web app's output.
-        con.raw_sql("SET enable_progress_bar = false")
-        super().__init__(con, "duckdb", str(folder))
+            if folder.exists():
+                raise DataError(folder, msg("the data folder is not a folder"))
+            raise DataError(folder, msg("the data folder does not exist"))
+        super().__init__(None, "duckdb", str(folder))
+        self.duck = duck_connection()
         self.folder = folder
         self.sources_file = sources if sources is not None else folder / SOURCES_FILE
         self.sources: dict[str, Source] = {}
         if sources is not None or self.sources_file.is_file():
+            from pingji.data.sources import read_sources  # YAML and pydantic: only when used
+
             self.sources = read_sources(self.sources_file)
         for name, src in self.sources.items():
             if src.file is None:
                 raise DataError(
                     self.sources_file,
-                    f"{name}: `table` names a database table; a data folder reads files: "
-                    "give `file`",
+                    msg(
+                        "{table}: `table` names a database table; a data folder reads files: "
+                        "give `file`",
+                        table=name,
+                    ),
                 )
             if Path(src.file).suffix.lower() not in SUFFIXES:
                 raise DataError(
                     self.sources_file,
-                    f"{name}: cannot read '{src.file}'",
-                    expected="a .csv, .xlsx or .parquet file",
+                    msg("{table}: cannot read '{file}'", table=name, file=src.file),
+                    expected=msg("a .csv, .xlsx or .parquet file"),
                 )
         self.files = self._find()
+        # The tables whose CSV file was converted to UTF-8, and from which encoding.
+        self.encodings: dict[str, str] = {}
 
     def _find(self) -> dict[str, Path]:
         found = find_files(self.folder, [n for n in self.contract if n not in self.sources])
@@ -265,7 +312,7 @@ class FolderDataSet(DataSet):
 
     @property
     def _db(self) -> duckdb.DuckDBPyConnection:
-        return self.con.con  # type: ignore[attr-defined]
+        return self.duck
 
     def has(self, name: str) -> bool:
         """Tell whether the folder holds a file for table `name`."""
@@ -281,12 +328,18 @@ class FolderDataSet(DataSet):
     def _wanted(self, name: str) -> str:
         return f"{name}.csv/.parquet/.xlsx"
 
-    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+    def _load(self, name: str, spec: TableSpec) -> str:
         path, file = self.files[name], self.source(name)
         src = self.sources.get(name)
         if src is not None and not path.is_file():
             raise DataError(
-                self.sources_file, f"{name}: the file '{src.file}' does not exist in {self.folder}"
+                self.sources_file,
+                msg(
+                    "{table}: the file '{file}' does not exist in {folder}",
+                    table=name,
+                    file=src.file,
+                    folder=str(self.folder),
+                ),
             )
         load = {".csv": self._load_csv, ".xlsx": self._load_xlsx, ".parquet": self._load_parquet}
         try:
@@ -299,7 +352,7 @@ class FolderDataSet(DataSet):
             raise DataError(
                 exc.file, exc.message, exc.row, src.shown(exc.column), exc.value, exc.expected
             ) from exc
-        return self.con.table(name)
+        return name
 
     # -- CSV and XLSX: text cells, materialised once as a typed table -----------------------
 
@@ -316,6 +369,7 @@ class FolderDataSet(DataSet):
         """Check cleaned text columns and create the typed table `name` from them."""
         plans = [text_plan(c) if c.name in names else absent_plan(c) for c in spec.columns]
         extras = [n for n in names if spec.column(n) is None]
+        relation = normalised(relation, plans)
         plans = check_and_plan(self._db, relation, plans, extras, file)
         if spec.unique_key:
             check_unique(self._db, relation, spec, file, unit)
@@ -325,9 +379,19 @@ class FolderDataSet(DataSet):
         )
 
     def _load_csv(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
+        # GBK/GB18030 (Excel on Chinese Windows) and UTF-16 files are read from a UTF-8 copy.
+        text = utf8_file(path, file)
+        try:
+            if text.converted_from:
+                self.encodings[name] = text.converted_from
+            self._load_utf8_csv(name, spec, text.path, file)
+        finally:
+            text.remove()
+
+    def _load_utf8_csv(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
         header = read_csv_header(path, file)
         if not header or not any(cell.strip() for cell in header):
-            raise DataError(file, "line 1 is empty: a header row is required", row=1)
+            raise DataError(file, msg("line 1 is empty: a header row is required"), row=1)
         names = resolve_header(spec, header, file, header_row=1, renames=self._renames(name))
         staged, lines = ident(f"__pingji_csv_{name}"), ident(f"__pingji_lines_{name}")
         # The header is read above; DuckDB must not sniff (it may skip rows or pick another
@@ -382,8 +446,14 @@ class FolderDataSet(DataSet):
         from pingji.data.xlsx import read_sheet  # openpyxl only for Excel files
 
         src = self.sources.get(name)
-        header, cells = read_sheet(path, file, src.sheet if src else None)
-        names = resolve_header(spec, header, file, header_row=1, renames=self._renames(name))
+        renames = self._renames(name)
+
+        def date_columns(header: list[str | None]) -> list[int]:
+            names = resolve_header(spec, header, file, header_row=1, renames=renames)
+            return [i for i, n in enumerate(names) if getattr(spec.column(n), "type", "") == "date"]
+
+        header, cells = read_sheet(path, file, src.sheet if src else None, date_columns)
+        names = resolve_header(spec, header, file, header_row=1, renames=renames)
         cells = cells.rename_columns([*names, ROW_COLUMN])
         view, staged = f"__pingji_xlsx_{name}", ident(f"__pingji_xlsx_{name}_t")
         cleaned = ", ".join(f"{clean_text(ident(n))} AS {ident(n)}" for n in names)
@@ -402,6 +472,7 @@ class FolderDataSet(DataSet):
 
     def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
         relation, plans, _names = parquet_relation(self._db, path, spec, file, self._renames(name))
+        relation = normalised(relation, plans)
         plans = check_and_plan(self._db, relation, plans, [], file)
         if spec.unique_key:
             check_unique(self._db, relation, spec, file, "row")

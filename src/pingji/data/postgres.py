@@ -12,11 +12,12 @@ import ibis
 import psycopg
 from psycopg import sql
 
-from pingji.data.contract import ENGINE_TYPES, ROW_COLUMN, TableSpec, unread
+from pingji.data.contract import ENGINE_TYPES, EXPECTED, ROW_COLUMN, TableSpec, unread
 from pingji.data.dataset import POSTGRES_SCHEMES, DataSet
 from pingji.data.sources import read_sources
-from pingji.data.validate import ident, literal
+from pingji.data.validate import expected_message, ident, literal
 from pingji.errors import DataError
+from pingji.i18n import Text, msg
 
 
 def is_postgres_url(spec: str) -> bool:
@@ -49,20 +50,21 @@ class PostgresDataSet(DataSet):
         conninfo, self.schema, description = split_url(url)
         parts = urlsplit(conninfo)
         try:
-            con = ibis.postgres.connect(
+            self.pg = psycopg.connect(
                 host=parts.hostname,
                 port=parts.port or 5432,
                 user=unquote(parts.username) if parts.username else None,
                 password=unquote(parts.password) if parts.password else None,
-                database=parts.path.lstrip("/") or None,
+                dbname=parts.path.lstrip("/") or None,
+                autocommit=True,
             )
         except psycopg.Error as exc:
             raise DataError(description, f"cannot connect: {exc}".strip()) from exc
         # JIT compiles every expression of a plan: with earlier periods joined (score_at …),
         # temporary tables without statistics look costly enough that compiling the large
         # generated expressions took 40 s for a query over 4 rows. The plans gain little from it.
-        con.raw_sql("SET jit = off").close()
-        super().__init__(con, "postgres", description)
+        self.pg.execute("SET jit = off")
+        super().__init__(ibis.postgres.from_connection(self.pg), "postgres", description)
         self.sources = read_sources(sources) if sources is not None else {}
         for name, src in self.sources.items():
             if src.table is None:
@@ -71,7 +73,7 @@ class PostgresDataSet(DataSet):
                     f"{name}: `file` names a file; a PostgreSQL data set reads tables: "
                     "give `table` ([schema.]table)",
                 )
-        self._stored = set(con.list_tables(database=self.schema))
+        self._stored = set(self.con.list_tables(database=self.schema))
         self.present = self._find()
 
     def _find(self) -> set[str]:
@@ -104,8 +106,36 @@ class PostgresDataSet(DataSet):
             return f"{self.description} table {schema}.{table}"
         return f"{self.description} table {name}"
 
-    def _wanted(self, name: str) -> str:
-        return f"a table {name} in schema {self.schema}"
+    def _wanted(self, name: str) -> Text:
+        return msg("a table {table} in schema {schema}", table=name, schema=self.schema)
+
+    def _relation_of(self, name: str) -> str:
+        """Name the typed expression of table `name` as a temporary view of the session."""
+        view = f"pingji_{name}"
+        self.execute(
+            f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS {self.con.compile(self.table(name))}"
+        )
+        return view
+
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns nothing."""
+        self.pg.execute(sql)
+
+    def fetch(self, sql: str) -> list[dict]:
+        """Return the rows of a (small) query as dicts."""
+        cur = self.pg.execute(sql)
+        names = [d.name for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def fetch_arrow(self, sql: str):
+        """Return the rows of a query as Arrow, typed by Ibis' mapping of PostgreSQL types."""
+        return self.con.sql(sql).to_pyarrow()
+
+    def create_step(self, name: str, sql: str) -> None:
+        """Compute a query once into a temporary table `name` of the session (replaced)."""
+        self.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+        self.execute(f"CREATE TEMP TABLE {ident(name)} AS {sql}")
+        self.execute(f"ANALYZE {ident(name)}")
 
     def _load(self, name: str, spec: TableSpec) -> ibis.Table:
         schema, table = self._located(name)
@@ -127,6 +157,7 @@ class PostgresDataSet(DataSet):
                 column=shown(missing[0]),
                 expected="columns " + ", ".join(shown(c.name) for c in spec.required),
             )
+        self._refuse_non_finite(name, spec, stored)
         typed = {}
         for col in spec.columns:
             dtype = ibis.dtype(ENGINE_TYPES[col.type])
@@ -138,6 +169,61 @@ class PostgresDataSet(DataSet):
                 typed[col.name] = default if default is not None else ibis.null(dtype)
         extras = [c for c in stored.columns if spec.column(c) is None]
         return stored.select(**typed, **{c: stored[c] for c in extras})
+
+    def _refuse_non_finite(self, name: str, spec: TableSpec, stored: ibis.Table) -> None:
+        """Raise DataError at the first record holding NaN or ±Infinity in a money or number
+        column: PostgreSQL's numeric and double precision can hold them, the contract cannot
+        (the folder data set refuses them the same way). A table made elsewhere has no line
+        numbers: the record is named by its row column when it has one, else by its key."""
+        src = self.sources.get(name)
+        stored_name = (lambda c: src.columns.get(c, c)) if src is not None else (lambda c: c)
+        shown = src.shown if src is not None else (lambda c: c)
+        predicates = {}
+        for col in spec.columns:
+            if col.type not in ("money", "number") or col.name not in stored.columns:
+                continue
+            v, dtype = ident(stored_name(col.name)), stored[col.name].type()
+            if dtype.is_floating() or dtype.is_decimal():
+                predicates[col] = f"CAST({v} AS text) IN ('NaN', 'Infinity', '-Infinity')"
+            elif dtype.is_string():  # what casting it to the contract type would accept
+                spellings = ", ".join(literal(t) for t in _NON_FINITE)
+                predicates[col] = f"lower(trim({v})) IN ({spellings})"
+        if not predicates:
+            return
+        at = ROW_COLUMN if ROW_COLUMN in stored.columns else spec.key
+        schema, table = self._located(name)
+        values = ", ".join(
+            f"CAST({ident(stored_name(c.name))} AS text) AS v{i}" for i, c in enumerate(predicates)
+        )
+        found = self.fetch(
+            f"SELECT CAST({ident(stored_name(at))} AS text) AS at, {values} "
+            f"FROM {ident(schema)}.{ident(table)} WHERE {' OR '.join(predicates.values())} "
+            f"ORDER BY {ident(stored_name(at))} LIMIT 1"
+        )
+        if not found:
+            return
+        record, *cells = found[0].values()
+        col, value = next(
+            (c, cell)
+            for c, cell in zip(predicates, cells, strict=True)
+            if cell is not None and cell.strip().lower() in _NON_FINITE
+        )
+        where = self.source(name)
+        if at != ROW_COLUMN:
+            where = f"{where} ({shown(at)} = {record!r})"
+        raise DataError(
+            where,
+            msg("not an amount" if col.type == "money" else "not a number"),
+            row=int(record) if at == ROW_COLUMN else None,
+            column=shown(col.name),
+            value=value,
+            expected=expected_message(EXPECTED[col.type]),
+        )
+
+
+# How PostgreSQL's float and numeric input spell NaN and the infinities (in any case, with
+# blanks around): text that casting to the contract type would turn into one of them.
+_NON_FINITE = ("nan", "infinity", "+infinity", "-infinity", "inf", "+inf", "-inf")
 
 
 # What each DuckDB column type becomes in PostgreSQL; anything else travels as text.
@@ -183,7 +269,7 @@ def load_into_postgres(
     for name in names:  # every table is checked before anything is written
         data.table(name)
     conninfo, _, description = split_url(url)
-    db = data.con.con  # type: ignore[attr-defined]
+    db = data.duck
     with tempfile.TemporaryDirectory(prefix="pingji-pg-") as tmp:
         try:
             with psycopg.connect(conninfo) as pg, pg.cursor() as cur:

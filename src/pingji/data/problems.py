@@ -19,7 +19,6 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import ibis
 
 from pingji.data.batches import _UploadDataSet, close_upload, upload_folder
 from pingji.data.contract import ROW_COLUMN, TableSpec, unread, with_declared
@@ -34,9 +33,12 @@ from pingji.data.validate import (
     aggregate,
     extra_plans,
     ident,
+    literal,
+    normalised,
     text_plan,
 )
 from pingji.errors import DataError
+from pingji.i18n import render
 
 LIMIT = 200  # problems listed (all are counted)
 PREVIEW = 20  # rows shown
@@ -52,7 +54,11 @@ CODES: dict[str, str] = {
     "not a valid date": "not_date",
     "not a true/false value": "not_bool",
     "not an allowed value": "not_choice",
+    "thousands separators in the wrong places": "bad_grouping",
+    "ambiguous date: the year must come first": "date_order",
+    "a number, not a date": "number_date",
 }
+UNKNOWN_LISTED = 20  # rows naming an unknown entity listed (all are counted)
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,31 @@ class RowProblem:
     message: str
     expected: str | None = None
     first: int | None = None
+
+
+@dataclass(frozen=True)
+class ConvertedCells:
+    """The cells of a column read from another form in one way (`code`: validate.CONVERSIONS),
+    how many, and the first of them as the file has it and as it will be stored."""
+
+    column: str
+    code: str
+    rows: int
+    example: str
+    converted: object
+    example_row: int
+
+
+@dataclass(frozen=True)
+class UnknownKeys:
+    """Rows whose key names no entity of the entity table as known (a warning: an evaluation
+    skips such rows)."""
+
+    entity: str  # the entity table (customers, suppliers …)
+    key: str  # the file's key column
+    rows: int
+    keys: int  # distinct unknown keys
+    listed: list[tuple[int, str]]  # (row, key) of the first UNKNOWN_LISTED rows
 
 
 @dataclass
@@ -90,6 +121,10 @@ class Inspection:
     preview: list[tuple] = field(default_factory=list)  # typed as they would be stored
     min_date: date | None = None
     max_date: date | None = None
+    # how cells were read from other forms (2026/1/6, ¥12,500 …), by column, in plan order
+    conversions: list[ConvertedCells] = field(default_factory=list)
+    encoding: str | None = None  # the encoding a CSV file was converted from (None: UTF-8)
+    unknown: UnknownKeys | None = None  # None: not checked (no known entity table)
 
     @property
     def ok(self) -> bool:
@@ -122,13 +157,15 @@ class _Inspector(_UploadDataSet):
         limit: int,
         preview: int,
         tables: Mapping[str, TableSpec] | None = None,
+        entities: Sequence[Path] | None = None,
     ) -> None:
         super().__init__(folder, shown_as)
         self.limit, self.preview = limit, preview
+        self.entities = list(entities or [])
         self.inspection: Inspection | None = None
         self.use({n: unread(s) for n, s in (tables or {}).items()})
 
-    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+    def _load(self, name: str, spec: TableSpec) -> str:
         return super()._load(name, _all_optional(spec))
 
     def _materialise(
@@ -157,6 +194,8 @@ class _Inspector(_UploadDataSet):
             limit=self.limit,
             preview=self.preview,
         )
+        self.inspection.encoding = self.encodings.get(name)
+        self.inspection.unknown = self._unknown(real, relation, names)
         self._db.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM {relation} LIMIT 0")
 
     def _load_parquet(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
@@ -176,7 +215,28 @@ class _Inspector(_UploadDataSet):
             limit=self.limit,
             preview=self.preview,
         )
+        self.inspection.unknown = self._unknown(real, relation, names)
         self._db.execute(f"CREATE VIEW {ident(name)} AS SELECT * FROM {relation} LIMIT 0")
+
+    def _unknown(self, spec: TableSpec, relation: str, names: Sequence[str]) -> UnknownKeys | None:
+        """Count and list the rows of a fact table whose key names no entity of the entity
+        table's batch files (`entities`); None when there are none to compare with."""
+        entity = self.contract.get(spec.entity or "")
+        if not self.entities or entity is None or spec.kind != "fact" or spec.key not in names:
+            return None
+        files = "[" + ", ".join(literal(str(p)) for p in self.entities) + "]"
+        known = ident(entity.key)
+        key, row = ident(spec.key), ident(ROW_COLUMN)
+        unknown = (
+            f"FROM {relation} WHERE {key} IS NOT NULL AND {key} NOT IN (SELECT {known} FROM "
+            f"read_parquet({files}, union_by_name = true) WHERE {known} IS NOT NULL)"
+        )
+        counted = f"SELECT count(*), count(DISTINCT {key}) {unknown}"
+        rows, keys = self._db.execute(counted).fetchone()
+        listed = self._db.execute(
+            f"SELECT {row}, {key} {unknown} ORDER BY {row} LIMIT {UNKNOWN_LISTED}"
+        ).fetchall()
+        return UnknownKeys(entity.name, spec.key, rows, keys, [(r, k) for r, k in listed])
 
 
 def collect(
@@ -196,6 +256,7 @@ def collect(
     """Inspect `relation` (cleaned columns plus ROW_COLUMN) against `plans`: count and list
     every failing check, every repeated key, and the header's missing required columns."""
     row = ident(ROW_COLUMN)
+    relation = normalised(relation, plans)
     checks: list[Check] = [c for p in plans for c in p.checks]
     # One problem per bad cell: a column's checks are tried in order and the first that
     # holds names the problem (as the data layer would report it).
@@ -210,17 +271,30 @@ def collect(
         column: "CASE " + " ".join(f"WHEN {checks[i].predicate} THEN {i}" for i in indices) + " END"
         for column, indices in by_column.items()
     }
+
+    def typed(plan: ColumnPlan) -> str:
+        # A cell a check refuses is shown and counted as empty, whatever a cast would make
+        # of it (TRY_CAST('3.5' AS BIGINT) is 4): the preview never shows a refused value.
+        if plan.name not in failing:
+            return _lenient(plan.select)
+        return f"CASE WHEN {failing[plan.name]} THEN NULL ELSE {_lenient(plan.select)} END"
+
     aggregates = ["count(*)"] + [f"count(*) FILTER (WHERE {f})" for f in failing.values()]
     date_plan = next((p for p in plans if spec.date and p.name == spec.date), None)
     if date_plan is not None and spec.date in names:
-        typed = _lenient(date_plan.select)
-        aggregates += [f"min({typed})::DATE", f"max({typed})::DATE"]
+        aggregates += [f"min({typed(date_plan)})::DATE", f"max({typed(date_plan)})::DATE"]
     found = aggregate(con, relation, aggregates)
     rows, counts = int(found[0]), found[1 : 1 + len(failing)]
     rest = list(found[1 + len(failing) :])
     lo = hi = None
     if date_plan is not None and spec.date in names:
         lo, hi = rest[0], rest[1]
+    converted = [
+        cells
+        for p in plans
+        if p.name in names and p.converted
+        for cells in _converted(con, relation, p, failing.get(p.name), typed(p))
+    ]
     typed_extras = extra_plans(con, relation, extras)
 
     key = ident(spec.key)
@@ -289,7 +363,7 @@ def collect(
                 )
 
     final = plans + typed_extras
-    select = ", ".join([row, *(f"{_lenient(p.select)} AS {ident(p.name)}" for p in final)])
+    select = ", ".join([row, *(f"{typed(p)} AS {ident(p.name)}" for p in final)])
     cur = con.execute(f"SELECT {select} FROM {relation} ORDER BY {row} LIMIT {int(preview)}")
     return Inspection(
         table=spec.name,
@@ -306,7 +380,27 @@ def collect(
         preview=cur.fetchall(),
         min_date=lo,
         max_date=hi,
+        conversions=converted,
     )
+
+
+def _converted(
+    con: duckdb.DuckDBPyConnection, relation: str, plan: ColumnPlan, failing: str | None, typed: str
+) -> list[ConvertedCells]:
+    """Count a column's cells read from another form, by the way they were read (the first
+    of its conversions that holds), with the first of each: one scan of the column."""
+    row = ident(ROW_COLUMN)
+    way = " ".join(f"WHEN {c.predicate} THEN {i}" for i, c in enumerate(plan.conversions))
+    accepted = plan.converted if failing is None else f"{plan.converted} AND NOT ({failing})"
+    found = con.execute(
+        f"SELECT way, count(*), arg_min(v, r), arg_min(t, r), min(r) FROM (SELECT CASE {way} "
+        f"END AS way, {ident(plan.name)} AS v, {typed} AS t, {row} AS r FROM {relation} "
+        f"WHERE {accepted}) WHERE way IS NOT NULL GROUP BY way ORDER BY way"
+    ).fetchall()
+    return [
+        ConvertedCells(plan.name, plan.conversions[way].code, n, str(raw), value, first)
+        for way, n, raw, value, first in found
+    ]
 
 
 def inspect_file(
@@ -317,9 +411,11 @@ def inspect_file(
     limit: int = LIMIT,
     preview: int = PREVIEW,
     tables: Mapping[str, TableSpec] | None = None,
+    entities: Sequence[Path] | None = None,
 ) -> Inspection:
     """Inspect an uploaded CSV/XLSX/Parquet file as table `table` (of the contract, or of
-    `tables`: the tables schemes declare).
+    `tables`: the tables schemes declare). `entities`: the batch files (Parquet) of the
+    entity table the file's keys name; rows naming none of their entities are flagged.
 
     Never raises for bad content: a file that cannot be read at all (not UTF-8, a ragged CSV
     line, a column twice in the header, a broken workbook) gives one problem of code "file"."""
@@ -328,7 +424,8 @@ def inspect_file(
     suffix = path.suffix.lower()
     unit = "line" if suffix == ".csv" else "row"
     try:
-        ds = _Inspector(upload_folder(path, table, file, tables), file, limit, preview, tables)
+        folder = upload_folder(path, table, file, tables)
+        ds = _Inspector(folder, file, limit, preview, tables, entities)
     except DataError as exc:
         return _unreadable(table, file, unit, exc)
     try:
@@ -343,5 +440,7 @@ def inspect_file(
 
 def _unreadable(table: str, file: str, unit: str, exc: DataError) -> Inspection:
     value = None if exc.value is None else str(exc.value)
-    problem = RowProblem(exc.row, exc.column, value, "file", exc.message, exc.expected)
+    # English with codes, as every RowProblem (the web words them: imports/wording.py)
+    expected = None if exc.expected is None else render(exc.expected, "en")
+    problem = RowProblem(exc.row, exc.column, value, "file", render(exc.message, "en"), expected)
     return Inspection(table, file, unit, None, problems=[problem], total=1)

@@ -23,6 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from pingji.errors import DataError
+from pingji.i18n import msg, pydantic_message
 
 SOURCES_FILE = "sources.yaml"
 
@@ -65,20 +66,22 @@ def read_sources(path: str | os.PathLike) -> dict[str, Source]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise DataError(file, f"cannot read the sources file: {exc.strerror or exc}") from exc
+        raise DataError(
+            file, msg("cannot read the sources file: {detail}", detail=exc.strerror or str(exc))
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise DataError(file, "the sources file is not UTF-8 text") from exc
+        raise DataError(file, msg("the sources file is not UTF-8 text")) from exc
     try:
         data = YAML(typ="rt").load(text)
     except YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise DataError(file, f"not valid YAML: {problem}", row=line) from exc
+        raise DataError(file, msg("not valid YAML: {detail}", detail=problem), row=line) from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise DataError(file, "expected a mapping of table names to sources", row=1)
+        raise DataError(file, msg("expected a mapping of table names to sources"), row=1)
     sources: dict[str, Source] = {}
     for name, value in data.items():
         try:
@@ -86,13 +89,19 @@ def read_sources(path: str | os.PathLike) -> dict[str, Source]:
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = [str(name), *(str(p) for p in first["loc"])]
-            message = first["msg"].removeprefix("Value error, ")
+            message = pydantic_message(first)
             if first["type"] == "extra_forbidden":
                 allowed = ", ".join(Source.model_fields)
-                message = f"unknown key '{loc[-1]}' (allowed here: {allowed})"
+                message = msg(
+                    "unknown key '{key}' (allowed here: {allowed})", key=loc[-1], allowed=allowed
+                )
             elif first["type"] == "model_type":
-                message = "expected a mapping such as {file: …, columns: {…}}"
-            raise DataError(file, f"{'.'.join(loc)}: {message}", row=_line(data, loc)) from None
+                message = msg("expected a mapping such as {{file: …, columns: {{…}}}}")
+            raise DataError(
+                file,
+                msg("{path}: {message}", path=".".join(loc), message=message),
+                row=_line(data, loc),
+            ) from None
     return sources
 
 

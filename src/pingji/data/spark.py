@@ -309,6 +309,11 @@ def native_plan(col: Column, stored: T.DataType) -> ColumnPlan:
         if isinstance(stored, T.StringType):
             blank = f"trim(BOTH {literal(_BLANKS)} FROM {v}) = ''"
             checks.append(Check(col.name, "value is missing", blank, expected))
+    if col.type in ("money", "number") and isinstance(stored, (T.FloatType, T.DoubleType)):
+        # NaN and ±inf are floats, not amounts or numbers: refused here (validate.native_plan)
+        message = "not an amount" if col.type == "money" else "not a number"
+        finite = f"{v} IS NOT NULL AND (isnan({v}) OR abs({v}) = CAST('Infinity' AS DOUBLE))"
+        checks.append(Check(col.name, message, finite, EXPECTED[col.type]))
     target = SPARK_TYPES[col.type]
     same = stored.simpleString().upper().replace(",", ", ") == target
     select = v if same else f"CAST({v} AS {target})"
@@ -464,7 +469,7 @@ class SparkDataSet(DataSet):
     # parsed: the plan reads a table several times. Parquet files and tables stay where
     # they are.
 
-    def _load(self, name: str, spec: TableSpec) -> ibis.Table:
+    def _load(self, name: str, spec: TableSpec) -> str:
         src = self.sources.get(name)
         try:
             if self.folder is None:
@@ -491,10 +496,27 @@ class SparkDataSet(DataSet):
             ) from exc
         view = self._prefix + name
         typed.createOrReplaceTempView(view)
-        return self.con.table(view)
+        return view
 
     def _sql(self, query: str) -> list[Any]:
         return self.session.sql(query).collect()
+
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns nothing."""
+        self.session.sql(sql).collect()
+
+    def fetch(self, sql: str) -> list[dict]:
+        """Return the rows of a (small) query as dicts."""
+        return [row.asDict() for row in self.session.sql(sql).collect()]
+
+    def fetch_arrow(self, sql: str):
+        """Return the rows of a query as Arrow (Spark's own export: no pandas on the way,
+        decimals stay decimals, NULL floats stay NULL)."""
+        return self.session.sql(sql).toArrow()
+
+    def create_step(self, name: str, sql: str) -> None:
+        """Compute a query once (cached) and name it as a temporary view of the session."""
+        self.session.sql(sql).cache().createOrReplaceTempView(name)
 
     def _checked(
         self,
@@ -528,11 +550,16 @@ class SparkDataSet(DataSet):
             if bad:
                 first, i = min(bad)
                 check = checks[i]
+                key = f"CAST({ident(spec.key)} AS STRING)" if spec.key in staged.columns else "NULL"
                 value = self._sql(
-                    f"SELECT {ident(check.column)} FROM {relation} WHERE {rid} = {int(first)}"
+                    f"SELECT {ident(check.column)}, {key} FROM {relation} WHERE {rid} = {int(first)}"
                 )
+                where = stage.file
+                if stage.row(first) is None and value and value[0][1] is not None:
+                    # a table's record has no line number: name it by its key
+                    where = f"{where} ({spec.key} = {value[0][1]!r})"
                 raise DataError(
-                    stage.file,
+                    where,
                     check.message,
                     row=stage.row(first),
                     column=check.column,

@@ -11,6 +11,7 @@ import duckdb
 
 from pingji.data.contract import EXPECTED, ROW_COLUMN, Column, TableSpec
 from pingji.errors import DataError
+from pingji.i18n import Text, msg
 
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",
@@ -21,8 +22,11 @@ SQL_TYPES: dict[str, str] = {
     "bool": "BOOLEAN",
 }
 
-BOOL_TRUE = ("true", "1", "yes", "y", "是")
-BOOL_FALSE = ("false", "0", "no", "n", "否")
+# Ticks and crosses, 对/错 and 真/假 are how Chinese spreadsheets write yes and no.
+BOOL_TRUE = ("true", "1", "yes", "y", "是", "对", "真", "√")
+BOOL_FALSE = ("false", "0", "no", "n", "否", "错", "假", "×")
+# What a yes/no cell needs no conversion from (the preview shows 是/否).
+_BOOL_PLAIN = ("true", "false", "是", "否")
 
 # Spreadsheet exports pad cells with tabs, no-break and ideographic (full-width) spaces,
 # which would make "C001\u3000" a different customer from "C001".
@@ -36,6 +40,35 @@ _DATE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _PLAIN_NUMBER = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
 # "00123" is an identifier, not the number 123: such a column stays text.
 _LEADING_ZERO = r"[+-]?0[0-9]+(\..*)?"
+
+# -- What people's files hold, read when unambiguous (docs/scheme-language.md §15.5) -------
+# Full-width forms typed with a Chinese input method (digits, point, comma, signs, slash,
+# colon, yen, ideographic space), the minus sign and the spaces that group thousands
+# (no-break, thin, narrow no-break) read as their ASCII forms in number, amount and date cells.
+_WIDE = "０１２３４５６７８９．，－＋／：￥\u2212\u3000\u00a0\u2009\u202f"
+_NARROW = "0123456789.,-+/:¥-    "
+# A currency sign before the amount (after its sign, or before it), 元 after it.
+_CURRENCY = r"^([+-]?) ?¥ ?([+-]?)"
+_YUAN = r" ?元$"
+# Thousands grouped by commas or by spaces, one kind per value, three digits a group.
+_GROUPED = r"[+-]?[0-9]{1,3}((,[0-9]{3})+|( [0-9]{3})+)(\.[0-9]*)?"
+_SEPARATED = r"[+-]?[0-9]+([, ][0-9]+)+(\.[0-9]*)?"  # digits and separators, right or wrong
+_PLAIN_AMOUNT = r"[+-]?[0-9]+(\.[0-9]*)?"  # needs no conversion (the common case, fast)
+# Dates with the year first: 2026/1/6, 2026.1.6, 2026-1-6 (one separator), optionally with
+# a time of day (dropped); 2026年1月6日; 20260106. Day or month first is ambiguous.
+_YMD = r"[0-9]{4}(-[0-9]{1,2}-|/[0-9]{1,2}/|\.[0-9]{1,2}\.)[0-9]{1,2}"
+_TIME = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+_CN_DATE = r"[0-9]{4} ?年 ?[0-9]{1,2} ?月 ?[0-9]{1,2} ?日"
+_COMPACT_DATE = r"(19|20)[0-9]{6}"
+_PARTS = r"^([0-9]{4})(?: ?年 ?|[-/.])([0-9]{1,2})(?: ?月 ?|[-/.])([0-9]{1,2})"
+# 1/6/2026, 6.1.26, 26/1/6: day, month or a two-digit year first, which no one can tell apart.
+_DAY_FIRST = r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{1,4}(" + _TIME + ")?"
+_BARE_NUMBER = r"[0-9]+(\.[0-9]+)?"
+# A number cell of an XLSX date column, as xlsx.read_sheet writes it: Excel's serial day.
+# Serial 60 is Excel's 29 February 1900, a day that never was, so serials start at 61.
+EXCEL_SERIAL = "Excel:"
+_SERIAL = r"Excel:[0-9]+(\.[0-9]+)?"
+_SERIAL_RANGE = (61, 2958466)  # 1900-03-01 up to 9999-12-31
 
 
 def ident(name: str) -> str:
@@ -63,6 +96,9 @@ def clean_text(expr: str) -> str:
     return f"nullif(trim(CAST({expr} AS VARCHAR), {literal(_BLANKS)}), '')"
 
 
+ONE_OF = "one of "  # how a check's `expected` starts when it lists the allowed values
+
+
 @dataclass(frozen=True)
 class Check:
     """A predicate that holds on a bad row, with what the error says about it."""
@@ -75,6 +111,31 @@ class Check:
     pruned: bool = False
 
 
+@dataclass(frozen=True)
+class Conversion:
+    """A way a cell was read that is not the contract's own form (2026/1/6 for 2026-01-06).
+    Of a column's conversions, the first whose `predicate` holds on a converted cell (see
+    ColumnPlan.converted) names how it was read."""
+
+    column: str
+    code: str
+    predicate: str
+
+
+# What each conversion code means, for messages (user interfaces word them by code).
+CONVERSIONS: dict[str, str] = {
+    "date_ymd": "a date written year/month/day",
+    "date_chinese": "a date written 年月日",
+    "date_compact": "a date written YYYYMMDD",
+    "date_time": "a date with a time of day (the time is dropped)",
+    "date_serial": "an Excel serial date",
+    "currency": "an amount with a currency sign",
+    "grouped": "a number with thousands separators",
+    "fullwidth": "full-width characters",
+    "bool": "a yes/no word",
+}
+
+
 @dataclass
 class ColumnPlan:
     """How one output column is computed from the cleaned relation, and what to check first."""
@@ -82,6 +143,13 @@ class ColumnPlan:
     name: str
     select: str
     checks: list[Check] = field(default_factory=list)
+    conversions: list[Conversion] = field(default_factory=list)
+    # SQL turning the cleaned text into the normal text the checks and `select` read (as
+    # the column `normal_name(name)`; `normalised` adds it to a relation): computed once per
+    # cell, where repeating it in every check cost ten times the check itself.
+    normal: str | None = None
+    # Holds on the cells read from another form than the contract's own (then `conversions`)
+    converted: str | None = None
 
 
 def _with_default(expr: str, col: Column) -> str:
@@ -95,62 +163,171 @@ def absent_plan(col: Column) -> ColumnPlan:
     return ColumnPlan(col.name, f"CAST({literal(col.default)} AS {SQL_TYPES[col.type]})")
 
 
+def _matches(v: str, pattern: str) -> str:
+    return f"regexp_full_match({v}, {literal(pattern)})"
+
+
+def _narrow(v: str) -> str:
+    """SQL: `v` with full-width digits, signs and separators as ASCII."""
+    # translate() over non-ASCII text costs ten times a regular expression's test
+    wide = literal("[" + _WIDE + "]")
+    return (
+        f"CASE WHEN regexp_matches({v}, {wide}) "
+        f"THEN translate({v}, {literal(_WIDE)}, {literal(_NARROW)}) ELSE {v} END"
+    )
+
+
+def numeric_text(v: str, currency: bool) -> str:
+    """SQL: the plain digits of a number or amount cell: full-width forms narrowed, a
+    currency sign (when `currency`) and consistently grouped thousands separators removed;
+    any other text is returned as it is (for the checks to refuse)."""
+    t = _narrow(v)
+    if currency:
+        t = f"regexp_replace(regexp_replace({t}, {literal(_CURRENCY)}, '\\1\\2'), {literal(_YUAN)}, '')"
+    ungrouped = f"replace(replace({t}, ',', ''), ' ', '')"
+    slow = f"CASE WHEN {_matches(t, _GROUPED)} THEN {ungrouped} ELSE {t} END"
+    return f"CASE WHEN {_matches(v, _PLAIN_AMOUNT)} THEN {v} ELSE {slow} END"
+
+
+def date_text(v: str) -> str:
+    """SQL: a date cell as YYYY-MM-DD text when it is written year first (2026/1/6, 2026.1.6,
+    2026-1-6 with or without a time, 2026年1月6日, 20260106) or is an Excel serial day from
+    an XLSX number cell; any other text as it is (for the checks to refuse)."""
+    h = _narrow(v)
+
+    def part(i: int) -> str:
+        return f"lpad(regexp_extract({h}, {literal(_PARTS)}, {i}), 2, '0')"
+
+    serial = f"TRY_CAST(substr({h}, {len(EXCEL_SERIAL) + 1}) AS DOUBLE)"
+    lo, hi = _SERIAL_RANGE
+    slow = (
+        f"CASE WHEN {_matches(h, f'({_YMD})({_TIME})?|{_CN_DATE}')} "
+        f"THEN regexp_extract({h}, {literal(_PARTS)}, 1) || '-' || {part(2)} || '-' || {part(3)} "
+        f"WHEN {_matches(h, _COMPACT_DATE)} "
+        f"THEN substr({h}, 1, 4) || '-' || substr({h}, 5, 2) || '-' || substr({h}, 7, 2) "
+        f"WHEN {_matches(h, _SERIAL)} AND {serial} >= {lo} AND {serial} < {hi} "
+        f"THEN CAST(DATE '1899-12-30' + CAST(floor({serial}) AS INTEGER) AS VARCHAR) "
+        f"ELSE {h} END"
+    )
+    return f"CASE WHEN {_matches(v, _DATE)} THEN {v} ELSE {slow} END"
+
+
+NORMAL_PREFIX = "__pingji_normal_"
+
+
+def normal_name(name: str) -> str:
+    """Return the name of the column holding column `name`'s normal text."""
+    return NORMAL_PREFIX + name
+
+
+def normalised(relation: str, plans: Sequence[ColumnPlan]) -> str:
+    """Return `relation` with the normal text of each planned column that has one (the
+    relation `plans` check and type)."""
+    normals = [f"{p.normal} AS {ident(normal_name(p.name))}" for p in plans if p.normal]
+    if not normals:
+        return relation
+    return f"(SELECT *, {', '.join(normals)} FROM {relation})"
+
+
 def text_plan(col: Column) -> ColumnPlan:
-    """Plan a contract column held as cleaned text (NULL = empty): checks, then conversion."""
+    """Plan a contract column held as cleaned text (NULL = empty): checks, then conversion.
+
+    Number, amount and date cells are first normalised (`numeric_text`, `date_text`): the
+    checks and the typing read the normalised text, and `conversions` say which cells were
+    read from another form, so a preview can show them."""
     v = ident(col.name)
     expected = EXPECTED[col.type]
     checks: list[Check] = []
+    conversions: list[Conversion] = []
+    normal = converted = None
     if col.not_null:
         checks.append(Check(col.name, "value is missing", f"{v} IS NULL", expected))
-    if col.type == "money":
-        checks += [
-            Check(col.name, "not an amount", f"NOT regexp_full_match({v}, '{_MONEY}')", expected),
+    if col.type in ("money", "number", "integer"):
+        normal = numeric_text(v, currency=col.type == "money")
+        n = ident(normal_name(col.name))
+        checks.append(
             Check(
                 col.name,
-                "more than 4 decimals",
-                f"regexp_full_match({v}, '{_MONEY_TOO_PRECISE}')",
-                expected,
-            ),
+                "thousands separators in the wrong places",
+                f"{_matches(n, _SEPARATED)}",
+                "digits in groups of three, such as 12,500.00 or 12 500",
+            )
+        )
+        grouped = f"regexp_matches({_narrow(v)}, '[0-9][, ][0-9]')"
+        ways = [("grouped", grouped)]
+        if col.type == "money":
+            currency = f"regexp_matches({_narrow(v)}, '[¥元]')"
+            ways.insert(0, ("currency", currency))
+        conversions = [Conversion(col.name, c, p) for c, p in [*ways, ("fullwidth", "TRUE")]]
+    if col.type == "money":
+        checks += [
+            Check(col.name, "not an amount", f"NOT {_matches(n, _MONEY)}", expected),
+            Check(col.name, "more than 4 decimals", _matches(n, _MONEY_TOO_PRECISE), expected),
             Check(
                 col.name,
                 "amount out of range",
-                f"TRY_CAST({v} AS DECIMAL(18, 4)) IS NULL",
+                f"TRY_CAST({n} AS DECIMAL(18, 4)) IS NULL",
                 "at most 14 digits before the point",
             ),
         ]
         # VARCHAR → DECIMAL parses the digits exactly; it never passes through a float.
-        select = f"CAST({v} AS DECIMAL(18, 4))"
+        select = f"CAST({n} AS DECIMAL(18, 4))"
     elif col.type == "number":
         checks.append(
             Check(
                 col.name,
                 "not a number",
-                f"NOT coalesce(isfinite(TRY_CAST({v} AS DOUBLE)), FALSE)",
+                f"NOT coalesce(isfinite(TRY_CAST({n} AS DOUBLE)), FALSE)",
                 expected,
             )
         )
-        select = f"CAST({v} AS DOUBLE)"
+        select = f"CAST({n} AS DOUBLE)"
     elif col.type == "integer":
         checks.append(
             Check(
                 col.name,
                 "not a whole number",
-                f"NOT regexp_full_match({v}, '{_INTEGER}') OR TRY_CAST({v} AS BIGINT) IS NULL",
+                f"NOT {_matches(n, _INTEGER)} OR TRY_CAST({n} AS BIGINT) IS NULL",
                 expected,
             )
         )
-        select = f"CAST({v} AS BIGINT)"
+        select = f"CAST({n} AS BIGINT)"
     elif col.type == "date":
-        # DuckDB alone would accept 2025-1-5; the contract says YYYY-MM-DD, strictly.
-        checks.append(
+        normal, n, h = date_text(v), ident(normal_name(col.name)), _narrow(v)
+        checks += [
+            Check(
+                col.name,
+                "ambiguous date: the year must come first",
+                _matches(h, _DAY_FIRST),
+                "the year first, such as 2026-01-06, 2026/1/6 or 2026年1月6日",
+            ),
+            Check(
+                col.name,
+                "a number, not a date",
+                _matches(n, _BARE_NUMBER),
+                "a date such as 2026-01-06 (a number is read as an Excel date only from a "
+                "number cell of an .xlsx file)",
+            ),
+            # DuckDB alone would accept more forms than the ones described above.
             Check(
                 col.name,
                 "not a valid date",
-                f"NOT regexp_full_match({v}, '{_DATE}') OR TRY_CAST({v} AS DATE) IS NULL",
+                f"NOT {_matches(n, _DATE)} OR TRY_CAST({n} AS DATE) IS NULL",
                 expected,
-            )
-        )
-        select = f"CAST({v} AS DATE)"
+            ),
+        ]
+        select = f"CAST({n} AS DATE)"
+        conversions = [
+            Conversion(col.name, code, predicate)
+            for code, predicate in [
+                ("date_serial", f"starts_with({v}, {literal(EXCEL_SERIAL)})"),
+                ("date_time", _matches(h, f"({_YMD}){_TIME}")),
+                ("date_chinese", f"contains({h}, '年')"),
+                ("date_compact", _matches(h, _COMPACT_DATE)),
+                ("date_ymd", f"{_matches(h, _YMD)} AND NOT {_matches(h, _DATE)}"),
+                ("fullwidth", "TRUE"),
+            ]
+        ]
     elif col.type == "bool":
         checks.append(
             Check(
@@ -164,6 +341,8 @@ def text_plan(col: Column) -> ColumnPlan:
             f"CASE WHEN lower({v}) IN {_in(BOOL_TRUE)} THEN TRUE "
             f"WHEN lower({v}) IN {_in(BOOL_FALSE)} THEN FALSE END"
         )
+        converted = f"{v} IS NOT NULL AND lower({v}) NOT IN {_in(_BOOL_PLAIN)}"
+        conversions = [Conversion(col.name, "bool", "TRUE")]
     elif col.choices:
         checks.append(
             Check(
@@ -183,7 +362,9 @@ def text_plan(col: Column) -> ColumnPlan:
         else replace(c, predicate=f"{v} IS NOT NULL AND ({c.predicate})")
         for c in checks
     ]
-    return ColumnPlan(col.name, _with_default(select, col), checks)
+    if normal is not None:
+        converted = f"{v} IS NOT NULL AND {n} <> {v}"
+    return ColumnPlan(col.name, _with_default(select, col), checks, conversions, normal, converted)
 
 
 def native_plan(col: Column, source_type: str) -> ColumnPlan:
@@ -315,6 +496,7 @@ def check_and_plan(
 ) -> list[ColumnPlan]:
     """Run every check in one scan; raise DataError for the earliest bad row, else return
     `plans` followed by typed plans for the extra text columns (typed as DuckDB would sniff).
+    `relation` is `normalised` for `plans`.
     """
     row = ident(ROW_COLUMN)
     checks = [c for p in plans for c in p.checks if not c.pruned]
@@ -334,13 +516,23 @@ def check_and_plan(
         ).fetchone()
         raise DataError(
             file,
-            check.message,
+            msg(check.message),
             row=first,
             column=check.column,
             value=value[0] if value else None,
-            expected=check.expected,
+            expected=expected_message(check.expected),
         )
     return plans + extra_plans(con, relation, text_extras)
+
+
+def expected_message(expected: str | None) -> Text | None:
+    """Return a check's `expected` (English, as Check keeps it for problems.CODES) as a
+    message: the fixed texts are message ids, "one of …" lists the choices."""
+    if not expected:
+        return None
+    if expected.startswith(ONE_OF):
+        return msg("one of {choices}", choices=expected.removeprefix(ONE_OF))
+    return msg(expected)
 
 
 def check_unique(
@@ -356,11 +548,16 @@ def check_unique(
     if found:
         raise DataError(
             file,
-            f"duplicate key, first on {unit} {found[2]}",
+            msg(
+                "duplicate key, first on line {first}"
+                if unit == "line"
+                else "duplicate key, first on row {first}",
+                first=found[2],
+            ),
             row=found[0],
             column=spec.key,
             value=found[1],
-            expected=f"each {spec.key} once",
+            expected=msg("each {key} once", key=spec.key),
         )
 
 

@@ -6,15 +6,19 @@ import datetime as dt
 import io
 import typing
 import zipfile
+from collections.abc import Callable, Collection
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
+import openpyxl.utils.datetime
 import pyarrow as pa
 
 from pingji.data.contract import ROW_COLUMN
 from pingji.data.folder import check_width
+from pingji.data.validate import EXCEL_SERIAL
 from pingji.errors import DataError
+from pingji.i18n import msg
 
 
 def cell_text(value: object) -> str | None:
@@ -55,21 +59,29 @@ def _unpacked_size(path: Path, file: str) -> int:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (OSError, zipfile.BadZipFile) as exc:
-        raise DataError(file, f"cannot read the workbook: {exc}") from exc
+        raise DataError(file, msg("cannot read the workbook: {detail}", detail=str(exc))) from exc
     total = sum(m.file_size for m in members)
     if total > MAX_UNPACKED_BYTES:
         raise DataError(
             file,
-            f"the workbook unpacks to {_mb(total)}, more than the limit of "
-            f"{_mb(MAX_UNPACKED_BYTES)}: save the data as CSV or Parquet",
+            msg(
+                "the workbook unpacks to {size}, more than the limit of {limit}: "
+                "save the data as CSV or Parquet",
+                size=_mb(total),
+                limit=_mb(MAX_UNPACKED_BYTES),
+            ),
         )
     for m in members:
         if m.file_size > RATIO_FROM_BYTES and m.file_size > MAX_RATIO * max(m.compress_size, 1):
             raise DataError(
                 file,
-                f"the workbook's part {m.filename} unpacks {m.file_size // max(m.compress_size, 1)}"
-                f" times larger than it is stored, more than the limit of {MAX_RATIO} times: "
-                "save the data as CSV or Parquet",
+                msg(
+                    "the workbook's part {part} unpacks {ratio} times larger than it is stored, "
+                    "more than the limit of {limit} times: save the data as CSV or Parquet",
+                    part=m.filename,
+                    ratio=m.file_size // max(m.compress_size, 1),
+                    limit=MAX_RATIO,
+                ),
             )
     return total
 
@@ -91,8 +103,11 @@ class _Budget:
         if self.left < 0:
             raise DataError(
                 self.file,
-                f"the workbook unpacks to more than the limit of {_mb(MAX_UNPACKED_BYTES)}: "
-                "save the data as CSV or Parquet",
+                msg(
+                    "the workbook unpacks to more than the limit of {limit}: "
+                    "save the data as CSV or Parquet",
+                    limit=_mb(MAX_UNPACKED_BYTES),
+                ),
             )
 
 
@@ -130,11 +145,29 @@ class _CountedArchive:
         return getattr(self.archive, name)
 
 
+def serial_text(value: object, epoch: dt.datetime) -> str | None:
+    """Return a number cell of a date column as `validate.EXCEL_SERIAL` text (its serial day
+    in the 1900 date system, which the date typing reads), or None for any other cell."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return None
+    if epoch == openpyxl.utils.datetime.MAC_EPOCH:  # a 1904 workbook counts from 1904-01-01
+        value += 1462
+    return EXCEL_SERIAL + str(cell_text(value))
+
+
 def read_sheet(
-    path: Path, file: str, sheet_name: str | None = None
+    path: Path,
+    file: str,
+    sheet_name: str | None = None,
+    date_columns: Callable[[list[str | None]], Collection[int]] | None = None,
 ) -> tuple[list[str | None], pa.Table]:
     """Return a sheet's header cells and data rows (all text, plus the sheet row number);
     the first sheet unless `sheet_name` names another.
+
+    `date_columns`, given the header, names the positions (from 0) of the date columns: a
+    number cell there is a date whose cell lost its date format, written as an Excel serial
+    (`serial_text`) for the date typing to read; a text cell stays text (45658 typed as
+    text is not a date, as in a CSV file).
 
     A workbook that unpacks beyond MAX_UNPACKED_BYTES (declared, or found while reading),
     with a part packed more than MAX_RATIO times, or a sheet longer than MAX_SHEET_ROWS is
@@ -145,7 +178,7 @@ def read_sheet(
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise DataError(file, f"cannot read the workbook: {exc}") from exc
+        raise DataError(file, msg("cannot read the workbook: {detail}", detail=str(exc))) from exc
     # read-only worksheets open their XML through `_archive` as they are iterated
     workbook._archive = _CountedArchive(workbook._archive, budget)
     try:
@@ -156,8 +189,8 @@ def read_sheet(
         else:
             raise DataError(
                 file,
-                f"the workbook has no sheet '{sheet_name}'",
-                expected="one of " + ", ".join(workbook.sheetnames),
+                msg("the workbook has no sheet '{sheet}'", sheet=sheet_name),
+                expected=msg("one of {choices}", choices=", ".join(workbook.sheetnames)),
             )
         # Some writers store a wrong <dimension>; without this, read-only mode trusts it.
         sheet.reset_dimensions()
@@ -167,9 +200,10 @@ def read_sheet(
         while header and not (header[-1] or "").strip():
             header.pop()
         if not header:
-            raise DataError(file, "row 1 is empty: a header row is required", row=1)
+            raise DataError(file, msg("row 1 is empty: a header row is required"), row=1)
         check_width(len(header), file)
         width = len(header)
+        dates = set(date_columns(header)) if date_columns else set()
         cells: list[list[str | None]] = [[] for _ in range(width)]
         numbers: list[int] = []
         # openpyxl yields one tuple per sheet row (gaps filled), so enumerate gives the row.
@@ -177,11 +211,17 @@ def read_sheet(
             if number > MAX_SHEET_ROWS:
                 raise DataError(
                     file,
-                    f"the sheet has more than {MAX_SHEET_ROWS:,} rows, Excel's limit: "
-                    "save the data as CSV or Parquet",
+                    msg(
+                        "the sheet has more than {limit:,} rows, Excel's limit: "
+                        "save the data as CSV or Parquet",
+                        limit=MAX_SHEET_ROWS,
+                    ),
                     row=number,
                 )
-            texts = [cell_text(v) for v in row[:width]]
+            texts = [
+                (i in dates and serial_text(v, workbook.epoch)) or cell_text(v)
+                for i, v in enumerate(row[:width])
+            ]
             if not any(t is not None and t.strip() for t in texts):
                 continue  # blank rows are layout, not records
             texts += [None] * (width - len(texts))

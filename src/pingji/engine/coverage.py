@@ -11,13 +11,14 @@ import functools
 import operator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
-
-import ibis
+from typing import TYPE_CHECKING, Any
 
 from pingji.errors import BadInput
+from pingji.i18n import Message, msg
 from pingji.periods import Period
-from pingji.scheme.resolve import ResolvedScheme
+
+if TYPE_CHECKING:
+    from pingji.scheme.resolve import ResolvedScheme
 
 
 @dataclass(frozen=True)
@@ -35,29 +36,49 @@ class Coverage:
         """Tell whether the scheme reads windowed facts and none of them has a row there."""
         return bool(self.tables) and self.rows == 0
 
-    def describe(self) -> str:
+    def describe(self) -> Message:
         """Return a sentence saying that the period has no data, and where the data is."""
-        tables = ", ".join(self.tables)
         if self.first is None:
-            where = "the tables have no rows at all"
+            where = msg("the tables have no rows at all")
         else:
-            where = f"the data runs from {self.first} to {self.last}"
-        return (
-            f"period {self.period} ({self.period.start} to {self.period.end}) has no row of "
-            f"{tables} inside the scheme's windows; {where}"
+            where = msg(
+                "the data runs from {first} to {last}", first=str(self.first), last=str(self.last)
+            )
+        return msg(
+            "period {period} ({start} to {end}) has no row of {tables} inside the scheme's "
+            "windows; {where}",
+            period=str(self.period),
+            start=str(self.period.start),
+            end=str(self.period.end),
+            tables=list(self.tables),
+            where=where,
         )
+
+
+def window_bounds(window, period: Period) -> tuple[date | None, date | None]:
+    """Return the first and last day a metric window reads for `period` (None: open)."""
+    if window == "period":
+        return period.start, period.end
+    if window == "previous":
+        p = period.previous()
+        return p.start, p.end
+    if window == "to_date":
+        return None, period.end
+    if window == "all":
+        return None, None
+    if hasattr(window, "last_months"):
+        return period.last_months(window.last_months)
+    p = period.shift(-window.periods_back)
+    return p.start, p.end
 
 
 def windows(rs: ResolvedScheme, period: Period) -> dict[str, list[tuple[date | None, date | None]]]:
     """Return, per fact table with a date, the windows the scheme's metrics read for `period`."""
-    from pingji.engine.plan import Compiler
-
-    bounds = Compiler.window_bounds  # uses nothing of the compiler but its arguments
     found: dict[str, list[tuple[date | None, date | None]]] = {}
     for m in rs.scheme.metrics.values():
         if m.aggregation:
             table = getattr(m, m.aggregation).partition(".")[0]
-            window = bounds(None, m.window, period)  # type: ignore[arg-type]
+            window = window_bounds(m.window, period)
         elif m.latest:
             table, window = m.latest.partition(".")[0], (None, period.end)
         else:
@@ -71,6 +92,16 @@ def windows(rs: ResolvedScheme, period: Period) -> dict[str, list[tuple[date | N
 def coverage(rs: ResolvedScheme, dataset: Any, period: Period) -> Coverage:
     """Count the fact rows inside the scheme's windows for `period`, in one query."""
     dataset.use(rs.reads())
+    query, tables = coverage_query(rs, dataset, period)
+    rows = query.to_pyarrow().to_pylist() if query is not None else []
+    return from_rows(period, tables, rows)
+
+
+def coverage_query(rs: ResolvedScheme, dataset: Any, period: Period):
+    """Return the query of rows/first/last per windowed fact table (None: no such table), and
+    the tables it reads; `dataset` may be the compiler's view of one (compile.py)."""
+    import ibis
+
     wanted = {t: w for t, w in windows(rs, period).items() if dataset.has(t)}
     parts = []
     for table, spans in sorted(wanted.items()):
@@ -91,14 +122,19 @@ def coverage(rs: ResolvedScheme, dataset: Any, period: Period) -> Coverage:
             rows = t.count()
         parts.append(t.aggregate(rows=rows.cast("int64"), first=day.min(), last=day.max()))
     if not parts:
+        return None, ()
+    return (ibis.union(*parts) if len(parts) > 1 else parts[0]), tuple(sorted(wanted))
+
+
+def from_rows(period: Period, tables: tuple[str, ...], table: list[dict]) -> Coverage:
+    """Return the coverage the rows of `coverage_query` tell."""
+    if not tables:
         return Coverage(period, (), 0, None, None)
-    found = ibis.union(*parts) if len(parts) > 1 else parts[0]
-    table = found.to_pyarrow().to_pylist()
     firsts = [r["first"] for r in table if r["first"] is not None]
     lasts = [r["last"] for r in table if r["last"] is not None]
     return Coverage(
         period,
-        tuple(sorted(wanted)),
+        tables,
         sum(r["rows"] or 0 for r in table),
         min(firsts, default=None),
         max(lasts, default=None),
@@ -112,6 +148,10 @@ class EmptyPeriod(BadInput):
 def refusal(rs: ResolvedScheme, found: Coverage) -> EmptyPeriod:
     """Return the error refusing an evaluation over a period without data (`found.empty`)."""
     return EmptyPeriod(
-        f"{found.describe()}: every entity ({rs.scheme.entity}) would be rated on no data. "
-        "Check the period, or evaluate anyway with --allow-empty"
+        msg(
+            "{coverage}: every entity ({entity}) would be rated on no data. Check the period, "
+            "or evaluate anyway with --allow-empty",
+            coverage=found.describe(),
+            entity=rs.scheme.entity,
+        )
     )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pingji.engine.plan import Plan, col_metric, col_node
-from pingji.engine.run import Evaluation, reason_code, reason_label
+from pingji.engine.assemble import reason_code, reason_label
+from pingji.engine.columns import col_metric, col_node
+from pingji.engine.frozen import FrozenPlan
+from pingji.engine.run import Evaluation
 from pingji.errors import BadInput
+from pingji.periods import Period
 from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
-from pingji.scheme.resolve import NOT_RATED
+from pingji.scheme.resolve import NOT_RATED, ResolvedScheme
 
 
 def _fmt(v: Any) -> str:
@@ -19,17 +22,17 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def explain_plan(plan: Plan, dialect: str | None = None) -> str:
+def explain_plan(rs: ResolvedScheme, plan: FrozenPlan, params: dict[str, Any]) -> str:
     """Return the scheme as the engine will run it: metrics, tree, grades and the SQL."""
-    rs = plan.scheme
     s = rs.scheme
+    period = Period.parse(plan.period, s.period)
     lines = [
         f"方案 scheme: {s.label or ''} ({s.id} v{s.version})",
-        f"期间 period: {plan.period} ({plan.period.start} … {plan.period.end})",
+        f"期间 period: {period} ({period.start} … {period.end})",
         f"对象 entity: {s.entity}",
     ]
-    if plan.params:
-        lines.append("参数 params: " + ", ".join(f"{k}={v}" for k, v in plan.params.items()))
+    if params:
+        lines.append("参数 params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
     lines.append("")
     lines.append("指标 metrics:")
     for name, m in s.metrics.items():
@@ -57,18 +60,18 @@ def explain_plan(plan: Plan, dialect: str | None = None) -> str:
             )
         )
     lines.append("")
-    lines.append(f"SQL ({dialect or plan.table._find_backend().name}):")
-    lines.append(plan.sql(dialect))
+    lines.append(f"SQL ({plan.dialect}):")
+    lines.append(plan.script())
     return "\n".join(lines)
 
 
 def explain_entity(ev: Evaluation) -> str:
     """Return one entity's breakdown: each node's value, rule, points and how parents combined."""
     if ev.table.num_rows == 0:
-        raise BadInput(f"no entity with that id in {ev.plan.scheme.scheme.entity}")
+        raise BadInput(f"no entity with that id in {ev.scheme.scheme.entity}")
     row = ev.table.to_pylist()[0]
     raw = ev.raw.to_pylist()[0] if ev.raw is not None else {}
-    rs = ev.plan.scheme
+    rs = ev.scheme
     s = rs.scheme
     out = [
         f"{s.label or s.id} — {row['entity_id']} — {row['period']}",

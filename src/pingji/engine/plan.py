@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -14,11 +14,14 @@ import ibis.expr.types as ir
 from pingji import expr
 from pingji.data.contract import ROW_COLUMN
 from pingji.engine import history, population
+from pingji.engine.columns import ROUND, col_metric, col_node
+from pingji.engine.coverage import window_bounds
+from pingji.engine.params import resolve_params
 from pingji.engine.workdays import WorkingDays
-from pingji.errors import BadInput, DataError
+from pingji.i18n import msg
 from pingji.periods import Period
 from pingji.scheme.models import Band, Bands
-from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme, param_type
+from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme
 
 # Plans are built as one projection per step and refer to earlier steps by column name;
 # Ibis' select fusing would inline them again, and its cost grows steeply with the number of
@@ -26,17 +29,6 @@ from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme, param
 ibis.options.sql.fuse_selects = False
 
 FLATTENING_BACKENDS = {"postgres"}  # backends whose planner inlines nested projections
-ROUND = 9  # ratios are compared and steps counted on values rounded to 9 decimals
-
-
-def col_metric(name: str) -> str:
-    """Return the plan column holding a metric."""
-    return f"m__{name}"
-
-
-def col_node(node_id: str, part: str) -> str:
-    """Return the plan column holding one part (value, points, max, missing …) of a node."""
-    return f"n__{node_id}__{part}"
 
 
 @dataclass
@@ -52,43 +44,12 @@ class Plan:
     row_counts: list[tuple[str, ir.Scalar, str]] = field(default_factory=list)
     # (boolean column, message): columns that must be all-false after the run
     checks: list[tuple[str, str]] = field(default_factory=list)
+    # (query of offending rows, how to report the first): data checks run before the plan
+    guards: list[tuple[ir.Table, dict[str, Any]]] = field(default_factory=list)
 
     def sql(self, dialect: str | None = None) -> str:
         """Return the SQL the plan compiles to."""
         return str(ibis.to_sql(self.table, dialect=dialect))
-
-
-def resolve_params(rs: ResolvedScheme, given: dict[str, str] | None) -> dict[str, Any]:
-    """Return parameter values: defaults overridden by `--param name=value` strings."""
-    values: dict[str, Any] = {name: p.default for name, p in rs.scheme.params.items()}
-    for name, raw in (given or {}).items():
-        if name not in rs.scheme.params:
-            known = ", ".join(rs.scheme.params) or "none"
-            raise BadInput(f"unknown parameter '{name}' for scheme {rs.id} (parameters: {known})")
-        p = rs.scheme.params[name]
-        kind = p.type or param_type(p.default)
-        try:
-            if kind == "bool":
-                low = str(raw).strip().lower()
-                if low not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError
-                values[name] = low in ("true", "1", "yes")
-            elif kind == "integer":
-                values[name] = int(raw)
-            elif kind == "money":
-                values[name] = Decimal(str(raw))
-            elif kind == "number":
-                values[name] = int(raw) if str(raw).lstrip("-").isdigit() else float(raw)
-            else:
-                values[name] = str(raw)
-        except (ValueError, ArithmeticError):
-            raise BadInput(f"parameter '{name}' expects a {kind}, got {raw!r}") from None
-        number = values[name]
-        if isinstance(number, float | Decimal) and not (
-            math.isfinite(number) and abs(number) < 10**28  # money is decimal(38, 9)
-        ):
-            raise BadInput(f"parameter '{name}' expects a finite {kind} below 10^28, got {raw!r}")
-    return values
 
 
 def _param_literal(value: Any, kind: str | None) -> ir.Value:
@@ -116,11 +77,16 @@ class Compiler:
         dataset,
         params: dict[str, Any],
         entity_filter: str | None = None,
-        materialize: bool = False,
+        steps: Callable[[ir.Table], ir.Table] | None = None,
     ) -> None:
         self.rs = rs
         self.s = rs.scheme
-        self.materialize = materialize
+        # computes a step once into a table of its own and returns that table (compile.py);
+        # None: everything stays one query
+        self.steps = steps
+        # (query of the offending rows, how to report the first): data checks that need the
+        # scheme (ratings within their scale, overrides naming known grades), run first
+        self.guards: list[tuple[ir.Table, dict[str, Any]]] = []
         self.orphans: dict[str, ir.Table] = {}  # fact aggregates with `__rows` per key
         # (boolean column, message): the run fails naming entities where the column is true
         self.failures: list[tuple[str, str]] = []
@@ -130,7 +96,10 @@ class Compiler:
         self.entity_spec = rs.tables[self.s.entity]
         self.key = self.entity_spec.key
         self._checked_ratings: set[str] = set()
-        self.calendar = WorkingDays(dataset)  # for workdays_between(), read on first use
+        # for workdays_between(), read on first use (from the data set behind a compile view)
+        self.calendar = WorkingDays(
+            getattr(dataset, "data", dataset), getattr(dataset, "inline", None)
+        )
         # population calls (rank() …) computed as columns: id of the call node → column
         self._lifted: dict[int, str] = {}
         self._lift_count = 0
@@ -264,7 +233,7 @@ class Compiler:
     # ----------------------------------------------------------- entities
     def entities(self) -> ir.Table:
         """Return the entity table (optionally filtered to one entity)."""
-        self.ds.require(self.s.entity, [self.key], f"scheme {self.rs.id}")
+        self.ds.require(self.s.entity, [self.key], msg("scheme {id}", id=self.rs.id))
         t = self.ds.table(self.s.entity)
         if self.entity_filter is not None:
             t = t.filter(t[self.key] == self.entity_filter)
@@ -274,19 +243,7 @@ class Compiler:
         """Return the first and last day a metric window reads for `period` (None: open).
 
         Public: the web scorecard lists the fact rows behind a metric with the same bounds."""
-        if window == "period":
-            return period.start, period.end
-        if window == "previous":
-            p = period.previous()
-            return p.start, p.end
-        if window == "to_date":
-            return None, period.end
-        if window == "all":
-            return None, None
-        if hasattr(window, "last_months"):
-            return period.last_months(window.last_months)
-        p = period.shift(-window.periods_back)
-        return p.start, p.end
+        return window_bounds(window, period)
 
     # --------------------------------------------------------------- metrics
     def base(self, period: Period) -> ir.Table:
@@ -295,7 +252,11 @@ class Compiler:
         metrics = self.s.metrics
         for n, m in metrics.items():
             if m.attribute is not None:
-                self.ds.require(self.s.entity, [m.attribute], f"scheme {self.rs.id} (metric {n})")
+                self.ds.require(
+                    self.s.entity,
+                    [m.attribute],
+                    msg("scheme {id} (metric {metric})", id=self.rs.id, metric=n),
+                )
         # only the key and the declared attributes: entity columns never clash with plan columns
         attrs = {
             col_metric(n): ent[m.attribute] for n, m in metrics.items() if m.attribute is not None
@@ -310,8 +271,8 @@ class Compiler:
             agg = self._aggregate(table, names, period)
             # the warning about unknown keys reads the evaluated period's aggregate again
             # (earlier periods, read by score_at & co., are not counted: no cache for them)
-            if self.materialize and table not in self.orphans:
-                agg = self._cache(agg)
+            if self.steps is not None and table not in self.orphans and not self.entity_filter:
+                agg = self.steps(agg)
             if table not in self.orphans:  # the evaluated period's aggregate comes first
                 self.orphans[table] = agg
                 t = self._join(t, agg.rename({f"r__{table}": "__rows"}))
@@ -396,7 +357,7 @@ class Compiler:
                 )
         if spec.date:
             needed.add(spec.date)
-        f = self._fact(table, sorted(needed), f"scheme {self.rs.id}")
+        f = self._fact(table, sorted(needed), msg("scheme {id}", id=self.rs.id))
         windows = {n: self.window_bounds(metrics[n].window, period) for n in names}
         # prefilter on the union of the windows so the scan reads only what any metric needs
         if spec.date and all(w != (None, None) for w in windows.values()):
@@ -458,15 +419,9 @@ class Compiler:
         multiplies the work per row. A temporary table between the steps keeps each step flat.
         DuckDB keeps nested projections as they are and needs no such step.
         """
-        return self._cache(t) if self.materialize and self.ds.backend in FLATTENING_BACKENDS else t
-
-    def _cache(self, t: ir.Table) -> ir.Table:
-        """Return `t` computed once into a temporary table of the backend."""
-        if self.ds.backend == "pyspark":
-            # Ibis 12's PySpark backend registers in-memory tables (the working-day
-            # calendar) before execute() but not before cache()
-            t._find_backend()._run_pre_execute_hooks(t)
-        return t.cache()
+        if self.steps is not None and self.ds.backend in FLATTENING_BACKENDS:
+            return self.steps(t)
+        return t
 
     def defaults(self, t: ir.Table) -> ir.Table:
         """Fill aggregation metrics that found no rows with their default (sum/count: 0)."""
@@ -505,7 +460,7 @@ class Compiler:
     def _latest(self, table: str, names: list[str], period: Period) -> ir.Table:
         spec = self.rs.tables[table]
         cols = [self.s.metrics[n].latest.partition(".")[2] for n in names]
-        f = self._fact(table, [spec.key, spec.date, *cols], f"scheme {self.rs.id}")
+        f = self._fact(table, [spec.key, spec.date, *cols], msg("scheme {id}", id=self.rs.id))
         f = f.filter(f[spec.date] <= period.end)
         ranked = f.mutate(
             __rn=ibis.row_number().over(group_by=f[spec.key], order_by=ibis.desc(f[spec.date]))
@@ -519,7 +474,9 @@ class Compiler:
     def _ratings(self, names: list[str], periods: list[Period]) -> ir.Table:
         metrics = self.s.metrics
         self.ds.require(
-            "ratings", ["entity_id", "period", "indicator", "score"], f"scheme {self.rs.id}"
+            "ratings",
+            ["entity_id", "period", "indicator", "score"],
+            msg("scheme {id}", id=self.rs.id),
         )
         r = self.ds.table("ratings")
         if self.entity_filter is not None:
@@ -551,21 +508,22 @@ class Compiler:
             )
         if not conds:
             return
-        bad = r.filter(ibis.or_(*[c for c, *_ in conds]))
         cols = ["entity_id", "period", "indicator", "score"]
         if ROW_COLUMN in r.columns:
             cols.append(ROW_COLUMN)
-        rows = bad.select(*cols).limit(1).to_pyarrow().to_pylist()
-        if rows:
-            row = rows[0]
-            lo, hi = next((lo, hi) for _, ind, lo, hi in conds if ind == row["indicator"])
-            raise DataError(
-                self.ds.source("ratings"),
-                f"rating of '{row['indicator']}' for {row['entity_id']} in {row['period']} is outside its scale",
-                row=row.get(ROW_COLUMN),
-                column="score",
-                value=row["score"],
-                expected=f"a score from {lo:g} to {hi:g} (scheme {self.rs.id})",
+        for cond, _indicator, lo, hi in conds:  # one query each: the error names its scale
+            self.guards.append(
+                (
+                    r.filter(cond).select(*cols).limit(1),
+                    {
+                        "source": self.ds.source("ratings"),
+                        "message": "rating of '{indicator}' for {entity_id} in {period} "
+                        "is outside its scale",
+                        "column": "score",
+                        "value": "score",
+                        "expected": f"a score from {lo:g} to {hi:g} (scheme {self.rs.id})",
+                    },
+                )
             )
 
     # ------------------------------------------------------------------ tree
@@ -895,26 +853,36 @@ class Compiler:
         codes = [lv.grade for lv in self.s.grades.levels]
         bad = o.filter(~o.grade.isin(codes))
         cols = ["entity_id", "grade"] + ([ROW_COLUMN] if ROW_COLUMN in o.columns else [])
-        rows = bad.select(*cols).limit(1).to_pyarrow().to_pylist()
-        if rows:
-            raise DataError(
-                self.ds.source("overrides"),
-                f"override for {rows[0]['entity_id']} names an unknown grade",
-                row=rows[0].get(ROW_COLUMN),
-                column="grade",
-                value=rows[0]["grade"],
-                expected=f"one of {', '.join(codes)} (scheme {self.rs.id})",
+        self.guards.append(
+            (
+                bad.select(*cols).limit(1),
+                {
+                    "source": self.ds.source("overrides"),
+                    "message": "override for {entity_id} names an unknown grade",
+                    "column": "grade",
+                    "value": "grade",
+                    "expected": f"one of {', '.join(codes)} (scheme {self.rs.id})",
+                },
             )
-        dup = o.group_by("entity_id").aggregate(n=o.count()).filter(lambda d: d.n > 1)
-        dups = dup.limit(1).to_pyarrow().to_pylist()
-        if dups:
-            raise DataError(
-                self.ds.source("overrides"),
-                f"{dups[0]['n']} overrides for {dups[0]['entity_id']} in {period}: keep one",
-                column="entity_id",
-                value=dups[0]["entity_id"],
-                expected="at most one override per entity and period",
+        )
+        dup = (
+            o.group_by("entity_id")
+            .aggregate(n=o.count())
+            .filter(lambda d: d.n > 1)
+            .mutate(period=ibis.literal(str(period)))
+        )
+        self.guards.append(
+            (
+                dup.order_by("entity_id").limit(1),
+                {
+                    "source": self.ds.source("overrides"),
+                    "message": "{n} overrides for {entity_id} in {period}: keep one",
+                    "column": "entity_id",
+                    "value": "entity_id",
+                    "expected": "at most one override per entity and period",
+                },
             )
+        )
         reason = o.reason.cast("string") if "reason" in o.columns else ibis.literal("")
         o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason, ""))
         t = t.left_join(o, t.entity_id == o["__k"]).drop("__k")
@@ -1096,22 +1064,21 @@ def build_plan(
     period: Period,
     params: dict[str, str] | None = None,
     entity: str | None = None,
-    materialize: bool = False,
+    steps: Callable[[ir.Table], ir.Table] | None = None,
 ) -> Plan:
-    """Compile the whole evaluation of one period into a Plan.
+    """Build the whole evaluation of one period as Ibis expressions (a Plan).
 
-    With `materialize`, the steps are run into temporary tables as they are built (for
-    execution); without, nothing runs but data checks and the plan is one query (for explain).
-    """
+    `dataset` is what the expressions read: a data set, or (compile.py) a view of one whose
+    tables are unbound Ibis tables named after their relations. `steps` turns a step into a
+    table of its own (see Compiler); without, the plan is one query. Nothing runs here but
+    the loading and checking of the tables the scheme reads."""
     values = resolve_params(rs, params)
     # the data set checks and types only what the scheme reads (and knows its own tables)
     dataset.use(rs.reads())
     # Population functions (rank() …) compare an entity with all the others: for one entity,
     # evaluate them all and keep its row at the end, so its values are those of the full run.
     whole = entity is not None and population.uses_population(rs.exprs.values())
-    c = Compiler(
-        rs, dataset, values, entity_filter=None if whole else entity, materialize=materialize
-    )
+    c = Compiler(rs, dataset, values, entity_filter=None if whole else entity, steps=steps)
     t = scored(c, period)
     # earlier periods' results that classes, consequences, outputs and checks read (§17)
     reads = [(fn, name, k) for phase, fn, name, k in rs.history if phase == "results"]
@@ -1129,9 +1096,9 @@ def build_plan(
         t = t.drop(*lifted)
     if whole:
         t = t.filter(t.entity_id == entity)
-    # ordered here, while rows are flat: the assembly keeps the order
-    t = t.mutate(period=ibis.literal(str(period))).order_by("entity_id")
-    plan = Plan(rs, period, values, t)
+    # not ordered: the output shapes sort their (fewer) columns by entity id
+    t = t.mutate(period=ibis.literal(str(period)))
+    plan = Plan(rs, period, values, t, guards=c.guards)
     if entity is None:
         plan.row_counts = [
             (table, agg["__rows"].sum(), f"r__{table}") for table, agg in sorted(c.orphans.items())

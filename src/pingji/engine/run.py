@@ -1,4 +1,10 @@
-"""Run a plan on its backend and assemble the per-entity output (Arrow), set-based throughout."""
+"""Run a compiled plan on the data set's connection and assemble the per-entity output.
+
+The executor's side of "compile once, run anywhere": it takes a FrozenPlan (SQL text) from
+the plan cache — or has compile.py make one, the only place Ibis is imported — and runs it
+with plain SQL: on DuckDB the result stays in a table of the data set's connection, where
+the output shapes and files are made without a round trip.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +12,24 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
-from pingji.engine.coverage import coverage, refusal
-from pingji.engine.plan import ROUND, Plan, build_plan, col_node
-from pingji.errors import BadInput, EvaluationError
+from pingji.data.contract import ROW_COLUMN
+from pingji.engine.columns import ROUND
+from pingji.engine.coverage import Coverage, from_rows, refusal
+from pingji.engine.digest import SchemeDigest, digest_of
+from pingji.engine.frozen import PLANS, FrozenPlan, plan_key
+from pingji.engine.params import resolve_params
+from pingji.errors import BadInput, DataError, EvaluationError
+from pingji.i18n import msg
 from pingji.periods import Period
-from pingji.scheme.resolve import ResolvedScheme
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from pingji.scheme.resolve import ResolvedScheme
 
 
 @dataclass
@@ -37,30 +51,44 @@ class Evaluation:
     table `source` on `duck`, so output shapes and files are made there without a round trip.
     """
 
-    plan: Plan
+    info: SchemeDigest
+    plan: FrozenPlan
     duck: duckdb.DuckDBPyConnection
     source: str
     columns: list[str]
     warnings: list[str] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    coverage: Coverage | None = None
     _shaped: dict[str, pa.Table] = field(default_factory=dict, repr=False)
+
+    @property
+    def scheme(self) -> ResolvedScheme:
+        """Return the scheme evaluated (parsed again on first use when the run did not)."""
+        return self.info.resolved()
 
     @property
     def raw(self) -> pa.Table:
         """Return the plan's result as Arrow (every metric and node column)."""
         if "raw" not in self._shaped:
-            self._shaped["raw"] = self.duck.execute(f"SELECT * FROM {self.source}").to_arrow_table()
+            self._shaped["raw"] = self.duck.execute(
+                f"SELECT * FROM {self.source} ORDER BY entity_id"
+            ).to_arrow_table()
         return self._shaped["raw"]
 
     def shaped_sql(self, shape: str = "nested") -> str:
         """Return the DuckDB query (on `duck`) that gives the output in a shape."""
-        return assembly_sql(self.plan, set(self.columns), shape, self.source)
+        return self.plan.shape_sql(shape, self.source)
 
     def shaped(self, shape: str = "nested") -> pa.Table:
         """Return the output in a shape (nested, flat or text), assembled once."""
         if shape not in self._shaped:
             self._shaped[shape] = self.duck.execute(self.shaped_sql(shape)).to_arrow_table()
         return self._shaped[shape]
+
+    @property
+    def rows(self) -> int:
+        """Return the number of entities evaluated."""
+        return self.duck.execute(f"SELECT count(*) FROM {self.source}").fetchone()[0]
 
     @property
     def table(self) -> pa.Table:
@@ -72,148 +100,111 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
+def table_shapes(info: SchemeDigest, data: Any) -> dict[str, Any]:
+    """Return what a plan depends on in the data: for each table the scheme reads, its
+    relation, columns and types, or None when the data set does not hold it."""
+    data.use(info.reads())
+    return {
+        name: [data.relation(name), list(data.describe(name))] if data.has(name) else None
+        for name in sorted(info.reads())
+    }
 
 
-def _split(items: list[str]) -> str:
-    """SQL for the list of the non-NULL text values among items, in order.
+def plan_for(
+    rs: ResolvedScheme | SchemeDigest,
+    dataset: Any,
+    period: Period,
+    params: dict[str, str] | None = None,
+    entity: str | None = None,
+    dialect: str | None = None,
+) -> FrozenPlan:
+    """Return the compiled plan of one period's evaluation: from the cache when the scheme,
+    period, parameters, entity, tables' shapes and dialect are those of a plan compiled
+    before; else compiled now (and kept). Loads and checks the tables the scheme reads."""
+    info = rs if isinstance(rs, SchemeDigest) else digest_of(rs)
+    values = resolve_params(info, params)  # bad parameters are refused before anything loads
+    shapes = table_shapes(info, dataset)
+    key = None
+    # a plan depends only on the tables' shapes, but when workdays_between() reads the data
+    # set's own calendar: its days are compiled into the plan
+    if not (info.calendar and dataset.has("calendar")):
+        key = plan_key(
+            scheme=info.text,
+            period=str(period),
+            kind=period.kind,
+            params={k: [type(v).__name__, str(v)] for k, v in values.items()},
+            entity=entity,
+            dialect=dialect or dataset.backend,
+            tables=shapes,
+        )
+        found = PLANS.get(key)
+        if found is not None:
+            return found
+    from pingji.engine.compile import compile_plan  # Ibis: only when there is no plan yet
 
-    concat_ws skips NULLs, so no per-row lambda is needed (ids and codes never hold a comma).
-    """
-    if not items:
-        return "CAST([] AS VARCHAR[])"
-    joined = f"concat_ws(',', {', '.join(items)})"
-    return (
-        f"CASE WHEN {joined} = '' THEN CAST([] AS VARCHAR[]) ELSE string_split({joined}, ',') END"
-    )
+    plan = compile_plan(info.resolved(), dataset, period, params, entity, dialect, key=key)
+    if key is not None:
+        PLANS.put(plan)
+    return plan
 
 
-def _as(shape: str, list_sql: str) -> str:
-    """Return a list as it is, or as text joined by ';' for the text shape."""
-    return f"array_to_string({list_sql}, ';')" if shape == "text" else list_sql
+def execute(
+    plan: FrozenPlan,
+    dataset: Any,
+    rs: ResolvedScheme | SchemeDigest,
+    allow_empty: bool = False,
+) -> Evaluation:
+    """Run a compiled plan on the data set's connection; check its result; return it.
 
-
-def _list_of_flags(flags: list[tuple[str, str]]) -> str:
-    """SQL for the list of ids whose boolean column is true, in order."""
-    return _split([f"CASE WHEN {_q(col)} THEN {_lit(label)} END" for col, label in flags])
-
-
-def reason_code(n) -> str:
-    """Return the reason code an indicator reports when it loses points."""
-    return n.node.reason.code if n.node.reason else n.id
-
-
-def reason_label(n) -> str:
-    """Return what a person reads for an indicator's reason code."""
-    if n.node.reason and n.node.reason.label:
-        return n.node.reason.label
-    return f"{n.node.label or n.id}失分"
-
-
-def assembly_sql(plan: Plan, columns: set[str], shape: str = "nested", source: str = "raw") -> str:
-    """Return the DuckDB query that turns the plan's result (`raw`) into the output shape.
-
-    nested: `nodes` is one struct of per-node structs (JSON lines); flat: one column per node
-    part, `<id>.points` … (Parquet); text: flat, and lists joined by ';' (CSV, Excel).
-    """
-    rs = plan.scheme
-    s = rs.scheme
-    sel: list[str] = ["entity_id", "period"]
-    ranks: list[str] = []
-    root = next(iter(rs.nodes.values()), None)
-    for name in ("score", "points"):
-        sel.append(f"{_q(name)}" if name in columns else f"CAST(NULL AS DOUBLE) AS {name}")
-    sel.append(f"CAST({root.max if root else 'NULL'} AS DOUBLE) AS max_points")
-    if rs.grade_basis:  # the value the grade bands applied to, when not the plain score
-        sel.append("grade_basis")
-    sel.append("grade" if "grade" in columns else "CAST(NULL AS VARCHAR) AS grade")
-    classes = [(f"c__{r.id}", r.id) for r in s.classes.rules] if s.classes else []
-    sel.append(f"{_as(shape, _list_of_flags(classes))} AS classes")
-    sel.append('"class"' if "class" in columns else 'CAST(NULL AS VARCHAR) AS "class"')
-    sel.append("status" if "status" in columns else "CAST(NULL AS VARCHAR) AS status")
-    actions = (
-        [(f"a__{a.action}", a.action) for a in s.consequences.actions] if s.consequences else []
-    )
-    sel.append(f"{_as(shape, _list_of_flags(actions))} AS actions")
-    missing = [(col_node(n.id, "missing"), n.id) for n in rs.leaves()]
-    sel.append(f"{_as(shape, _list_of_flags(missing))} AS missing")
-    flat: list[str] = []  # flat shapes: one column per node part, after everything else
-    if rs.nodes and shape != "nested":
-        for n in rs.nodes.values():
-            if col_node(n.id, "value") in columns:
-                flat.append(f"{_q(col_node(n.id, 'value'))} AS {_q(n.id + '.value')}")
-            flat.append(f"{_q(col_node(n.id, 'points'))} AS {_q(n.id + '.points')}")
-            flat.append(f"{_q(col_node(n.id, 'score'))} AS {_q(n.id + '.score')}")
-            if n.pass_points is not None:
-                flat.append(f"{_q(col_node(n.id, 'passed'))} AS {_q(n.id + '.passed')}")
-    if rs.nodes:
-        parts = []
-        for n in rs.nodes.values():
-            fields = []
-            value_col = col_node(n.id, "value")
-            if value_col in columns:
-                fields.append(f"value := {_q(value_col)}")
-            fields += [
-                f"points := {_q(col_node(n.id, 'points'))}",
-                f"max := CAST({n.max} AS DOUBLE)",
-                f"score := {_q(col_node(n.id, 'score'))}",
-            ]
-            if n.pass_points is not None:
-                fields.append(f"passed := {_q(col_node(n.id, 'passed'))}")
-            parts.append(f"{_q(n.id)} := struct_pack({', '.join(fields)})")
-        if shape == "nested":
-            sel.append(f"struct_pack({', '.join(parts)}) AS nodes")
-        # The reason codes of the three indicators that lost the most weighted points (ties:
-        # scheme order), by plain comparisons: each leaf's rank is how many leaves lost more.
-        leaves = rs.leaves()
-        lost = [_q(col_node(n.id, "lost")) for n in leaves]  # rounded by the plan already
-        for i, lo in enumerate(lost):
-            beats = [
-                f"({o} > {lo})" if j > i else f"({o} >= {lo})" for j, o in enumerate(lost) if j != i
-            ]
-            ranks.append(
-                f"({' + '.join(f'CAST({b} AS INTEGER)' for b in beats) or '0'}) AS __rank{i}"
+    First the guard queries (data checks that need the scheme), then the steps; then the
+    coverage of the period (refused when empty unless `allow_empty`), and the final query."""
+    for guard in plan.guards:
+        rows = dataset.fetch(guard.sql)
+        if rows:
+            row = rows[0]
+            raise DataError(
+                guard.source,
+                msg(guard.message, **{k: v for k, v in row.items() if k.isidentifier()}),
+                row=row.get(ROW_COLUMN),
+                column=guard.column,
+                value=row.get(guard.value),
+                expected=guard.expected,
             )
-        picks = []
-        for k in range(min(3, len(leaves))):
-            whens = " ".join(
-                f"WHEN __rank{i} = {k} AND {lo} > 0 THEN {_lit(reason_code(n))}"
-                for i, (n, lo) in enumerate(zip(leaves, lost, strict=True))
-            )
-            picks.append(f"CASE {whens} END")
-        reasons = _split(picks)
-        if "rated" in columns:  # an entity that is not rated lost no points: it was not scored
-            reasons = f"CASE WHEN rated THEN {reasons} ELSE CAST([] AS VARCHAR[]) END"
-        sel.append(f"{_as(shape, reasons)} AS reasons")
+    for name, sql in plan.steps:
+        dataset.create_step(name, sql)
+    # rows read per fact table (the aggregate steps): the warning about unknown keys, and
+    # whether the period has data at all
+    totals = {table: int(dataset.fetch(total)[0]["n"] or 0) for table, total, _ in plan.row_counts}
+    found = None
+    if plan.coverage is not None:
+        period = Period.parse(plan.period, rs.scheme.period)
+        if set(plan.coverage_tables) <= set(totals) and any(totals.values()):
+            # the aggregates read exactly the rows inside the windows: no scan of their own
+            found = Coverage(period, plan.coverage_tables, sum(totals.values()), None, None)
+        else:  # no row, or tables read by `latest` only: ask, and learn the data's range
+            found = from_rows(period, plan.coverage_tables, dataset.fetch(plan.coverage))
+        if found.empty and not allow_empty:
+            raise refusal(rs, found)
+    if dataset.duck is not None:
+        # kept where it was computed: no round trip through Arrow
+        duck, source = dataset.duck, f"pingji_result_{uuid.uuid4().hex[:12]}"
+        duck.execute(f"CREATE TEMP TABLE {source} AS {plan.sql}")
     else:
-        if shape == "nested":
-            sel.append("NULL AS nodes")
-        sel.append(f"{_as(shape, 'CAST([] AS VARCHAR[])')} AS reasons")
-    if s.grades is not None:
-        sel.append("override_reason AS override")
-    else:
-        sel.append("CAST(NULL AS VARCHAR) AS override")
-    for out in s.outputs:
-        sel.append(f"{_q('o__' + out.id)} AS {_q(out.id)}")
-    sel += flat
-    source = f"(SELECT *, {', '.join(ranks)} FROM {source})" if ranks else source
-    return f"SELECT {', '.join(sel)} FROM {source}"
-
-
-def execute(plan: Plan) -> Evaluation:
-    """Run the plan on its backend into a DuckDB table; check it; return the evaluation."""
-    duck, source = _run(plan)
-    columns = [d[0] for d in duck.execute(f"SELECT * FROM {source} LIMIT 0").description]
-    con = plan.table._find_backend()
+        duck, source = duckdb.connect(), "raw"
+        duck.register("raw", dataset.fetch_arrow(plan.sql))
+    columns = list(plan.columns)
     warnings: list[str] = []
-    for table, total, column in plan.row_counts:
-        read = int(con.execute(total) or 0)
+    for table, _, column in plan.row_counts:
+        read = totals[table]
         matched = duck.execute(f"SELECT coalesce(sum({_q(column)}), 0) FROM {source}").fetchone()[0]
         if read > matched:
             warnings.append(
-                f"{read - matched} row(s) of {table} name entities that are not in "
-                f"{plan.scheme.scheme.entity}: ignored"
+                msg(
+                    "{count} row(s) of {table} name entities that are not in {entity}: ignored",
+                    count=read - matched,
+                    table=table,
+                    entity=plan.entity_table,
+                )
             )
     for col, message in plan.checks:  # `fail` policies, values without a weight profile
         if col not in columns:
@@ -221,52 +212,48 @@ def execute(plan: Plan) -> Evaluation:
         n = duck.execute(f"SELECT count(*) FROM {source} WHERE {_q(col)}").fetchone()[0]
         if n:
             rows = duck.execute(
-                f"SELECT entity_id FROM {source} WHERE {_q(col)} LIMIT 5"
+                f"SELECT entity_id FROM {source} WHERE {_q(col)} ORDER BY entity_id LIMIT 5"
             ).fetchall()
             raise EvaluationError(
-                f"{message}: {n} entit{'y' if n == 1 else 'ies'} "
-                f"(e.g. {', '.join(str(r[0]) for r in rows)})"
+                msg(
+                    "{message}: {count} entity (e.g. {examples})"
+                    if n == 1
+                    else "{message}: {count} entities (e.g. {examples})",
+                    message=message,
+                    count=n,
+                    examples=", ".join(str(r[0]) for r in rows),
+                )
             )
     checks = []
-    for chk in plan.scheme.scheme.checks:
+    for cid, label, at_least in plan.quality:
         num, den = duck.execute(
-            f"SELECT count(*) FILTER (WHERE {_q(f'k__{chk.id}__num')} AND {_q(f'k__{chk.id}__den')}),"
-            f" count(*) FILTER (WHERE {_q(f'k__{chk.id}__den')}) FROM {source}"
+            f"SELECT count(*) FILTER (WHERE {_q(f'k__{cid}__num')} AND {_q(f'k__{cid}__den')}),"
+            f" count(*) FILTER (WHERE {_q(f'k__{cid}__den')}) FROM {source}"
         ).fetchone()
         share = num / den if den else None
         # no entity to check (e.g. no key customers) is not a failed check
-        ok = share is None or round(share, ROUND) >= chk.at_least
-        checks.append(CheckResult(chk.id, chk.label, share, float(chk.at_least), ok))
+        ok = share is None or round(share, ROUND) >= at_least
+        checks.append(CheckResult(cid, label, share, at_least, ok))
         if not ok:
             warnings.append(
-                f"check {chk.id} ({chk.label or ''}) failed: {share:.1%} < {chk.at_least:.0%}"
+                msg(
+                    "check {id} ({label}) failed: {share:.1%} < {at_least:.0%}",
+                    id=cid,
+                    label=label or "",
+                    share=share,
+                    at_least=at_least,
+                )
             )
-    return Evaluation(plan, duck, source, columns, warnings, checks)
-
-
-def _run(plan: Plan) -> tuple[duckdb.DuckDBPyConnection, str]:
-    """Run the plan; return a DuckDB connection and the table holding its result."""
-    con = plan.table._find_backend()
-    if getattr(con, "name", "") == "duckdb":
-        # compiled once and kept where it was computed: no round trip through Arrow
-        source = f"pingji_result_{uuid.uuid4().hex[:12]}"
-        sql = con.compile(plan.table)  # not pretty-printed: a third less compile time
-        con.con.execute(f"CREATE TEMP TABLE {source} AS {sql}")
-        return con.con, source
-    if getattr(con, "name", "") == "pyspark":
-        # Spark's own Arrow export: Ibis' to_pyarrow goes through pandas (decimals as
-        # objects, NULL floats as NaN on the way)
-        con._run_pre_execute_hooks(plan.table)  # in-memory tables, as execute() would
-        result = con.raw_sql(con.compile(plan.table)).toArrow()
-    else:
-        result = con.to_pyarrow(plan.table)
-    local = duckdb.connect()
-    local.register("raw", result)
-    return local, "raw"
+    if found is not None and found.empty:
+        warnings.append(
+            msg("{coverage}: every entity was rated on no data", coverage=found.describe())
+        )
+    info = rs if isinstance(rs, SchemeDigest) else digest_of(rs)
+    return Evaluation(info, plan, duck, source, columns, warnings, checks, found)
 
 
 def evaluate(
-    scheme: ResolvedScheme,
+    scheme: ResolvedScheme | SchemeDigest,
     dataset: Any,
     period: str | Period,
     params: dict[str, str] | None = None,
@@ -281,15 +268,10 @@ def evaluate(
         period = Period.parse(period, scheme.scheme.period)
     elif period.kind != scheme.scheme.period:
         period = Period.parse(str(period), scheme.scheme.period)
-    found = coverage(scheme, dataset, period) if entity is None else None
-    if found is not None and found.empty and not allow_empty:
-        raise refusal(scheme, found)
+    info = scheme if isinstance(scheme, SchemeDigest) else digest_of(scheme)
     with _whole_numbers_in_range():
-        plan = build_plan(scheme, dataset, period, params, entity, materialize=True)
-        ev = execute(plan)
-    if found is not None and found.empty:
-        ev.warnings.append(f"{found.describe()}: every entity was rated on no data")
-    return ev
+        plan = plan_for(info, dataset, period, params, entity)
+        return execute(plan, dataset, info, allow_empty)
 
 
 @contextmanager

@@ -74,8 +74,10 @@ def workday_calls(trees: Iterable) -> list:
 class WorkingDays:
     """The working-day calendar of one data set (built on first use)."""
 
-    def __init__(self, dataset) -> None:
+    def __init__(self, dataset, inline: Callable | None = None) -> None:
         self.ds = dataset  # None: the official calendar alone
+        # makes a table of rows (columns → values) and a schema; default: an Ibis memtable
+        self.inline = inline
         self._days: dict[datetime.date, bool] | None = None
         self._relation: ir.Table | None = None
 
@@ -118,9 +120,11 @@ class WorkingDays:
         """Return the calendar as a table: __d (date), __i (working days so far), __s (run)."""
         if self._relation is None:
             rows = relation_rows(self.days())
-            self._relation = ibis.memtable(
-                rows, schema={"__d": "date", "__i": "int64", "__s": "int64"}
-            )
+            schema = {"__d": "date", "__i": "int64", "__s": "int64"}
+            if self.inline is not None:
+                self._relation = self.inline("pingji_calendar", rows, schema)
+            else:
+                self._relation = ibis.memtable(rows, schema=schema)
         return self._relation
 
     def require(self, period: Period) -> None:

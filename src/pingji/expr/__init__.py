@@ -53,7 +53,6 @@ Call node and a compile callback.
 """
 
 from .checker import BUILTINS, POPULATION_FUNCTIONS, TYPES, check, type_of
-from .compiler import compile_expr, literal_value, uses_nodes
 from .nodes import (
     Binary,
     Bool,
@@ -106,3 +105,13 @@ __all__ = [
     "uses_nodes",
     "walk",
 ]
+
+
+def __getattr__(name: str):
+    # The compiler needs Ibis, which takes a third of a second to import: parsing and
+    # checking schemes (and running compiled plans) never load it.
+    if name in ("compile_expr", "literal_value", "uses_nodes"):
+        from . import compiler
+
+        return getattr(compiler, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

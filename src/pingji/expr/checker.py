@@ -7,6 +7,8 @@ import difflib
 import re
 from collections.abc import Container, Mapping
 
+from pingji.i18n import Text, msg
+
 from .nodes import (
     Binary,
     Bool,
@@ -115,7 +117,7 @@ def _norm_type(t: object) -> str:
     return t if t in TYPES else "any"
 
 
-def _err(node: Node, message: str) -> ExprError:
+def _err(node: Node, message: Text) -> ExprError:
     return ExprError(message, node.start, max(1, node.end - node.start))
 
 
@@ -125,7 +127,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 def date_literal(node: Node) -> datetime.date:
     """Return the day a `date('YYYY-MM-DD')` argument names, or raise ExprError at it."""
     if not isinstance(node, String):
-        raise _err(node, "date() takes a constant date in quotes, e.g. date('2025-01-31')")
+        raise _err(node, msg("date() takes a constant date in quotes, e.g. date('2025-01-31')"))
     text = node.value.strip()
     try:
         if not _ISO_DATE.fullmatch(text):
@@ -137,11 +139,15 @@ def date_literal(node: Node) -> datetime.date:
         ) from None
 
 
-def _describe(node: Node, t: str) -> str:
-    article = "an" if t[0] in "aeiou" else "a"
+# a type in words, as a message id ("a number" → 数字)
+_KINDS = {t: ("an " if t[0] in "aeiou" else "a ") + t for t in (*TYPES, _NULL)}
+
+
+def _describe(node: Node, t: str) -> Text:
+    kind = msg(_KINDS.get(t, "a " + t))
     if isinstance(node, Name):
-        return f"'{node.name}' is {article} {t}"
-    return f"this is {article} {t}"
+        return msg("'{name}' is {kind}", name=node.name, kind=kind)
+    return msg("this is {kind}", kind=kind)
 
 
 def _merge_functions(functions: Mapping[str, tuple[int, int | None]] | None) -> dict:
@@ -165,7 +171,7 @@ class _Checker:
 
     def type_of_name(self, node: Name) -> str:
         if node.name not in self.known:
-            message = f"unknown name '{node.name}'"
+            message = msg("unknown name '{name}'", name=node.name)
             candidates = (
                 list(self.known)
                 if isinstance(self.known, Mapping | set | frozenset | list | tuple)
@@ -173,11 +179,15 @@ class _Checker:
             )
             close = difflib.get_close_matches(node.name, [str(c) for c in candidates], n=1)
             if close:
-                message += f"; did you mean '{close[0]}'?"
+                message = msg("{message}; did you mean '{name}'?", message=message, name=close[0])
             elif candidates:
                 shown = sorted(str(c) for c in candidates)
                 more = ", …" if len(shown) > 12 else ""
-                message += f"; known names: {', '.join(shown[:12])}{more}"
+                message = msg(
+                    "{message}; known names: {names}",
+                    message=message,
+                    names=", ".join(shown[:12]) + more,
+                )
             raise _err(node, message)
         if isinstance(self.known, Mapping):
             return _norm_type(self.known[node.name])
@@ -187,7 +197,7 @@ class _Checker:
         t = self.infer(node)
         if t in wanted or t in ("any", _NULL):
             return t
-        raise _err(node, f"{why}, but {_describe(node, t)}")
+        raise _err(node, msg("{why}, but {described}", why=why, described=_describe(node, t)))
 
     def unify(self, nodes, why: str) -> str:
         """Return the common type of nodes that must agree (branches, list items)."""
@@ -200,7 +210,15 @@ class _Checker:
             if seen is None:
                 seen, first = t, node
             elif t != seen:
-                raise _err(node, f"{why}: {_describe(first, seen)} but {_describe(node, t)}")
+                raise _err(
+                    node,
+                    msg(
+                        "{why}: {first} but {second}",
+                        why=why,
+                        first=_describe(first, seen),
+                        second=_describe(node, t),
+                    ),
+                )
         if seen is not None:
             return seen
         return "any" if any(self.infer(n) == "any" for n in nodes) else _NULL
@@ -211,18 +229,28 @@ class _Checker:
             null_side = left if lt == _NULL else right
             raise _err(
                 null_side,
-                f"'{op} null' is never true; use isnull(x) or notnull(x) to test for null",
+                msg(
+                    "'{op} null' is never true; use isnull(x) or notnull(x) to test for null", op=op
+                ),
             )
         if "any" in (lt, rt) or lt == rt:
             if op not in ("=", "!=") and lt == "bool":
-                raise _err(left, f"'{op}' cannot order true/false values; use = or !=")
+                raise _err(left, msg("'{op}' cannot order true/false values; use = or !=", op=op))
             return
         # A date may be compared with a 'YYYY-MM-DD' string literal.
         if {lt, rt} == {"date", "string"} and (
             isinstance(left, String) or isinstance(right, String)
         ):
             return
-        raise _err(right, f"cannot compare {lt} with {rt}: {_describe(right, rt)}")
+        raise _err(
+            right,
+            msg(
+                "cannot compare {left} with {right}: {described}",
+                left=msg(lt),
+                right=msg(rt),
+                described=_describe(right, rt),
+            ),
+        )
 
     def infer(self, node: Node) -> str:
         key = id(node)
@@ -243,18 +271,21 @@ class _Checker:
             case Name():
                 return self.type_of_name(node)
             case Unary(op=op, operand=o):
-                self.expect(o, {"number"}, f"unary '{op}' needs a number")
+                self.expect(o, {"number"}, msg("unary '{op}' needs a number", op=op))
                 return "number"
             case Binary(op=op, left=a, right=b):
-                hint = "; use days_between(d1, d2) for dates" if op == "-" else ""
-                self.expect(a, {"number"}, f"'{op}' needs numbers{hint}")
-                self.expect(b, {"number"}, f"'{op}' needs numbers{hint}")
+                hint = msg("; use days_between(d1, d2) for dates") if op == "-" else ""
+                why = msg("'{op}' needs numbers{hint}", op=op, hint=hint)
+                self.expect(a, {"number"}, why)
+                self.expect(b, {"number"}, why)
                 return "number"
             case Compare(op=op, left=a, right=b):
                 self.comparable(a, b, op)
                 return "bool"
             case Logical(op=op, left=a, right=b):
-                why = f"'{op}' needs true/false values (compare numbers first, e.g. x > 0)"
+                why = msg(
+                    "'{op}' needs true/false values (compare numbers first, e.g. x > 0)", op=op
+                )
                 self.expect(a, {"bool"}, why)
                 self.expect(b, {"bool"}, why)
                 return "bool"
@@ -264,8 +295,8 @@ class _Checker:
             case In(operand=o, items=items):
                 for item in items:
                     if isinstance(item, Null):
-                        raise _err(item, "null in an 'in' list never matches; use isnull(x)")
-                self.unify((o, *items), "the values of 'in' must have one type")
+                        raise _err(item, msg("null in an 'in' list never matches; use isnull(x)"))
+                self.unify((o, *items), msg("the values of 'in' must have one type"))
                 return "bool"
             case Call():
                 return self.call(node)
@@ -275,23 +306,32 @@ class _Checker:
         name, args = node.name, node.args
         name_err = ExprError("", node.start, len(name))
         if name not in self.functions:
-            message = f"unknown function '{name}'"
+            message = msg("unknown function '{name}'", name=name)
             close = difflib.get_close_matches(name.lower(), list(self.functions), n=1)
             if close:
-                message += f"; did you mean {close[0]}()?"
-            message += f"; available: {', '.join(sorted(self.functions))}"
+                message = msg("{message}; did you mean {name}()?", message=message, name=close[0])
+            message = msg(
+                "{message}; available: {names}",
+                message=message,
+                names=", ".join(sorted(self.functions)),
+            )
             raise ExprError(message, name_err.offset, name_err.length)
         lo, hi = self.functions[name]
         if len(args) < lo or (hi is not None and len(args) > hi):
             if hi is None:
-                wanted = f"at least {lo}"
+                wanted = msg("at least {count}", count=lo)
             elif lo == hi:
-                wanted = f"exactly {lo}"
+                wanted = msg("exactly {count}", count=lo)
             else:
-                wanted = f"{lo} to {hi}"
-            usage = f"; write {_USAGE[name]}" if name in _USAGE else ""
+                wanted = msg("{low} to {high}", low=lo, high=hi)
+            usage = msg("; write {usage}", usage=_USAGE[name]) if name in _USAGE else ""
+            template = (
+                "{name}() takes {wanted} argument, got {got}{usage}"
+                if hi == 1
+                else "{name}() takes {wanted} arguments, got {got}{usage}"
+            )
             raise ExprError(
-                f"{name}() takes {wanted} argument{'s' if hi != 1 else ''}, got {len(args)}{usage}",
+                msg(template, name=name, wanted=wanted, got=len(args), usage=usage),
                 name_err.offset,
                 name_err.length,
             )
@@ -303,30 +343,39 @@ class _Checker:
         match name:
             case "if":
                 self.expect(args[0], {"bool"}, "the condition of if() must be true/false")
-                return self.unify(args[1:], "both branches of if() must have one type")
+                return self.unify(args[1:], msg("both branches of if() must have one type"))
             case "coalesce":
-                return self.unify(args, "the values of coalesce() must have one type")
+                return self.unify(args, msg("the values of coalesce() must have one type"))
             case "min" | "max":
-                t = self.unify(args, f"the values of {name}() must have one type")
+                t = self.unify(args, msg("the values of {name}() must have one type", name=name))
                 if t in ("string", "bool"):
-                    raise _err(node, f"{name}() needs numbers or dates, not {t}s")
+                    raise _err(
+                        node,
+                        msg(
+                            "{name}() needs numbers or dates, not {kind}",
+                            name=name,
+                            kind=msg(t + "s"),
+                        ),
+                    )
                 return t
             case "abs" | "floor" | "ceil":
-                self.expect(args[0], number, f"{name}() needs a number")
+                self.expect(args[0], number, msg("{name}() needs a number", name=name))
                 return "number"
             case "round":
-                self.expect(args[0], number, "round() needs a number")
+                self.expect(args[0], number, msg("round() needs a number"))
                 if len(args) == 2:
                     d = args[1]
                     if not (isinstance(d, Number) and d.is_integer and 0 <= d.value <= 9):
-                        raise _err(d, "the digits of round() must be a whole number from 0 to 9")
+                        raise _err(
+                            d, msg("the digits of round() must be a whole number from 0 to 9")
+                        )
                 return "number"
             case "clamp":
                 for a in args:
-                    self.expect(a, number, "clamp() needs numbers")
+                    self.expect(a, number, msg("clamp() needs numbers"))
                 return "number"
             case "between":
-                self.unify(args, "the values of between() must have one type")
+                self.unify(args, msg("the values of between() must have one type"))
                 return "bool"
             case "case":
                 subject, rest = args[0], args[1:]
@@ -334,8 +383,10 @@ class _Checker:
                 values = list(rest[1::2])
                 if len(rest) % 2 == 1:
                     values.append(rest[-1])  # the default
-                self.unify((subject, *keys), "the keys of case() must have the type of its subject")
-                return self.unify(values, "the results of case() must have one type")
+                self.unify(
+                    (subject, *keys), msg("the keys of case() must have the type of its subject")
+                )
+                return self.unify(values, msg("the results of case() must have one type"))
             case "days_between":
                 for a in args:
                     self.expect(a, {"date"}, "days_between() needs dates")
@@ -344,16 +395,20 @@ class _Checker:
                 date_literal(args[0])
                 return "date"
             case "add_days" | "add_months":
-                self.expect(args[0], {"date"}, f"{name}() needs a date")
-                unit = "days" if name == "add_days" else "months"
-                self.expect(args[1], number, f"the {unit} of {name}() must be a number")
+                self.expect(args[0], {"date"}, msg("{name}() needs a date", name=name))
+                why = (
+                    msg("the days of {name}() must be a number", name=name)
+                    if name == "add_days"
+                    else msg("the months of {name}() must be a number", name=name)
+                )
+                self.expect(args[1], number, why)
                 return "date"
             case "workdays_between":
                 for a in args:
                     self.expect(a, {"date"}, "workdays_between() needs dates")
                 return "number"
             case "year" | "month":
-                self.expect(args[0], {"date"}, f"{name}() needs a date")
+                self.expect(args[0], {"date"}, msg("{name}() needs a date", name=name))
                 return "number"
             case "isnull" | "notnull":
                 self.infer(args[0])
@@ -370,24 +425,33 @@ class _Checker:
     def population(self, node: Call) -> None:
         """Check a population function: a number, a constant where one is needed, a group."""
         name, args = node.name, node.args
-        self.expect(args[0], {"number"}, f"{name}() ranks numbers")
+        self.expect(args[0], {"number"}, msg("{name}() ranks numbers", name=name))
         rest = list(args[1:])
         if name == "ntile":
             k = rest.pop(0)
             if not (isinstance(k, Number) and k.is_integer and k.value >= 1):
                 raise _err(
                     k,
-                    "the buckets of ntile() must be a constant whole number of at least 1, e.g. ntile(x, 5)",
+                    msg(
+                        "the buckets of ntile() must be a constant whole number of at least 1, "
+                        "e.g. ntile(x, 5)"
+                    ),
                 )
         elif name == "quantile":
             q = rest.pop(0)
             if not (isinstance(q, Number) and 0 <= q.value <= 1):
                 raise _err(
-                    q, "the q of quantile() must be a constant from 0 to 1, e.g. quantile(x, 0.5)"
+                    q,
+                    msg(
+                        "the q of quantile() must be a constant from 0 to 1, e.g. quantile(x, 0.5)"
+                    ),
                 )
         for group in rest:  # the optional last argument splits the population into groups
             if self.infer(group) == _NULL:
-                raise _err(group, f"the group of {name}() must be a value such as an attribute")
+                raise _err(
+                    group,
+                    msg("the group of {name}() must be a value such as an attribute", name=name),
+                )
 
 
 def check(

@@ -6,19 +6,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pingji.errors import BadInput
+from pingji.i18n import Text, render
 
 
 class ExprError(BadInput):
     """An expression is malformed, refers to something unknown, or mixes types."""
 
-    def __init__(self, message: str, offset: int = 0, length: int = 1) -> None:
+    def __init__(self, message: Text, offset: int = 0, length: int = 1) -> None:
         super().__init__(message)
         self.message = message
         self.offset = max(0, offset)
         self.length = max(1, length)
 
     def __str__(self) -> str:
-        return self.message
+        return render(self.message)
 
     def pointer(self, text: str) -> str:
         """Return the expression's line and a caret line marking the problem."""

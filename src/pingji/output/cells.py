@@ -9,6 +9,7 @@ number. Excel files write such text as a string cell, never a formula (`excel_te
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import duckdb
@@ -38,17 +39,24 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def neutralised_query(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> str:
+def neutralised_query(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list | None = None,
+    numeric_text: Collection[str] = (),
+) -> str:
     """Return `sql` wrapped so that its text columns are neutralised, its other columns as is.
 
     Column names are neutralised too (a CSV header is a row of text; labels come from
     schemes). The names and types come from DuckDB (DESCRIBE, nothing is read); `params` are
-    the query's own parameters, still to be passed when the returned query is run."""
+    the query's own parameters, still to be passed when the returned query is run.
+    `numeric_text` names text columns the query itself prints from numbers ("-27.8%"): no
+    one can put a formula there, and a leading ' would stop a spreadsheet reading the number."""
     described = con.execute(f"DESCRIBE {sql}", params or []).fetchall()
     columns = []
     for name, kind, *_ in described:
         column = f"q.{_ident(name)}"
-        if kind == "VARCHAR":
+        if kind == "VARCHAR" and name not in numeric_text:
             column = neutralise_sql(column)
         columns.append(f"{column} AS {_ident(neutralise(name))}")
     return f"SELECT {', '.join(columns)} FROM ({sql}) q"

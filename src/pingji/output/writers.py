@@ -6,15 +6,19 @@ import os
 import shutil
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import duckdb
 
 from pingji.engine.run import Evaluation
 from pingji.errors import BadInput
+from pingji.output import numbers
 from pingji.output.cells import excel_cell, excel_row, neutralised_query
-from pingji.scheme.resolve import ResolvedScheme
+
+if TYPE_CHECKING:
+    from pingji.scheme.resolve import ResolvedScheme
 
 FORMATS = ("jsonl", "csv", "xlsx", "parquet")
 EXCEL_MAX_ROWS = 1_048_575  # one header row
@@ -42,7 +46,7 @@ def column_labels(rs: ResolvedScheme) -> dict[str, str]:
         name = n.node.label or n.id
         labels[f"{n.id}.value"] = f"{name} 指标值"
         labels[f"{n.id}.points"] = f"{name} 得分"
-        labels[f"{n.id}.score"] = f"{name} 百分制"
+        labels[f"{n.id}.score"] = f"{name} 得分率"  # points ÷ max on 0–100
         labels[f"{n.id}.passed"] = f"{name} 是否达标"
     for out in rs.scheme.outputs:
         labels[out.id] = out.label or out.id
@@ -95,27 +99,57 @@ def _copy_sql(ev: Evaluation, fmt: str, path: str) -> str:
     if fmt == "jsonl":
         return f"COPY ({ev.shaped_sql('nested')}) TO '{_path(path)}' (FORMAT JSON)"
     if fmt == "csv":  # text cells that could start a formula get a leading ' (output.cells)
-        rows = neutralised_query(ev.duck, ev.shaped_sql("text"))
+        rows = neutralised_query(ev.duck, rounded_sql(ev.duck, ev.scheme, ev.shaped_sql("text")))
         return f"COPY ({rows}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
     # Parquet is flat too (one column per node part): what BI tools and spreadsheets read
     return f"COPY ({ev.shaped_sql('flat')}) TO '{_path(path)}' (FORMAT PARQUET)"
 
 
+_NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT")
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def rounded_sql(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, sql: str) -> str:
+    """Return `sql` with its numeric result columns rounded as they are shown
+    (output.numbers: scores to the scheme's precision, a rate 0.92345 with one decimal of
+    percent to 0.923, money to cents); other columns as they are. Set-based, in DuckDB."""
+    formats = numbers.column_formats(rs)
+    replaced = []
+    for name, kind, *_ in con.execute(f"DESCRIBE {sql}").fetchall():
+        fmt = formats.get(name)
+        if fmt is not None and kind.startswith(_NUMERIC):
+            replaced.append(f"{fmt.sql('q.' + _ident(name))} AS {_ident(name)}")
+    if not replaced:
+        return sql
+    return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({sql}) q"
+
+
 def _write_xlsx(con: duckdb.DuckDBPyConnection, ev: Evaluation, path: str) -> None:
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
 
-    rs = ev.plan.scheme
+    rs = ev.scheme
     if ev.raw.num_rows > EXCEL_MAX_ROWS:
         raise BadInput(
             f"{ev.raw.num_rows:,} results do not fit in one Excel sheet ({EXCEL_MAX_ROWS:,} rows): "
             "use --format csv or parquet"
         )
     flat = con.execute(ev.shaped_sql("text")).to_arrow_table()
+    # the root node's points and score repeat `points` and `score`: shown once
+    flat = flat.drop_columns([c for c in numbers.duplicate_columns(rs) if c in flat.column_names])
     labels = column_labels(rs)
+    formats = numbers.column_formats(rs)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("结果")
     ws.freeze_panes = "B3"
+    # filter buttons on the id row (the second header), over every result row
+    last = get_column_letter(max(1, flat.num_columns))
+    ws.auto_filter.ref = f"A2:{last}{flat.num_rows + 2}"
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
 
@@ -130,9 +164,22 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, ev: Evaluation, path: str) -> No
 
     ws.append(header([labels.get(c, c) for c in flat.column_names]))
     ws.append(header(flat.column_names))
+    # numeric columns: the value rounded as shown, in a cell with its number format
+    styled = {i: formats[name] for i, name in enumerate(flat.column_names) if name in formats}
+
+    def number_cell(value, fmt: numbers.NumberFormat):
+        cell = WriteOnlyCell(ws, value=fmt.rounded(value))
+        cell.number_format = fmt.excel()
+        return cell
+
     for batch in flat.to_batches(10_000):
         for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
-            ws.append(excel_row(ws, list(row)))
+            values = excel_row(ws, list(row))
+            for i, fmt in styled.items():
+                value = values[i]
+                if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+                    values[i] = number_cell(value, fmt)
+            ws.append(values)
     info = wb.create_sheet("说明")
     info.append(excel_row(info, ["方案", rs.scheme.label or rs.id, rs.id]))
     info.append(excel_row(info, ["版本", str(rs.scheme.version)]))

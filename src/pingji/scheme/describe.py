@@ -36,11 +36,11 @@ def describe_band(b: Band) -> str:
 
 def describe_bands(bands: Bands) -> str:
     """Return every band and the value used outside them."""
-    text = ";".join(describe_band(b) for b in bands.bands)
+    text = "；".join(describe_band(b) for b in bands.bands)
     if any(isinstance(b.points, tuple) for b in bands.bands):
         end = "低值端" if bands.better == "lower" else "高值端"
-        text += f"(区间内按比例插值,{end}得高分)"
-    return text + f";其他 → {_n(bands.else_)} 分"
+        text += f"（区间内按比例插值，{end}得高分）"
+    return text + f"；其他 → {_n(bands.else_)} 分"
 
 
 def describe_rule(rn: ResolvedNode) -> str:
@@ -57,40 +57,40 @@ def describe_rule(rn: ResolvedNode) -> str:
             if _is_num(z) and _is_num(f)
             else ""
         )
-        return f"线性计分:{_n(z)} 得 0 分,{_n(f)} 得满分 {mx} 分,之间按比例,超出取端点{'(' + direction + ')' if direction else ''}"
+        return f"线性计分：{_n(z)} 得 0 分，{_n(f)} 得满分 {mx} 分，之间按比例，超出取端点{'（' + direction + '）' if direction else ''}"
     if kind == "bands":
-        return "分段计分:" + describe_bands(rule.bands)
+        return "分段计分：" + describe_bands(rule.bands)
     if kind == "mapping":
-        cases = ",".join(f"{k} → {_n(v)} 分" for k, v in rule.mapping.cases.items())
-        return f"对照计分:{cases},其他 → {_n(rule.mapping.else_)} 分"
+        cases = "，".join(f"{k} → {_n(v)} 分" for k, v in rule.mapping.cases.items())
+        return f"对照计分：{cases}，其他 → {_n(rule.mapping.else_)} 分"
     if kind == "manual":
-        return f"人工评分,按评分量表折算为 0–{mx} 分(多人评分取平均)"
+        return f"人工评分，按评分量表折算为 0–{mx} 分（多人评分取平均）"
     if kind == "expr":
-        return f"按公式计分:{rule.expr}(限定在 0–{mx} 分)"
+        return f"按公式计分：{rule.expr}（限定在 0–{mx} 分）"
     d = rule.deduction
     start = _n(d.start) if d.start is not None else mx
     parts = []
     for item in d.items:
-        label = f"{item.label}:" if item.label else ""
+        label = f"{item.label}：" if item.label else ""
         if item.kind == "per":
-            parts.append(f"{label}每次({item.per})扣 {_n(item.points)} 分")
+            parts.append(f"{label}每次（{item.per}）扣 {_n(item.points)} 分")
         elif item.kind in ("shortfall", "excess"):
             ref = item.below if item.kind == "shortfall" else item.above
             what = "低于" if item.kind == "shortfall" else "超过"
             unit = "不足一档按一档计" if item.steps == "started" else "满一档才计"
             parts.append(
-                f"{label}{item.shortfall or item.excess} {what} {_n(ref)} 时每 {_n(item.step)} 扣 {_n(item.points)} 分({unit})"
+                f"{label}{item.shortfall or item.excess} {what} {_n(ref)} 时每 {_n(item.step)} 扣 {_n(item.points)} 分（{unit}）"
             )
         elif item.kind == "amount":
             parts.append(f"{label}扣 {item.amount} 分")
         else:
-            parts.append(f"{label}按 {item.of} 分段扣分:{describe_bands(item.bands)}")
+            parts.append(f"{label}按 {item.of} 分段扣分：{describe_bands(item.bands)}")
         if item.cap is not None:
-            parts[-1] += f",最多扣 {_n(item.cap)} 分"
-    tail = f";最低 {_n(d.floor)} 分"
+            parts[-1] += f"，最多扣 {_n(item.cap)} 分"
+    tail = f"；最低 {_n(d.floor)} 分"
     if d.cap is not None:
-        tail += f",合计最多扣 {_n(d.cap)} 分"
-    return f"扣分制:从 {start} 分起扣;" + ";".join(parts) + tail
+        tail += f"，合计最多扣 {_n(d.cap)} 分"
+    return f"扣分制：从 {start} 分起扣；" + "；".join(parts) + tail
 
 
 def describe_group(rs: ResolvedScheme, rn: ResolvedNode) -> str:
@@ -98,26 +98,26 @@ def describe_group(rs: ResolvedScheme, rn: ResolvedNode) -> str:
     node = rn.node
     children = [rs.nodes[c.id] for c in node.children]
     if node.weights_by is not None:
-        profiles = ";".join(
+        profiles = "；".join(
             f"{k}: " + ":".join(_n(w[c.id]) for c in children)
             for k, w in node.weights_by.profiles.items()
         )
-        order = ":".join(c.node.label or c.id for c in children)
-        return f"按 {node.weights_by.by} 选择权重({order}):{profiles};得分 = Σ 权重×得分率 / Σ 权重 × {_n(rn.max)}"
+        order = "、".join(c.node.label or c.id for c in children)
+        return f"按 {node.weights_by.by} 选择权重（{order}）：{profiles}；得分 = Σ 权重×得分率 / Σ 权重 × {_n(rn.max)}"
     weighting = node.weighting or (
         "fractions" if any(c.node.weight is not None for c in children) else "points"
     )
     if weighting == "points":
-        return f"各项分值相加(满分 {_n(rn.max)})"
-    ws = ",".join(f"{c.node.label or c.id} {_n(c.weight)}" for c in children)
-    return f"加权({ws}),满分 {_n(rn.max)}"
+        return f"各项分值相加（满分 {_n(rn.max)}）"
+    ws = "，".join(f"{c.node.label or c.id} {_n(c.weight)}" for c in children)
+    return f"加权（{ws}），满分 {_n(rn.max)}"
 
 
 def describe_missing(rn: ResolvedNode) -> str:
     """Return what happens when the node has no input."""
     return {
         "zero": "缺数据记 0 分",
-        "exclude": "缺数据时不计入,上级按其余项折算",
+        "exclude": "缺数据时不计入，上级按其余项折算",
         "fail": "缺数据即报错",
     }[rn.missing]
 
@@ -158,14 +158,14 @@ def describe_metric(m: Metric) -> str:
     wtext = describe_window(m.window)
     aggs = AGGREGATION_WORDS
     if m.aggregation:
-        where = f",条件 {m.where}" if m.where else ""
+        where = f"，条件 {m.where}" if m.where else ""
         return f"{wtext} {getattr(m, m.aggregation)} {aggs[m.aggregation]}{where}"
     if m.attribute:
         return f"档案字段 {m.attribute}"
     if m.latest:
         return f"期末前最近一期 {m.latest}"
     if m.rating:
-        return f"人工评分 {m.rating}(量表 {_n(m.scale[0])}–{_n(m.scale[1])},多人取平均)"
+        return f"人工评分 {m.rating}（量表 {_n(m.scale[0])}–{_n(m.scale[1])}，多人取平均）"
     return f"公式 {m.expr}"
 
 

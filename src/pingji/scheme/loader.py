@@ -29,6 +29,7 @@ from ruamel.yaml.scalarstring import (
 )
 
 from pingji.errors import Problem, SchemeError
+from pingji.i18n import Message, msg, pydantic_message
 from pingji.scheme import models
 from pingji.scheme.models import Scheme
 
@@ -149,8 +150,11 @@ _OPENING_RUN = re.compile(r"[\[{](?:\s*[\[{]){" + str(MAX_DEPTH) + "}")
 
 def _too_deep(line: int, col: int) -> Problem:
     return Problem(
-        f"mappings and lists are nested more than {MAX_DEPTH} deep here: "
-        "a scheme is not nested so deep",
+        msg(
+            "mappings and lists are nested more than {depth} deep here: "
+            "a scheme is not nested so deep",
+            depth=MAX_DEPTH,
+        ),
         line,
         col,
     )
@@ -184,8 +188,12 @@ def _check_aliases(yaml: YAML, text: str) -> Problem | None:
             if repeated > MAX_ALIAS_VALUES:
                 mark = event.start_mark
                 return Problem(
-                    f"YAML aliases (*name) repeat more than {MAX_ALIAS_VALUES:,} values in "
-                    f"all (at *{event.anchor}): write the values out, or repeat fewer of them",
+                    msg(
+                        "YAML aliases (*name) repeat more than {limit:,} values in all "
+                        "(at *{anchor}): write the values out, or repeat fewer of them",
+                        limit=MAX_ALIAS_VALUES,
+                        anchor=event.anchor,
+                    ),
                     mark.line + 1,
                     mark.column + 1,
                 )
@@ -207,11 +215,14 @@ def _plain(node: Any, path: Path_, pos: Positions, problems: list[Problem]) -> A
     tag_value = getattr(tag, "value", None) if tag is not None else None
     if isinstance(node, TaggedScalar) or tag_value:
         line_col = pos.of(path)
-        name = _tag_name(tag_value) if tag_value else "a tagged value"
+        name = _tag_name(tag_value) if tag_value else msg("a tagged value")
         problems.append(
             Problem(
-                f"YAML tags such as {name} are not allowed in a scheme: "
-                "write plain values (text, numbers, lists, mappings)",
+                msg(
+                    "YAML tags such as {tag} are not allowed in a scheme: "
+                    "write plain values (text, numbers, lists, mappings)",
+                    tag=name,
+                ),
                 *(line_col or (None, None)),
                 path=_dotted(path),
             )
@@ -313,11 +324,16 @@ def _pydantic_problems(err: ValidationError, data: Any, pos: Positions) -> list[
             # a key valid elsewhere (`else` of bands, written beside `bands:`) is not its own typo
             others = [word for word in _VOCABULARY if word != bad]
             close = difflib.get_close_matches(bad, others, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = msg(" (did you mean '{word}'?)", word=close[0]) if close else ""
             allowed = _allowed_keys(e["loc"])
             problems.append(
                 Problem(
-                    f"unknown key '{bad}'{hint}: a typo is never ignored{allowed}",
+                    msg(
+                        "unknown key '{key}'{hint}: a typo is never ignored{allowed}",
+                        key=bad,
+                        hint=hint,
+                        allowed=allowed,
+                    ),
                     *(pos.of(key, key=True) or (None, None)),
                     path=_dotted(key),
                 )
@@ -343,18 +359,21 @@ def _paths(dotted: set[str]) -> list[Path_]:
     return [tuple(int(x) if x.isdigit() else x for x in d.split(".")) for d in dotted if d]
 
 
-def _message(errors: list[dict], key: Path_, data: Any) -> tuple[str, Path_]:
+def _message(errors: list[dict], key: Path_, data: Any) -> tuple[Message, Path_]:
     """Return the message for the errors found at one field path, and the path to point at."""
     first = errors[0]
     kind = first["type"]
-    got = f" (got {_short(first.get('input'))})"
+    got = msg(" (got {value})", value=_short(first.get("input")))
     if kind == "missing":
         name = first["loc"][-1]
-        return f"required key '{name}' is missing: add `{name}: …`", key
+        return msg("required key '{key}' is missing: add `{key}: …`", key=name), key
     if any(e["type"] == "finite_number" for e in errors):
         return (
-            f"expected a finite number{got}: .nan, .inf and numbers beyond ±1.8e308 "
-            "(such as 1e400) cannot be computed with",
+            msg(
+                "expected a finite number{got}: .nan, .inf and numbers beyond ±1.8e308 "
+                "(such as 1e400) cannot be computed with",
+                got=got,
+            ),
             key,
         )
     if kind == "value_error":
@@ -364,24 +383,37 @@ def _message(errors: list[dict], key: Path_, data: Any) -> tuple[str, Path_]:
         if isinstance(here, dict):
             for word in message.split("`")[1::2]:
                 if word in here:
-                    return message, (*key, word)
-        return message, key
-    expected: list[str] = []
+                    return msg(message), (*key, word)
+        return msg(message), key
+    expected: list[Message] = []
     for e in errors:
         if e["type"] == "literal_error":
-            want = f"one of {e['ctx']['expected']}"
+            want = msg("one of {choices}", choices=str(e["ctx"]["expected"]))
         elif e["type"] == "string_pattern_mismatch":
-            want = _PATTERNS.get(e["ctx"]["pattern"], f"text matching {e['ctx']['pattern']}")
+            pattern = e["ctx"]["pattern"]
+            want = (
+                msg(_PATTERNS[pattern])
+                if pattern in _PATTERNS
+                else msg("text matching {pattern}", pattern=pattern)
+            )
         else:
-            want = _EXPECTED.get(e["type"], "")
-        if want and want not in expected:
+            want = msg(_EXPECTED[e["type"]]) if e["type"] in _EXPECTED else None
+        if want is not None and want not in expected:
             expected.append(want)
     if expected:
-        return f"expected {' or '.join(expected)}{got}", key
-    return f"{first['msg']}{got}", key
+        return msg("expected {expected}{got}", expected=_either(expected), got=got), key
+    return msg("{detail}{got}", detail=pydantic_message(first), got=got), key
 
 
-def _allowed_keys(loc: tuple) -> str:
+def _either(choices: list[Message]) -> Message:
+    """Return "a or b or c" (Chinese: 甲或乙或丙) of the expected values."""
+    either = choices[0]
+    for choice in choices[1:]:
+        either = msg("{first} or {second}", first=either, second=choice)
+    return either
+
+
+def _allowed_keys(loc: tuple) -> Message | str:
     """Return `; allowed here: …` naming the keys of the model an unknown key was found in."""
     current: Any = models.Scheme
     for part in loc[:-1]:
@@ -391,7 +423,8 @@ def _allowed_keys(loc: tuple) -> str:
     current = next((m for m in _members(current) if _is_model(m)), None)
     if current is None:
         return ""
-    return "; allowed here: " + ", ".join(f.alias or n for n, f in current.model_fields.items())
+    allowed = ", ".join(f.alias or n for n, f in current.model_fields.items())
+    return msg("; allowed here: {keys}", keys=allowed)
 
 
 def _is_model(tp: Any) -> bool:
@@ -443,11 +476,12 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise SchemeError(
-            file, [Problem(f"malformed YAML: {exc.problem or exc.context}", line, col)], text
-        ) from None
+        detail = str(exc.problem or exc.context)
+        problem = Problem(msg("malformed YAML: {detail}", detail=detail), line, col)
+        raise SchemeError(file, [problem], text) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
-        raise SchemeError(file, [Problem(f"malformed YAML: {exc}")], text) from None
+        problem = Problem(msg("malformed YAML: {detail}", detail=str(exc)))
+        raise SchemeError(file, [problem], text) from None
     if too_many:
         raise SchemeError(file, [too_many], text)
     pos = Positions(text)
@@ -459,7 +493,7 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
     if not isinstance(data, dict):
         raise SchemeError(
             file,
-            [Problem("a scheme file is a YAML mapping (id:, entity:, period:, …)", 1, 1)],
+            [Problem(msg("a scheme file is a YAML mapping (id:, entity:, period:, …)"), 1, 1)],
             text,
         )
     try:
@@ -479,9 +513,13 @@ def _document_start(lines: list[str]) -> tuple[int, int]:
 
 
 def _too_large(size: int | None = None) -> Problem:
-    got = f" ({size:,} bytes)" if size is not None else ""
+    got = msg(" ({size:,} bytes)", size=size) if size is not None else ""
     return Problem(
-        f"the scheme is larger than 1 MB{got}: a scheme holds at most {MAX_SCHEME_BYTES:,} bytes"
+        msg(
+            "the scheme is larger than 1 MB{got}: a scheme holds at most {limit:,} bytes",
+            got=got,
+            limit=MAX_SCHEME_BYTES,
+        )
     )
 
 
@@ -499,8 +537,10 @@ def read_scheme_file(path: str | Path) -> tuple[str, str]:
         text = data.decode("utf-8-sig")  # universal newlines, as reading in text mode does
         return str(p), text.replace("\r\n", "\n").replace("\r", "\n")
     except FileNotFoundError:
-        raise SchemeError(str(p), [Problem("no such scheme file")]) from None
+        raise SchemeError(str(p), [Problem(msg("no such scheme file"))]) from None
     except UnicodeDecodeError as exc:
-        raise SchemeError(str(p), [Problem(f"not UTF-8 text ({exc.reason})")]) from None
+        problem = Problem(msg("not UTF-8 text ({reason})", reason=exc.reason))
+        raise SchemeError(str(p), [problem]) from None
     except OSError as exc:
-        raise SchemeError(str(p), [Problem(f"cannot read the file: {exc.strerror}")]) from None
+        problem = Problem(msg("cannot read the file: {detail}", detail=str(exc.strerror)))
+        raise SchemeError(str(p), [problem]) from None

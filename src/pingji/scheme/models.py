@@ -21,6 +21,11 @@ from pingji.scheme.colors import check_color
 FiniteFloat = Annotated[StrictFloat, Field(allow_inf_nan=False)]
 Number = StrictInt | FiniteFloat
 
+# How a number is shown on pages and in exports (output/numbers.py): a rate 0.92 as 92.0%,
+# an amount as 12,500.00. Display only: the stored value is never changed by it.
+NumberFormat = Literal["percent", "money", "number", "integer"]
+Decimals = Annotated[int, Field(ge=0, le=6)]
+
 
 class Model(BaseModel):
     """Base of every scheme model: unknown keys are errors, models are immutable."""
@@ -88,6 +93,8 @@ class Metric(Described):
     # value when an aggregation finds no rows (sum and count: 0; the others: missing)
     default: Number | None = None
     unit: str | None = None
+    format: NumberFormat | None = None  # how the value is shown (percent, money, …)
+    decimals: Decimals | None = None  # digits after the point when shown
 
     @property
     def kinds(self) -> list[str]:
@@ -120,7 +127,13 @@ class Metric(Described):
             raise ValueError("`default` belongs to aggregations (the value when no rows are found)")
         if self.aggregation is None and (self.where is not None or self.window != "period"):
             raise ValueError("`where` and `window` belong to aggregations (sum, count, …)")
+        _check_decimals(self.format, self.decimals)
         return self
+
+
+def _check_decimals(fmt: str | None, decimals: int | None) -> None:
+    if fmt == "integer" and decimals not in (None, 0):
+        raise ValueError("`format: integer` shows no decimals: leave out `decimals`")
 
 
 # --------------------------------------------------------------------- rules
@@ -487,6 +500,15 @@ class Output(Described):
     expr: str
     type: Literal["number", "money", "integer", "string"] = "number"
     round: int | None = None
+    format: NumberFormat | None = None  # how the value is shown; default follows `type`
+    decimals: Decimals | None = None  # digits after the point when shown
+
+    @model_validator(mode="after")
+    def _display(self) -> Output:
+        if self.type == "string" and (self.format is not None or self.decimals is not None):
+            raise ValueError("`format` and `decimals` belong to numeric outputs, not `string`")
+        _check_decimals(self.format, self.decimals)
+        return self
 
 
 class Check(Described):
@@ -537,6 +559,12 @@ class Evidence(Described):
     when: str
 
 
+class Display(Model):
+    """How the scheme's scores and points are shown: one precision on every page and export."""
+
+    decimals: Annotated[int, Field(ge=0, le=4)] = 1
+
+
 class Scheme(Described):
     """A whole evaluation scheme."""
 
@@ -556,6 +584,7 @@ class Scheme(Described):
     outputs: list[Output] = []
     checks: list[Check] = []
     notes: list[str] = []
+    display: Display = Display()
 
     @model_validator(mode="before")
     @classmethod

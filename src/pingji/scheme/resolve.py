@@ -12,6 +12,7 @@ from typing import Any
 from pingji import expr
 from pingji.data.contract import ROW_COLUMN, TABLES, Column, TableSpec, as_read, with_declared
 from pingji.errors import Problem, SchemeError
+from pingji.i18n import Text, msg
 from pingji.scheme.loader import Path_, Positions, parse_scheme_text, read_scheme_file
 from pingji.scheme.models import Node, Scheme
 
@@ -111,12 +112,12 @@ class _Checker:
         self.pass_ids: set[str] = set()
         self.exprs: dict[Path_, Any] = {}
 
-    def problem(self, path: Path_, message: str, key: bool = False) -> None:
+    def problem(self, path: Path_, message: Text, key: bool = False) -> None:
         """Record a problem at a field path."""
         line, col = self.pos.of(path, key=key) or (None, None)
         self.problems.append(Problem(message, line, col, ".".join(map(str, path))))
 
-    def problem_in(self, path: Path_, node: Any, message: str) -> None:
+    def problem_in(self, path: Path_, node: Any, message: Text) -> None:
         """Record a problem at a sub-expression (the column points at it inside the string)."""
         line, col = self.pos.expr_column(path, node.start) or (None, None)
         self.problems.append(Problem(message, line, col, ".".join(map(str, path))))
@@ -138,7 +139,11 @@ class _Checker:
             line, col = self.pos.expr_column(path, err.offset) or (None, None)
             self.problems.append(
                 Problem(
-                    f"in expression `{' '.join(str(text).split())}`: {err.message}",
+                    msg(
+                        "in expression `{expression}`: {message}",
+                        expression=" ".join(str(text).split()),
+                        message=err.message,
+                    ),
                     line,
                     col,
                     ".".join(map(str, path)),
@@ -199,8 +204,12 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         entities = [t for t, s in tables.items() if s.kind == "entity"]
         c.problem(
             ("entity",),
-            f"'{scheme.entity}' is not an entity table{_did_you_mean(scheme.entity, entities)} "
-            f"(entity tables: {', '.join(entities)}; declare your own under `tables`)",
+            msg(
+                "'{entity}' is not an entity table{hint} (entity tables: {names}; declare your own under `tables`)",
+                entity=scheme.entity,
+                hint=_did_you_mean(scheme.entity, entities),
+                names=", ".join(entities),
+            ),
         )
         c.fail_if_any()
 
@@ -208,11 +217,15 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     param_types = {name: (p.type or param_type(p.default)) for name, p in scheme.params.items()}
     for table in scheme.extra_columns:
         if table not in tables:
-            c.problem(("extra_columns", table), f"unknown table '{table}'", key=True)
+            c.problem(
+                ("extra_columns", table), msg("unknown table '{table}'", table=table), key=True
+            )
     base_names = {**param_types, **PERIOD_NAMES}
     clashes = set(scheme.params) & set(scheme.metrics)
     for name in sorted(clashes):
-        c.problem(("params", name), f"'{name}' is both a parameter and a metric", key=True)
+        c.problem(
+            ("params", name), msg("'{name}' is both a parameter and a metric", name=name), key=True
+        )
 
     # ---------------------------------------------------------------------- metrics
     metric_types: dict[str, str] = {}
@@ -224,7 +237,11 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             or name in RESULT_NAMES
             or name in ("grade", "class", "status", "value")
         ):
-            c.problem(path, f"'{name}' is a reserved name; choose another metric name", key=True)
+            c.problem(
+                path,
+                msg("'{name}' is a reserved name; choose another metric name", name=name),
+                key=True,
+            )
         deps[name] = set()
         if m.aggregation:
             ref = getattr(m, m.aggregation)
@@ -233,36 +250,62 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             if spec is None or spec.kind != "fact":
                 facts = [t for t, s in tables.items() if s.kind == "fact"]
                 article = "an" if spec is not None and spec.kind == "entity" else "a"
-                what = f"{article} {spec.kind} table" if spec is not None else "an unknown table"
+                # "an entity table", "a fact table" or "an unknown table", each a message id
+                what = msg(
+                    f"{article} {spec.kind} table" if spec is not None else "an unknown table"
+                )
                 c.problem(
                     (*path, m.aggregation),
-                    f"'{table}' is {what}{_did_you_mean(table, facts)}; "
-                    f"`{m.aggregation}` reads a fact table: {', '.join(facts)}",
+                    msg(
+                        "'{table}' is {what}{hint}; `{aggregation}` reads a fact table: {names}",
+                        table=table,
+                        what=what,
+                        hint=_did_you_mean(table, facts),
+                        aggregation=m.aggregation,
+                        names=", ".join(facts),
+                    ),
                 )
                 metric_types[name] = "any"  # known, so expressions using it are not reported too
                 continue
             if spec.entity not in (None, scheme.entity):
                 c.problem(
                     (*path, m.aggregation),
-                    f"table '{table}' describes {spec.entity}, but this scheme evaluates "
-                    f"{scheme.entity} (its tables: {_tables_of(scheme.entity, tables)})",
+                    msg(
+                        "table '{table}' describes {entity}, but this scheme evaluates {entity2} (its tables: {tables_of})",
+                        table=table,
+                        entity=spec.entity,
+                        entity2=scheme.entity,
+                        tables_of=_tables_of(scheme.entity, tables),
+                    ),
                 )
             columns = {col.name: col for col in spec.columns}
             extras = set(scheme.extra_columns.get(table, []))
             if m.aggregation == "count" and column:
-                c.problem((*path, "count"), "`count` counts rows: write the table name only")
+                c.problem((*path, "count"), msg("`count` counts rows: write the table name only"))
             elif m.aggregation != "count" and not column:
-                c.problem((*path, m.aggregation), f"write `{m.aggregation}: {table}.<column>`")
+                c.problem(
+                    (*path, m.aggregation),
+                    msg(
+                        "write `{aggregation}: {table}.<column>`",
+                        aggregation=m.aggregation,
+                        table=table,
+                    ),
+                )
             elif column and column not in columns and column not in extras:
                 c.problem(
                     (*path, m.aggregation),
-                    f"table '{table}' has no column '{column}'{_did_you_mean(column, columns)} "
-                    f"(columns: {', '.join(columns)}; declare others under extra_columns)",
+                    msg(
+                        "table '{table}' has no column '{column}'{hint} (columns: {names}; declare others under extra_columns)",
+                        table=table,
+                        column=column,
+                        hint=_did_you_mean(column, columns),
+                        names=", ".join(columns),
+                    ),
                 )
             if spec.date is None and m.window != "all":
                 c.problem(
                     (*path, "window"),
-                    f"table '{table}' has no date column: use `window: all`",
+                    msg("table '{table}' has no date column: use `window: all`", table=table),
                 )
             if m.where:
                 where_known = {col: _col_type(columns.get(col)) for col in (*columns, *extras)}
@@ -277,8 +320,12 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 if column in columns and columns[column].type != "date":
                     c.problem(
                         (*path, m.aggregation),
-                        f"`{m.aggregation}` takes a date column (the earliest/latest date); "
-                        f"'{column}' is {columns[column].type}: use min or max",
+                        msg(
+                            "`{aggregation}` takes a date column (the earliest/latest date); '{column}' is {type}: use min or max",
+                            aggregation=m.aggregation,
+                            column=column,
+                            type=columns[column].type,
+                        ),
                     )
         elif m.attribute:
             col = entity.column(m.attribute)
@@ -286,9 +333,13 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 names = [col.name for col in entity.columns]
                 c.problem(
                     (*path, "attribute"),
-                    f"table '{scheme.entity}' has no column '{m.attribute}'"
-                    f"{_did_you_mean(m.attribute, names)} (columns: {', '.join(names)}; "
-                    f"declare others under extra_columns.{scheme.entity})",
+                    msg(
+                        "table '{entity}' has no column '{attribute}'{hint} (columns: {names}; declare others under extra_columns.{entity})",
+                        entity=scheme.entity,
+                        attribute=m.attribute,
+                        hint=_did_you_mean(m.attribute, names),
+                        names=", ".join(names),
+                    ),
                 )
             metric_types[name] = _col_type(col)
         elif m.latest:
@@ -298,27 +349,41 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 dated = ", ".join(t for t, s in tables.items() if s.kind == "fact" and s.date)
                 c.problem(
                     (*path, "latest"),
-                    f"write `latest: <table>.<column>` of a dated fact table ({dated})",
+                    msg(
+                        "write `latest: <table>.<column>` of a dated fact table ({dated})",
+                        dated=dated,
+                    ),
                 )
             elif spec.column(column) is None and column not in scheme.extra_columns.get(table, []):
                 c.problem(
                     (*path, "latest"),
-                    f"table '{table}' has no column '{column}'"
-                    f"{_did_you_mean(column, [col.name for col in spec.columns])} "
-                    f"(columns: {', '.join(col.name for col in spec.columns)}; "
-                    "declare others under extra_columns)",
+                    msg(
+                        "table '{table}' has no column '{column}'{hint} (columns: {names}; declare others under extra_columns)",
+                        table=table,
+                        column=column,
+                        hint=_did_you_mean(column, [col.name for col in spec.columns]),
+                        names=", ".join(col.name for col in spec.columns),
+                    ),
                 )
             elif spec.entity not in (None, scheme.entity):
                 c.problem(
                     (*path, "latest"),
-                    f"table '{table}' describes {spec.entity}, but this scheme evaluates {scheme.entity}",
+                    msg(
+                        "table '{table}' describes {entity}, but this scheme evaluates {entity2}",
+                        table=table,
+                        entity=spec.entity,
+                        entity2=scheme.entity,
+                    ),
                 )
             metric_types[name] = _col_type(spec.column(column) if spec else None)
         elif m.rating:
             lo, hi = m.scale or (0, 0)
             if not lo < hi:
                 c.problem(
-                    (*path, "scale"), f"a scale runs from a lower to a higher value (got {lo}…{hi})"
+                    (*path, "scale"),
+                    msg(
+                        "a scale runs from a lower to a higher value (got {lo}…{hi})", lo=lo, hi=hi
+                    ),
                 )
             metric_types[name] = "number"
         else:
@@ -351,8 +416,11 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                 first = pos.of((*ids[node.id], "id"))
                 c.problem(
                     (*path, "id"),
-                    f"node id '{node.id}' is used twice (first at line {first[0] if first else '?'}); "
-                    "every node needs its own id",
+                    msg(
+                        "node id '{id}' is used twice (first at line {value}); every node needs its own id",
+                        id=node.id,
+                        value=first[0] if first else "?",
+                    ),
                 )
                 continue
             ids[node.id] = path
@@ -373,20 +441,25 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             if kind not in ("bool", "any"):
                 c.problem(
                     ("evidence", "when"),
-                    f"`when` needs a true/false value (e.g. orders >= 3), but this is a {kind}",
+                    msg(
+                        "`when` needs a true/false value (e.g. orders >= 3), but this is a {kind}",
+                        kind=kind,
+                    ),
                 )
         if "rated" in scheme.metrics:
             c.problem(
                 ("metrics", "rated"),
-                "'rated' is a reserved name with `evidence`; choose another metric name",
+                msg("'rated' is a reserved name with `evidence`; choose another metric name"),
                 key=True,
             )
         for i, st in enumerate(scheme.consequences.statuses if scheme.consequences else []):
             if st.status == NOT_RATED:
                 c.problem(
                     ("consequences", "statuses", i, "status"),
-                    f"'{NOT_RATED}' is the status of entities without enough evidence "
-                    "(`evidence`): choose another status",
+                    msg(
+                        "'{NOT_RATED}' is the status of entities without enough evidence (`evidence`): choose another status",
+                        NOT_RATED=NOT_RATED,
+                    ),
                 )
     grade_codes: list[str] = []
     if scheme.grades is not None:
@@ -394,14 +467,14 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         gp: Path_ = ("grades",)
         grade_codes = [lv.grade for lv in g.levels]
         if len(set(grade_codes)) != len(grade_codes):
-            c.problem((*gp, "levels"), "a grade appears twice in `levels`")
+            c.problem((*gp, "levels"), msg("a grade appears twice in `levels`"))
         if g.rules is None:  # `on` is what score bands apply to; rules name their own values
             c.expression((*gp, "on"), g.on, result_known, GRADE_FUNCTIONS)
         with_min = [lv for lv in g.levels if lv.lower is not None]
         if g.rules is None and not with_min:
             c.problem(
                 (*gp, "levels"),
-                "give the levels a `min` or `above` (score bands) or add grade `rules`",
+                msg("give the levels a `min` or `above` (score bands) or add grade `rules`"),
             )
         if with_min:
             _check_bands(c, g)
@@ -409,16 +482,31 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             if rule.grade is not None and rule.grade not in grade_codes:
                 c.problem(
                     (*gp, "rules", i, "grade"),
-                    f"unknown grade '{rule.grade}'; levels: {', '.join(grade_codes)}",
+                    msg(
+                        "unknown grade '{grade}'; levels: {names}",
+                        grade=rule.grade,
+                        names=", ".join(grade_codes),
+                    ),
                 )
             c.expression((*gp, "rules", i, "when"), rule.when, result_known, GRADE_FUNCTIONS)
         if g.else_ is not None and g.else_ not in grade_codes:
-            c.problem((*gp, "else"), f"unknown grade '{g.else_}'; levels: {', '.join(grade_codes)}")
+            c.problem(
+                (*gp, "else"),
+                msg(
+                    "unknown grade '{else_value}'; levels: {names}",
+                    else_value=g.else_,
+                    names=", ".join(grade_codes),
+                ),
+            )
         for i, cap in enumerate(g.caps):
             if cap.at_most not in grade_codes:
                 c.problem(
                     (*gp, "caps", i, "at_most"),
-                    f"unknown grade '{cap.at_most}'; levels: {', '.join(grade_codes)}",
+                    msg(
+                        "unknown grade '{at_most}'; levels: {names}",
+                        at_most=cap.at_most,
+                        names=", ".join(grade_codes),
+                    ),
                 )
             c.expression((*gp, "caps", i, "when"), cap.when, result_known, GRADE_FUNCTIONS)
         for i, dem in enumerate(g.demotions):
@@ -433,15 +521,18 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
         cl = scheme.classes
         class_ids = [r.id for r in cl.rules]
         if len(set(class_ids)) != len(class_ids):
-            c.problem(("classes", "rules"), "a class id appears twice")
+            c.problem(("classes", "rules"), msg("a class id appears twice"))
         for i, rule in enumerate(cl.rules):
             c.expression(("classes", "rules", i, "when"), rule.when, graded_known, CLASS_FUNCTIONS)
         if cl.precedence is not None:
             unknown = [p for p in cl.precedence if p not in class_ids]
             if unknown:
-                c.problem(("classes", "precedence"), f"unknown class ids: {', '.join(unknown)}")
+                c.problem(
+                    ("classes", "precedence"),
+                    msg("unknown class ids: {names}", names=", ".join(unknown)),
+                )
             if len(set(cl.precedence)) != len(cl.precedence):
-                c.problem(("classes", "precedence"), "a class appears twice in `precedence`")
+                c.problem(("classes", "precedence"), msg("a class appears twice in `precedence`"))
     classed_known = graded_known  # a class is tested with has_class('id'): `class` is a keyword
 
     # ------------------------------------------------------------------ consequences
@@ -460,22 +551,29 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
                         c.problem_in(
                             path,
                             call,
-                            "grade_streak takes a grade in quotes and a whole number: grade_streak('C', 3)",
+                            msg(
+                                "grade_streak takes a grade in quotes and a whole number: grade_streak('C', 3)"
+                            ),
                         )
                         continue
                     if not scheme.grades:
-                        c.problem_in(path, call, "grade_streak needs a `grades` section")
+                        c.problem_in(path, call, msg("grade_streak needs a `grades` section"))
                     elif _literal(args[0]) not in grade_codes:
                         c.problem_in(
                             path,
                             args[0],
-                            f"grade_streak: unknown grade '{_literal(args[0])}'; "
-                            f"levels: {', '.join(grade_codes)}",
+                            msg(
+                                "grade_streak: unknown grade '{literal}'; levels: {names}",
+                                literal=_literal(args[0]),
+                                names=", ".join(grade_codes),
+                            ),
                         )
                     n = int(_literal(args[1]))
                     if not 1 <= n <= 60:
                         c.problem_in(
-                            path, args[1], "grade_streak: the number of periods is between 1 and 60"
+                            path,
+                            args[1],
+                            msg("grade_streak: the number of periods is between 1 and 60"),
                         )
                     streaks.add((str(_literal(args[0])), n))
                 _check_class_calls(c, path, tree, class_ids)
@@ -487,7 +585,7 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
     out_ids: set[str] = set()
     for i, out in enumerate(scheme.outputs):
         if out.id in out_ids or out.id in metric_types:
-            c.problem(("outputs", i, "id"), f"output id '{out.id}' is already used")
+            c.problem(("outputs", i, "id"), msg("output id '{id}' is already used", id=out.id))
         out_ids.add(out.id)
         tree = c.expression(("outputs", i, "expr"), out.expr, status_known, OUTPUT_FUNCTIONS)
         if tree is not None:
@@ -514,8 +612,9 @@ def resolve(scheme: Scheme, file: str, text: str, pos: Positions) -> ResolvedSch
             c.problem_in(
                 path,
                 call,
-                "workdays_between() may be used in a metric's `expr` or `where` only: "
-                "count the working days in a metric and use the metric here",
+                msg(
+                    "workdays_between() may be used in a metric's `expr` or `where` only: count the working days in a metric and use the metric here"
+                ),
             )
     # earlier periods' results: a real node or metric in quotes and a constant number back
     history: set[tuple[str, str, str, int]] = set()
@@ -562,16 +661,21 @@ def _declared_tables(c: _Checker, scheme: Scheme) -> dict[str, TableSpec]:
         if name in TABLES:
             c.problem(
                 path,
-                f"'{name}' is a table of the data contract: give your own table another name "
-                f"(contract tables: {', '.join(TABLES)})",
+                msg(
+                    "'{name}' is a table of the data contract: give your own table another name (contract tables: {names})",
+                    name=name,
+                    names=", ".join(TABLES),
+                ),
                 key=True,
             )
             continue
         if not _TABLE_NAME.fullmatch(name):
             c.problem(
                 path,
-                f"table name '{name}': use lower-case letters, digits and _ "
-                "(the data file is named after it, e.g. site_visits.csv)",
+                msg(
+                    "table name '{name}': use lower-case letters, digits and _ (the data file is named after it, e.g. site_visits.csv)",
+                    name=name,
+                ),
                 key=True,
             )
         names = list(t.columns)
@@ -580,40 +684,68 @@ def _declared_tables(c: _Checker, scheme: Scheme) -> dict[str, TableSpec]:
             if not _COLUMN_NAME.fullmatch(col_name) or col_name == ROW_COLUMN:
                 c.problem(
                     cpath,
-                    f"column name '{col_name}': use letters, digits and _ (not starting with a "
-                    f"digit; '{ROW_COLUMN}' is reserved), so expressions can name it",
+                    msg(
+                        "column name '{col_name}': use letters, digits and _ (not starting with a digit; '{ROW_COLUMN}' is reserved), so expressions can name it",
+                        col_name=col_name,
+                        ROW_COLUMN=ROW_COLUMN,
+                    ),
                     key=True,
                 )
             if col.choices is not None and col.type != "string":
-                c.problem(cpath, f"`choices` belong to string columns; '{col_name}' is {col.type}")
+                c.problem(
+                    cpath,
+                    msg(
+                        "`choices` belong to string columns; '{col_name}' is {type}",
+                        col_name=col_name,
+                        type=col.type,
+                    ),
+                )
         if t.key not in t.columns:
             c.problem(
                 (*path, "key"),
-                f"key '{t.key}' is not among the columns of '{name}'"
-                f"{_did_you_mean(t.key, names)} (columns: {', '.join(names)})",
+                msg(
+                    "key '{key}' is not among the columns of '{name}'{hint} (columns: {names})",
+                    key=t.key,
+                    name=name,
+                    hint=_did_you_mean(t.key, names),
+                    names=", ".join(names),
+                ),
             )
         if t.date is not None:
             if t.kind == "entity":
-                c.problem((*path, "date"), "an entity table has no window date: remove `date`")
+                c.problem((*path, "date"), msg("an entity table has no window date: remove `date`"))
             elif t.date not in t.columns:
                 c.problem(
                     (*path, "date"),
-                    f"date '{t.date}' is not among the columns of '{name}'"
-                    f"{_did_you_mean(t.date, names)} (columns: {', '.join(names)})",
+                    msg(
+                        "date '{date}' is not among the columns of '{name}'{hint} (columns: {names})",
+                        date=t.date,
+                        name=name,
+                        hint=_did_you_mean(t.date, names),
+                        names=", ".join(names),
+                    ),
                 )
             elif t.columns[t.date].type != "date":
                 c.problem(
                     (*path, "date"),
-                    f"windows apply to a date column; '{t.date}' is {t.columns[t.date].type}",
+                    msg(
+                        "windows apply to a date column; '{date}' is {type}",
+                        date=t.date,
+                        type=t.columns[t.date].type,
+                    ),
                 )
         if t.entity is not None:
             if t.kind == "entity":
-                c.problem((*path, "entity"), "`entity` belongs to fact tables: remove it")
+                c.problem((*path, "entity"), msg("`entity` belongs to fact tables: remove it"))
             elif t.entity not in entities:
                 c.problem(
                     (*path, "entity"),
-                    f"'{t.entity}' is not an entity table{_did_you_mean(t.entity, entities)} "
-                    f"(entity tables: {', '.join(sorted(entities))})",
+                    msg(
+                        "'{entity}' is not an entity table{hint} (entity tables: {names})",
+                        entity=t.entity,
+                        hint=_did_you_mean(t.entity, entities),
+                        names=", ".join(sorted(entities)),
+                    ),
                 )
         if len(c.problems) > before:
             continue
@@ -663,7 +795,7 @@ def _columns_read(
         elif m.rating:
             reads.setdefault("ratings", set()).update(("period", "indicator", "score"))
     if scheme.grades is not None and scheme.grades.overrides:
-        reads.setdefault("overrides", set()).update(("period", "grade"))
+        reads.setdefault("overrides", set()).update(("period", "grade", "reason"))
     out: dict[str, frozenset[str]] = {}
     for table, cols in reads.items():
         spec = tables[table]
@@ -671,9 +803,9 @@ def _columns_read(
     return out
 
 
-def _did_you_mean(word: str, choices) -> str:
+def _did_you_mean(word: str, choices) -> Text:
     close = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    return msg(" (did you mean '{word}'?)", word=close[0]) if close else ""
 
 
 def param_type(value: Any) -> str:
@@ -728,37 +860,51 @@ def _resolve_tree(
             if wb.by not in scheme.metrics:
                 c.problem(
                     (*path, "weights_by", "by"),
-                    f"'{wb.by}' is not a metric; declare it (e.g. `{{attribute: {wb.by}}}`)",
+                    msg(
+                        "'{by}' is not a metric; declare it (e.g. `{{attribute: {by}}}`)", by=wb.by
+                    ),
                 )
             for prof, weights in wb.profiles.items():
                 if set(weights) != ids:
                     c.problem(
                         (*path, "weights_by", "profiles", prof),
-                        f"profile '{prof}' must give a weight to exactly the children {', '.join(sorted(ids))}",
+                        msg(
+                            "profile '{prof}' must give a weight to exactly the children {names}",
+                            prof=prof,
+                            names=", ".join(sorted(ids)),
+                        ),
                     )
                 if sum(weights.values()) <= 0:
-                    c.problem((*path, "weights_by", "profiles", prof), "weights add up to 0")
+                    c.problem((*path, "weights_by", "profiles", prof), msg("weights add up to 0"))
             if wb.default is not None and wb.default not in wb.profiles:
-                c.problem((*path, "weights_by", "default"), f"unknown profile '{wb.default}'")
+                c.problem(
+                    (*path, "weights_by", "default"),
+                    msg("unknown profile '{default}'", default=wb.default),
+                )
             for i, ch in enumerate(children):
                 if ch.max is None:
                     c.problem(
-                        (*path, "children", i), "with `weights_by`, every child needs its own `max`"
+                        (*path, "children", i),
+                        msg("with `weights_by`, every child needs its own `max`"),
                     )
                 child_max[i] = float(ch.max or 100)
         elif weighting == "fractions":
             weights = [ch.weight for ch in children]
             if any(w is None for w in weights):
                 c.problem(
-                    (*path, "children"), "with `weighting: fractions` every child needs a `weight`"
+                    (*path, "children"),
+                    msg("with `weighting: fractions` every child needs a `weight`"),
                 )
             else:
                 total = sum(weights)
                 if abs(total - 1) > WEIGHT_TOLERANCE:
                     c.problem(
                         (*path, "children"),
-                        f"the weights of '{node.id}' add up to {total:g}, not 1 "
-                        "(use `weighting: ratios` for relative weights)",
+                        msg(
+                            "the weights of '{id}' add up to {total:g}, not 1 (use `weighting: ratios` for relative weights)",
+                            id=node.id,
+                            total=total,
+                        ),
                     )
             for i, ch in enumerate(children):
                 child_weight[i] = float(ch.weight or 0)
@@ -768,7 +914,7 @@ def _resolve_tree(
                 if ch.weight is None:
                     c.problem(
                         (*path, "children", i),
-                        "with `weighting: ratios` every child needs a `weight`",
+                        msg("with `weighting: ratios` every child needs a `weight`"),
                     )
                 child_weight[i] = float(ch.weight or 0)
                 child_max[i] = float(ch.max) if ch.max is not None else 100.0
@@ -777,12 +923,12 @@ def _resolve_tree(
                 if ch.max is None:
                     c.problem(
                         (*path, "children", i),
-                        "with points weighting every child needs `max` (its points)",
+                        msg("with points weighting every child needs `max` (its points)"),
                     )
                 if ch.weight is not None:
                     c.problem(
                         (*path, "children", i, "weight"),
-                        "with points weighting, give `max`, not `weight`",
+                        msg("with points weighting, give `max`, not `weight`"),
                     )
                 child_max[i] = float(ch.max or 0)
                 child_weight[i] = child_max[i]
@@ -790,9 +936,12 @@ def _resolve_tree(
             if node.max is not None and abs(total - float(node.max)) > WEIGHT_TOLERANCE:
                 c.problem(
                     (*path, "max"),
-                    f"the children of '{node.id}' add up to {total:g} points, not its max "
-                    f"{node.max:g}: with points weighting the children's `max` must add up to "
-                    "the group's `max`",
+                    msg(
+                        "the children of '{id}' add up to {total:g} points, not its max {max:g}: with points weighting the children's `max` must add up to the group's `max`",
+                        id=node.id,
+                        total=total,
+                        max=node.max,
+                    ),
                 )
         out[node.id] = _resolved(node, path, max_, weight, parent, depth)
         for i, ch in enumerate(children):
@@ -822,7 +971,12 @@ def _resolve_tree(
         if top > max_:
             c.problem(
                 (*path, "rule", "bands"),
-                f"a band gives {top:g} points but '{node.id}' is worth at most {max_:g}",
+                msg(
+                    "a band gives {top:g} points but '{id}' is worth at most {max_:g}",
+                    top=top,
+                    id=node.id,
+                    max_=max_,
+                ),
             )
     return max_
 
@@ -862,7 +1016,9 @@ def _check_indicator(
     )
     kind = rule.kind
     if value_text is None and kind in ("linear", "bands", "mapping", "manual"):
-        c.problem(path, f"indicator '{node.id}' needs a `value` (or a metric named '{node.id}')")
+        c.problem(
+            path, msg("indicator '{id}' needs a `value` (or a metric named '{id}')", id=node.id)
+        )
     if value_text is not None:
         vpath = (*path, "value") if node.value is not None else (*path, "id")
         if node.value is not None:
@@ -874,14 +1030,20 @@ def _check_indicator(
         metric = scheme.metrics.get(value_text or "")
         if metric is None or metric.rating is None:
             got = (
-                f"'{value_text}' is a {metric.kind} metric"
+                msg("'{value}' is a {kind} metric", value=value_text, kind=metric.kind)
                 if metric
-                else (f"'{value_text}' is not a metric" if value_text else "there is no value")
+                else (
+                    msg("'{value}' is not a metric", value=value_text)
+                    if value_text
+                    else msg("there is no value")
+                )
             )
             c.problem(
                 (*path, "rule"),
-                f"a manual rule scores a rating, but {got}: the value must be a metric like "
-                "`{rating: <indicator>, scale: [0, 100]}`",
+                msg(
+                    "a manual rule scores a rating, but {got}: the value must be a metric like `{{rating: <indicator>, scale: [0, 100]}}`",
+                    got=got,
+                ),
             )
     rule_known = {**known, "value": "any"}
     rp: Path_ = (*path, "rule")
@@ -889,7 +1051,7 @@ def _check_indicator(
         for key in ("zero_at", "full_at"):
             _number_or_param(c, (*rp, "linear", key), getattr(rule.linear, key), rule_known)
         if rule.linear.zero_at == rule.linear.full_at:
-            c.problem((*rp, "linear"), "`zero_at` and `full_at` must differ")
+            c.problem((*rp, "linear"), msg("`zero_at` and `full_at` must differ"))
     elif kind == "bands":
         _check_band_list(c, (*rp, "bands"), rule.bands)
     elif kind == "deduction":
@@ -919,8 +1081,13 @@ def _check_band_list(c: _Checker, path: Path_, bands) -> None:
             if _overlap(a, b):
                 c.problem(
                     (*path, j),
-                    f"band {j + 1} ({_edges(b)}) overlaps band {i + 1} ({_edges(a)}): "
-                    "a value may fall in one band only (use `below`/`above` for open edges)",
+                    msg(
+                        "band {value} ({edges}) overlaps band {value2} ({edges2}): a value may fall in one band only (use `below`/`above` for open edges)",
+                        value=j + 1,
+                        edges=_edges(b),
+                        value2=i + 1,
+                        edges2=_edges(a),
+                    ),
                 )
 
 
@@ -959,8 +1126,10 @@ def _check_bands(c: _Checker, g) -> None:
         if key is None and i != len(levels) - 1:
             c.problem(
                 p,
-                f"grade '{lv.grade}' needs `min` or `above` (only the last level may leave "
-                "them out)",
+                msg(
+                    "grade '{grade}' needs `min` or `above` (only the last level may leave them out)",
+                    grade=lv.grade,
+                ),
             )
             continue
         if prev is not None and key is not None:
@@ -969,26 +1138,39 @@ def _check_bands(c: _Checker, g) -> None:
             if lv.lower > edge or (lv.lower == edge and (key, prev_key) != ("min", "above")):
                 c.problem(
                     (*p, key),
-                    f"grade '{lv.grade}' ({key} {lv.lower:g}) overlaps the grade above it "
-                    f"({prev_key} {edge:g}): levels run from the best grade down, each "
-                    "lower edge (`min` or `above`) below the one above",
+                    msg(
+                        "grade '{grade}' ({key} {lower:g}) overlaps the grade above it ({prev_key} {edge:g}): levels run from the best grade down, each lower edge (`min` or `above`) below the one above",
+                        grade=lv.grade,
+                        key=key,
+                        lower=lv.lower,
+                        prev_key=prev_key,
+                        edge=edge,
+                    ),
                 )
         if lv.below is not None:
             if i == 0:
-                c.problem((*p, "below"), "the best grade has no upper edge: remove `below`")
+                c.problem((*p, "below"), msg("the best grade has no upper edge: remove `below`"))
             elif prev is not None and prev[1] == "above":
                 c.problem(
                     (*p, "below"),
-                    f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts "
-                    f"above {prev[0]:g}, so {prev[0]:g} itself belongs here: remove `below`",
+                    msg(
+                        "grade '{grade}' ends below {below:g} but the grade above starts above {prev:g}, so {prev:g} itself belongs here: remove `below`",
+                        grade=lv.grade,
+                        below=lv.below,
+                        prev=prev[0],
+                    ),
                 )
             elif prev is not None and lv.below != prev[0]:
                 word = "a gap" if lv.below < prev[0] else "an overlap"
                 c.problem(
                     (*p, "below"),
-                    f"grade '{lv.grade}' ends below {lv.below:g} but the grade above starts at "
-                    f"{prev[0]:g}: {word} (`below` must equal the `min` of the grade above, "
-                    "or be left out)",
+                    msg(
+                        "grade '{grade}' ends below {below:g} but the grade above starts at {prev:g}: {word} (`below` must equal the `min` of the grade above, or be left out)",
+                        grade=lv.grade,
+                        below=lv.below,
+                        prev=prev[0],
+                        word=word,
+                    ),
                 )
         if key is not None:
             prev = (lv.lower, key)
@@ -1001,9 +1183,10 @@ def _refuse_population(c: _Checker, path: Path_, tree) -> None:
             c.problem_in(
                 path,
                 call,
-                f"{call.name}() compares an entity with the other entities and cannot be "
-                "used in `where`, which filters fact rows; compute it in a metric's `expr` "
-                "from an aggregated metric instead",
+                msg(
+                    "{name}() compares an entity with the other entities and cannot be used in `where`, which filters fact rows; compute it in a metric's `expr` from an aggregated metric instead",
+                    name=call.name,
+                ),
             )
 
 
@@ -1017,16 +1200,32 @@ def _check_node_calls(c: _Checker, path: Path_, tree, node_ids: set[str]) -> Non
             arg = call.args[0]
             nodes = ", ".join(sorted(node_ids)) or "none (the scheme has no tree)"
             if not _is_string(arg):
-                c.problem_in(path, arg, f"{fn}() takes a node id in quotes; nodes: {nodes}")
+                c.problem_in(
+                    path,
+                    arg,
+                    msg("{fn}() takes a node id in quotes; nodes: {nodes}", fn=fn, nodes=nodes),
+                )
             elif _literal(arg) not in node_ids:
-                c.problem_in(path, arg, f"{fn}(): unknown node '{_literal(arg)}'; nodes: {nodes}")
+                c.problem_in(
+                    path,
+                    arg,
+                    msg(
+                        "{fn}(): unknown node '{literal}'; nodes: {nodes}",
+                        fn=fn,
+                        literal=_literal(arg),
+                        nodes=nodes,
+                    ),
+                )
             elif fn == "passed" and _literal(arg) not in c.pass_ids:
                 marked = ", ".join(sorted(c.pass_ids)) or "none"
                 c.problem_in(
                     path,
                     arg,
-                    f"passed(): node '{_literal(arg)}' has no pass mark (`pass` or `pass_points`); "
-                    f"nodes with one: {marked}",
+                    msg(
+                        "passed(): node '{literal}' has no pass mark (`pass` or `pass_points`); nodes with one: {marked}",
+                        literal=_literal(arg),
+                        marked=marked,
+                    ),
                 )
 
 
@@ -1054,30 +1253,47 @@ def _check_history_calls(
             listed = ", ".join(sorted(known)) or "none"
             if not _is_string(args[0]):
                 c.problem_in(
-                    path, args[0], f"{fn}() takes a {kind} id in quotes; {kind}s: {listed}"
+                    path,
+                    args[0],
+                    msg(
+                        "{fn}() takes a {kind} id in quotes; {kind}s: {listed}",
+                        fn=fn,
+                        kind=kind,
+                        listed=listed,
+                    ),
                 )
                 continue
             if _literal(args[0]) not in known:
                 c.problem_in(
                     path,
                     args[0],
-                    f"{fn}(): unknown {kind} '{_literal(args[0])}'; {kind}s: {listed}",
+                    msg(
+                        "{fn}(): unknown {kind} '{literal}'; {kind}s: {listed}",
+                        fn=fn,
+                        kind=kind,
+                        literal=_literal(args[0]),
+                        listed=listed,
+                    ),
                 )
                 continue
             name = str(_literal(args[0]))
         elif fn == "score_at" and not node_ids:
-            c.problem_in(path, call, "score_at needs a `tree`: without one there is no score")
+            c.problem_in(path, call, msg("score_at needs a `tree`: without one there is no score"))
             continue
         elif fn == "grade_at" and c.scheme.grades is None:
-            c.problem_in(path, call, "grade_at needs a `grades` section")
+            c.problem_in(path, call, msg("grade_at needs a `grades` section"))
             continue
         back = args[-1]
         if not (_is_int(back) and 0 <= back.value <= HISTORY_MAX):
             c.problem_in(
                 path,
                 back,
-                f"{fn}(): the number of periods back is a whole number from 0 (this period) "
-                f"to {HISTORY_MAX}, written as a number: {_HISTORY_USAGE[fn]}",
+                msg(
+                    "{fn}(): the number of periods back is a whole number from 0 (this period) to {HISTORY_MAX}, written as a number: {_HISTORY_USAGE}",
+                    fn=fn,
+                    HISTORY_MAX=HISTORY_MAX,
+                    _HISTORY_USAGE=_HISTORY_USAGE[fn],
+                ),
             )
             continue
         if back.value >= 1:  # 0 is this period: read from its own columns
@@ -1091,7 +1307,10 @@ def _check_class_calls(c: _Checker, path: Path_, tree, class_ids: list[str]) -> 
             c.problem_in(
                 path,
                 call.args[0],
-                f"has_class: unknown class; classes: {', '.join(class_ids) or 'none'}",
+                msg(
+                    "has_class: unknown class; classes: {value}",
+                    value=", ".join(class_ids) or "none",
+                ),
             )
 
 

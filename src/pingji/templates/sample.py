@@ -849,7 +849,25 @@ def _customers(out: Path, n: int, seed: int) -> list[Path]:
                 "count": e_count,
             },
         ),
+        _calendar(out),
     ]
+
+
+def _calendar(out: Path) -> Path:
+    """Write the working-day calendar a company keeps beside its ERP data: each day of the
+    sample years that a plain Monday-to-Friday week gets wrong — China's public holidays on
+    weekdays (workday false) and the weekend days worked instead (调休, true) — as the State
+    Council announced them (the chinese-calendar package). workdays_between() knows these
+    days already; as a table they become part of the data a run read, and a company adds its
+    own days (a works holiday, a Saturday shift) as further rows."""
+    import chinese_calendar
+
+    days = np.arange(DATA_START, DATA_END + 1)
+    monday_to_friday = (days.astype(np.int64) + 3) % 7 < 5  # day 0, 1970-01-01, a Thursday
+    # about a thousand days: one look-up each (the package has no vectorised form)
+    official = np.array([chinese_calendar.is_workday(d) for d in days.astype(object)])
+    differs = official != monday_to_friday
+    return _write(out, "calendar", {"date": _dates(days[differs]), "workday": official[differs]})
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,63 @@
+"""The values of a scheme's parameters for one evaluation (light: no Ibis, no pydantic)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from pingji.errors import BadInput
+
+if TYPE_CHECKING:
+    from pingji.scheme.resolve import ResolvedScheme
+
+
+def param_specs(rs: ResolvedScheme) -> dict[str, tuple[str, Any]]:
+    """Return each parameter's type and default."""
+    from pingji.scheme.resolve import param_type
+
+    return {n: (p.type or param_type(p.default), p.default) for n, p in rs.scheme.params.items()}
+
+
+def resolve_params(rs: Any, given: dict[str, str] | None) -> dict[str, Any]:
+    """Return parameter values: defaults overridden by `--param name=value` strings.
+
+    `rs` is a resolved scheme or a SchemeDigest (digest.py)."""
+    specs = rs.params if hasattr(rs, "params") else param_specs(rs)
+    return values_of(rs.id, specs, given)
+
+
+def values_of(
+    scheme_id: str, specs: dict[str, tuple[str, Any]], given: dict[str, str] | None
+) -> dict[str, Any]:
+    """Return parameter values from their (type, default) and the values given as text."""
+    values: dict[str, Any] = {name: default for name, (_, default) in specs.items()}
+    for name, raw in (given or {}).items():
+        if name not in specs:
+            known = ", ".join(specs) or "none"
+            raise BadInput(
+                f"unknown parameter '{name}' for scheme {scheme_id} (parameters: {known})"
+            )
+        kind = specs[name][0]
+        try:
+            if kind == "bool":
+                low = str(raw).strip().lower()
+                if low not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                values[name] = low in ("true", "1", "yes")
+            elif kind == "integer":
+                values[name] = int(raw)
+            elif kind == "money":
+                values[name] = Decimal(str(raw))
+            elif kind == "number":
+                values[name] = int(raw) if str(raw).lstrip("-").isdigit() else float(raw)
+            else:
+                values[name] = str(raw)
+        except (ValueError, ArithmeticError):
+            raise BadInput(f"parameter '{name}' expects a {kind}, got {raw!r}") from None
+        number = values[name]
+        if isinstance(number, float | Decimal) and not (
+            math.isfinite(number) and abs(number) < 10**28  # money is decimal(38, 9)
+        ):
+            raise BadInput(f"parameter '{name}' expects a finite {kind} below 10^28, got {raw!r}")
+    return values
