@@ -41,6 +41,8 @@ class SchemeDigest:
     tables: dict[str, TableSpec]  # the tables it reads, narrowed to the columns it reads
     params: dict[str, tuple[str, Any]]  # name → (type, default)
     calendar: bool  # whether workdays_between() reads a calendar table
+    # per numeric column of the flat output, how CSV rounds it (output/writers.rounding)
+    rounding: dict[str, str] = field(default_factory=dict)
     _resolved: Any = field(default=None, repr=False, compare=False)
 
     @property
@@ -95,6 +97,7 @@ def digest_of(rs) -> SchemeDigest:
     """Return the digest of a resolved scheme (keeping the scheme itself)."""
     from pingji import expr
     from pingji.engine.params import param_specs
+    from pingji.output.writers import rounding
 
     calendar = any(
         isinstance(n, expr.Call) and n.name == "workdays_between"
@@ -113,6 +116,7 @@ def digest_of(rs) -> SchemeDigest:
         tables=dict(rs.reads()),
         params=param_specs(rs),
         calendar=calendar,
+        rounding=rounding(rs),
         _resolved=rs,
     )
 

@@ -99,7 +99,9 @@ def _copy_sql(ev: Evaluation, fmt: str, path: str) -> str:
     if fmt == "jsonl":
         return f"COPY ({ev.shaped_sql('nested')}) TO '{_path(path)}' (FORMAT JSON)"
     if fmt == "csv":  # text cells that could start a formula get a leading ' (output.cells)
-        rows = neutralised_query(ev.duck, rounded_sql(ev.duck, ev.scheme, ev.shaped_sql("text")))
+        rows = neutralised_query(
+            ev.duck, rounded_sql(ev.duck, ev.info.rounding, ev.shaped_sql("text"))
+        )
         return f"COPY ({rows}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
     # Parquet is flat too (one column per node part): what BI tools and spreadsheets read
     return f"COPY ({ev.shaped_sql('flat')}) TO '{_path(path)}' (FORMAT PARQUET)"
@@ -112,16 +114,25 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def rounded_sql(con: duckdb.DuckDBPyConnection, rs: ResolvedScheme, sql: str) -> str:
+def rounding(rs: ResolvedScheme) -> dict[str, str]:
+    """Return, per numeric column of the flat output, the DuckDB SQL rounding it as it is
+    shown, with COLUMN standing for the column (kept in a scheme's digest, engine/digest.py)."""
+    return {name: fmt.sql(COLUMN) for name, fmt in numbers.column_formats(rs).items()}
+
+
+COLUMN = "__pingji_column__"
+
+
+def rounded_sql(con: duckdb.DuckDBPyConnection, formats: dict[str, str], sql: str) -> str:
     """Return `sql` with its numeric result columns rounded as they are shown
     (output.numbers: scores to the scheme's precision, a rate 0.92345 with one decimal of
-    percent to 0.923, money to cents); other columns as they are. Set-based, in DuckDB."""
-    formats = numbers.column_formats(rs)
+    percent to 0.923, money to cents; `formats` from `rounding`); other columns as they are.
+    Set-based, in DuckDB."""
     replaced = []
     for name, kind, *_ in con.execute(f"DESCRIBE {sql}").fetchall():
         fmt = formats.get(name)
         if fmt is not None and kind.startswith(_NUMERIC):
-            replaced.append(f"{fmt.sql('q.' + _ident(name))} AS {_ident(name)}")
+            replaced.append(f"{fmt.replace(COLUMN, 'q.' + _ident(name))} AS {_ident(name)}")
     if not replaced:
         return sql
     return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({sql}) q"
