@@ -1013,18 +1013,28 @@ def _at_most(x: ir.Value, hi: float) -> ir.Value:
     """Return min(x, hi), NULL when x is NULL.
 
     SQL's LEAST and GREATEST skip NULL arguments, so `least(NULL, 10)` is 10: a rule whose
-    input is missing would get full marks. Every bound in the plan goes through these two.
+    input is missing would get full marks. Every bound in the plan goes through these three;
+    a comparison with NULL is not true, so the CASE gives x itself — NULL — back.
     """
-    return ibis.ifelse(x.isnull(), ibis.null("float64"), ibis.least(x, hi))
+    x = x.cast("float64")
+    return ibis.ifelse(x > hi, ibis.literal(hi, type="float64"), x)
 
 
 def _at_least(x: ir.Value, lo: float) -> ir.Value:
     """Return max(x, lo), NULL when x is NULL (see _at_most)."""
-    return ibis.ifelse(x.isnull(), ibis.null("float64"), ibis.greatest(x, lo))
+    x = x.cast("float64")
+    return ibis.ifelse(x < lo, ibis.literal(lo, type="float64"), x)
 
 
 def _clamp(x: ir.Value, lo: float, hi: float) -> ir.Value:
-    return _at_least(_at_most(x, hi), lo)
+    """Return x within [lo, hi], NULL when x is NULL, in one flat CASE (nesting the two
+    above repeats x's expression four times)."""
+    x = x.cast("float64")
+    return ibis.cases(
+        (x > hi, ibis.literal(hi, type="float64")),
+        (x < lo, ibis.literal(lo, type="float64")),
+        else_=x,
+    )
 
 
 def history_source(fn: str, name: str) -> str:
