@@ -5,15 +5,19 @@ and the same results as each built-in gives on its own sample data set."""
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pyarrow.parquet as pq
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import SimpleTestCase
+from django.utils import timezone
 
 from pingji.templates import builtin_names
 from pingji.templates.sample import SAMPLE_PERIODS
 from pingji.web.lib.access import department_of, role_of
 from pingji.web.lib.testing import WebTestCase
+from pingji.web.runs.management.commands.setup_demo import demo_deadline
 
 ENTITIES = 20
 
@@ -74,6 +78,23 @@ class SetupDemoTest(WebTestCase):
         self.assertIn(("customer-composite", "manager_rating", "sales"), pairs)
         self.assertIn(("credit-rating", "management_quality", "finance"), pairs)
         self.assertEqual(len(pairs), 10)
+
+    def test_the_assignments_ask_for_the_sample_period_by_a_deadline_ahead(self):
+        from pingji.web.ratings.models import Assignment
+
+        deadline = demo_deadline(timezone.localdate())
+        self.assertGreater(deadline, timezone.localdate())
+        for a in Assignment.objects.select_related("scheme"):
+            code = a.scheme.code
+            self.assertEqual((a.period, a.deadline), (SAMPLE_PERIODS[code], deadline), code)
+        # the sales rater's home page: customer-composite's manager_rating (20 customers) and
+        # satisfaction-survey's two indicators (2 × 20), nothing submitted yet
+        self.login(get_user_model().objects.get(username="rater"))
+        page = self.client.get("/").content.decode()
+        due = f'<span class="">截止 {deadline.isoformat()}</span>'
+        self.assertIn(f"<b>20 项待评分,{due}</b>", page)
+        self.assertIn(f"<b>40 项待评分,{due}</b>", page)
+        self.assertIn("期间 2025", page)
 
     def test_it_imports_each_distinct_sample_file_once(self):
         from pingji.web.imports.models import ImportBatch
@@ -185,3 +206,16 @@ class SetupDemoTest(WebTestCase):
     def test_it_refuses_zero_entities(self):
         with self.assertRaisesMessage(CommandError, "--entities must be at least 1"):
             call_command("setup_demo", entities=0, stdout=io.StringIO())
+
+
+class DemoDeadlineTest(SimpleTestCase):
+    def test_it_is_the_last_day_of_the_following_month(self):
+        cases = {
+            date(2026, 12, 1): date(2027, 1, 31),
+            date(2026, 1, 31): date(2026, 2, 28),
+            date(2024, 1, 15): date(2024, 2, 29),  # a leap year
+            date(2026, 11, 30): date(2026, 12, 31),
+            date(2026, 8, 31): date(2026, 9, 30),
+        }
+        for today, expected in cases.items():
+            self.assertEqual(demo_deadline(today), expected, today)

@@ -102,7 +102,7 @@ class HostileParamsTest(RatingsTestCase):
             with self.subTest(period):
                 r = self.api("post", "/api/runs", {"scheme": "customer-composite", "period": period})  # fmt: skip
                 self.assertEqual(r.status_code, 400)
-                self.assertIn("the year must be from 1900 to 2999", r.json()["detail"])
+                self.assertIn("年份须在 1900 到 2999 之间", r.json()["detail"])
         self.assertEqual(Run.objects.count(), runs)
 
     def test_the_run_form_refuses_year_one(self):

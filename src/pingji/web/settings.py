@@ -11,6 +11,8 @@ PINGJI_JOB_LEASE  seconds without a heartbeat after which a background job is de
 PINGJI_HTTPS     served over HTTPS: session, CSRF and language cookies get Secure (default off)
 PINGJI_BEHIND_PROXY  trust the proxy's X-Forwarded-Proto / X-Forwarded-For (default off)
 PINGJI_LOGIN_FAILURES, PINGJI_LOCKOUT_MINUTES  login throttling (default 5 wrong, 15 minutes)
+PINGJI_EMAIL_HOST, _PORT, _USER, _PASSWORD, _TLS, _FROM  SMTP for rating reminders (no host:
+                 no e-mail)
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # after LocaleMiddleware: engine and data messages in the request's language
+    "pingji.web.lib.language.MessageLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -201,6 +205,38 @@ TASKS = {
 PINGJI_JOB_LEASE = env_int("PINGJI_JOB_LEASE", 60)
 if PINGJI_JOB_LEASE < 1:
     raise ImproperlyConfigured(f"PINGJI_JOB_LEASE={PINGJI_JOB_LEASE}: expected at least 1 (s)")
+
+
+def _email_sender(user: str) -> str:
+    # Most SMTP servers refuse a From the login may not send as: default to the login
+    # when it is an address, and otherwise ask for one rather than invent one.
+    sender = env_str("PINGJI_EMAIL_FROM") or (user if "@" in user else "")
+    if "@" not in sender:
+        raise ImproperlyConfigured(
+            "PINGJI_EMAIL_FROM: expected the sender's address, e.g. pingji@example.com "
+            "(needed when PINGJI_EMAIL_HOST is set and PINGJI_EMAIL_USER is not an address)"
+        )
+    return sender
+
+
+# E-mail (rating reminders, `send_rating_reminders`): only when PINGJI_EMAIL_HOST names an SMTP
+# server. Without it nothing is ever e-mailed (no guess at a local mail server) and reminders
+# stay in the app. PINGJI_EMAIL_TLS: STARTTLS on PINGJI_EMAIL_PORT (default 587 with TLS, 25
+# without); PINGJI_EMAIL_USER / PINGJI_EMAIL_PASSWORD: the SMTP login, if the server wants one.
+EMAIL_HOST = env_str("PINGJI_EMAIL_HOST").strip()
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_USE_TLS = env_bool("PINGJI_EMAIL_TLS", False)
+    EMAIL_PORT = env_int("PINGJI_EMAIL_PORT", 587 if EMAIL_USE_TLS else 25)
+    if not 0 < EMAIL_PORT < 65536:
+        raise ImproperlyConfigured(f"PINGJI_EMAIL_PORT={EMAIL_PORT}: expected 1 to 65535")
+    EMAIL_HOST_USER = env_str("PINGJI_EMAIL_USER")
+    EMAIL_HOST_PASSWORD = env_str("PINGJI_EMAIL_PASSWORD")
+    DEFAULT_FROM_EMAIL = SERVER_EMAIL = _email_sender(EMAIL_HOST_USER)
+    EMAIL_TIMEOUT = 30  # seconds: a server that does not answer fails the e-mail, not the cron
+else:
+    # Anything that would send mail without a configured server sends nothing.
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 12 * 3600

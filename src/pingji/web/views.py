@@ -17,7 +17,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
     user = request.user
     context = {
-        "runs": Run.objects.select_related("scheme_version__scheme")[:8]
+        # voided runs do not count as the latest results
+        "runs": Run.objects.counted().select_related("scheme_version__scheme")[:8]
         if user.has_perm("runs.view_run")
         else None,
         "schemes": Scheme.objects.count() if user.has_perm("schemes.view_scheme") else None,

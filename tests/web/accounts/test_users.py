@@ -22,7 +22,7 @@ class UsersPageTest(WebTestCase):
         self.assertContains(r, "质量部")
         self.assertContains(r, "评分员")
         self.assertContains(r, "分析师")
-        self.assertContains(r, "(无角色)")  # nobody
+        self.assertContains(r, "（无角色）")  # nobody
 
     def test_it_filters_users_by_role_department_and_text(self):
         self.login(self.admin)

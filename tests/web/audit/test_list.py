@@ -49,7 +49,7 @@ class AuditPageTest(WebTestCase):
         self.assertEqual(self.ids(page1), [e.pk for e in reversed(first)][:50])
         page3 = self.client.get("/audit/?page=3")
         self.assertEqual(self.ids(page3), [e.pk for e in reversed(first)][100:])
-        self.assertContains(page1, "第 1 / 3 页,共 120 条")
+        self.assertContains(page1, "第 1 / 3 页，共 120 条")
 
     def test_it_filters_by_user_action_prefix_type_object_and_dates(self):
         a = self.event(

@@ -15,14 +15,15 @@ GOOD_SALES = (
 )
 
 # Known errors: line 3 amount is not a number; line 4 has no 30 February; line 5 has no
-# customer; line 6 repeats nothing (sales is a fact table) but has a YYYY-M-D date.
+# customer; line 6 repeats nothing (sales is a fact table) but has its date month first
+# (3/2/2025: 2 March or 3 February?), which is refused as ambiguous.
 BAD_SALES = (
     "customer_id,date,amount\n"
     "C1,2025-01-05,100.50\n"
     "C2,2025-02-10,十二元\n"
     "C3,2025-02-30,5\n"
     ",2025-03-01,7\n"
-    "C4,2025-3-2,8\n"
+    "C4,3/2/2025,8\n"
 )
 
 # Customers with Chinese headers (labels) and a duplicate id on line 4 (first on line 2).

@@ -180,7 +180,7 @@ class CommitTest(WebTestCase):
         with mock.patch("pingji.web.imports.services.import_file", side_effect=refused):
             r = self.failed_commit(uid)
         self.assertContains(r, "导入失败，未写入任何数据：")
-        self.assertContains(r, "三月发货.csv:3: column &#x27;amount&#x27;: 不是金额")
+        self.assertContains(r, "三月发货.csv:3：列“amount”：不是金额")
         self.assert_nothing_stored_and_ready_again(uid)
 
     def test_a_file_committed_meanwhile_is_refused_as_a_duplicate(self):

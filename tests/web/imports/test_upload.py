@@ -113,7 +113,7 @@ class PreviewTest(WebTestCase):
                 (3, "amount", "十二元", "not_amount"),
                 (4, "date", "2025-02-30", "not_date"),
                 (5, "customer_id", None, "missing"),
-                (6, "date", "2025-3-2", "not_date"),
+                (6, "date", "3/2/2025", "date_order"),
             ],
         )
         self.assertEqual(r.context["report"]["total"], 4)
@@ -121,9 +121,14 @@ class PreviewTest(WebTestCase):
         self.assertNotContains(r, "导入全部")
         # the words a user reads
         why = [(p["why"], p["expected_text"], p["column_label"]) for p in r.context["problems"]]
-        self.assertEqual(why[0], ("不是金额", "金额，如 1234.56（最多 4 位小数）", "金额"))
-        self.assertEqual(why[1], ("不是有效日期", "日期，格式 YYYY-MM-DD", "日期"))
+        money = "金额，如 1234.56、12,500.00 或 ¥12,500（最多 4 位小数）"
+        self.assertEqual(why[0], ("不是金额", money, "金额"))
+        self.assertEqual(
+            why[1], ("不是有效日期", "日期，年份在前：2026-01-06、2026/1/6 或 2026年1月6日", "日期")
+        )
         self.assertEqual(why[2], ("缺少值", "文本", "客户编号"))
+        self.assertEqual(why[3][0], "日期顺序不明确：年份应在前")
+        self.assertTrue(why[3][1].startswith("年份在前，如 2026-01-06、2026/1/6 或 2026年1月6日"))
         self.assertContains(r, "2025-02-30")
         self.assertContains(r, "文件有问题，不能导入")
 

@@ -21,7 +21,7 @@ class RatingFormTest(RatingsTestCase):
         r = self.client.get(self.cell_url())
         self.assertContains(r, "客户经理评分 · 大庆中联食品有限公司")
         self.assertContains(r, "<b>0 – 100</b>", html=True)
-        self.assertContains(r, "人工评分,按评分量表折算为 0–10 分(多人评分取平均)")
+        self.assertContains(r, "人工评分，按评分量表折算为 0–10 分（多人评分取平均）")
         self.assertContains(r, "换算:得分 = (评分 − 0) ÷ (100 − 0) × 10")
         self.assertContains(r, 'name="score"')
         self.assertContains(r, 'min="0"')

@@ -30,7 +30,7 @@ class SheetAccessTest(SheetTestCase):
         self.assertContains(r, 'name="v|service_rating|C000040"')
         self.assertContains(r, "量表 0–100")
         self.assertContains(r, "量表 1–5")
-        self.assertContains(r, "人工评分,按评分量表折算为 0–10 分")  # the rule in words
+        self.assertContains(r, "人工评分，按评分量表折算为 0–10 分")  # the rule in words
         self.assertContains(r, "盲评")
         self.assertContains(r, "已提交 0 / 80 项,80 项待评分")
         self.assertContains(r, f"截止 {self.deadline:%Y-%m-%d}")

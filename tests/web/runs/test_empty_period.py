@@ -28,9 +28,10 @@ class EmptyPeriodTest(WebTestCase):
         errors = response.context["form"].non_field_errors()
         self.assertEqual(len(errors), 1)
         self.assertTrue(errors[0].startswith("所选期间在方案的时间窗口内没有任何数据行"), errors[0])
+        # the sales data runs from 2024-06-01 to 2025-12-31 (data/sales.csv)
         self.assertIn(
-            "period 2030 (2030-01-01 to 2030-12-31) has no row of sales inside the scheme's "
-            "windows; the data runs from 2024-",
+            "期间 2030 读取 sales 在 2030-01-01 ~ 2030-12-31 的数据，但其中没有任何数据行"
+            "（数据的日期范围：2024-06-01 ~ 2025-12-31）",
             errors[0],
         )
         self.assertContains(response, 'name="allow_empty"')
@@ -44,8 +45,8 @@ class EmptyPeriodTest(WebTestCase):
         warning = next(w for w in run.summary["warnings"] if "has no row of sales" in w)
         self.assertTrue(warning.startswith("period 2030 (2030-01-01 to 2030-12-31) has no row"))
         self.assertTrue(warning.endswith("every entity was rated on no data"))
-        page = self.client.get(reverse("runs:detail", args=[run.pk]))
-        self.assertContains(page, "every entity was rated on no data")
+        page = self.client.get(reverse("runs:detail", args=[run.pk]))  # in the viewer's language
+        self.assertContains(page, "所有评价对象都是在没有数据的情况下评价的")
 
     def test_a_period_with_data_starts_without_a_warning(self):
         response = self._post("2025")

@@ -63,7 +63,7 @@ class ExportTest(WebTestCase):
             "主要失分原因",
         ):
             self.assertIn(name, header)
-        self.assertIn("销售额 百分制", header)
+        self.assertIn("销售额 得分率", header)  # 0–100: points ÷ max
         self.assertEqual(ws.max_row, 1 + 8)
         col = {name: i for i, name in enumerate(header)}
         rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
@@ -87,7 +87,8 @@ class ExportTest(WebTestCase):
         self.assertEqual(grade.fill.fgColor.rgb, "FF1A9850")  # A's colour in the scheme
         c_grade = ws.cell(row=9, column=header.index("等级") + 1)
         self.assertEqual((c_grade.value, c_grade.fill.fgColor.rgb), ("C", "FFD73027"))
-        self.assertEqual(ws.cell(row=2, column=header.index("得分") + 1).number_format, "0.00")
+        # the scheme has no `display:`: one decimal
+        self.assertEqual(ws.cell(row=2, column=header.index("得分") + 1).number_format, "#,##0.0")
         self.assertGreaterEqual(ws.column_dimensions["B"].width, 28)
 
     def test_it_describes_the_export_on_a_second_sheet(self):

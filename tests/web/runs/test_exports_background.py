@@ -128,14 +128,14 @@ class BackgroundExportTest(BackgroundExportCase):
         self.assertEqual(wb.sheetnames, ["评价结果", "说明"])
         ws = wb["评价结果"]
         header = [c.value for c in ws[1]]
-        for name in ("编号", "名称", "得分", "等级", "等级名称", "类别", "状态", "销售额 百分制"):
+        for name in ("编号", "名称", "得分", "等级", "等级名称", "类别", "状态", "销售额 得分率"):
             self.assertIn(name, header)
         self.assertTrue(all(c.font.b for c in ws[1]))
         self.assertEqual(ws.freeze_panes, "B2")
         self.assertEqual(ws.max_row, 1 + 8)
         grade = ws.cell(row=2, column=header.index("等级") + 1)
         self.assertEqual((grade.value, grade.fill.fgColor.rgb), ("A", "FF1A9850"))
-        self.assertEqual(ws.cell(row=2, column=header.index("得分") + 1).number_format, "0.00")
+        self.assertEqual(ws.cell(row=2, column=header.index("得分") + 1).number_format, "#,##0.0")
         info = dict(wb["说明"].iter_rows(values_only=True))
         self.assertEqual((info["行数"], info["筛选条件"], info["导出人"]), (8, "全部", "viewer"))
 

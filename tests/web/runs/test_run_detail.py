@@ -83,7 +83,7 @@ class RunPageTest(WebTestCase):
         self.assertEqual(self.ids(response), BY_SCORE)
         first = response.context["rows"][0]
         self.assertEqual(first["name"], "华东机电有限公司")
-        self.assertEqual(first["score"], "100")
+        self.assertEqual(first["score"], "100.0")  # the scheme's one precision
         self.assertEqual(first["grade"], "A")
         self.assertEqual(first["class"], "大客户")
         last = response.context["rows"][-1]

@@ -247,7 +247,7 @@ class ScorecardBuildTest(ScorecardCase):
         nodes = {n["id"]: n for n in card["nodes"]}
         self.assertEqual(nodes["sales_volume"]["rule"], describe_rule(rs.nodes["sales_volume"]))
         self.assertIn(
-            "线性计分:100,000 得 0 分,2,100,000 得满分 30 分", nodes["sales_volume"]["rule"]
+            "线性计分：100,000 得 0 分，2,100,000 得满分 30 分", nodes["sales_volume"]["rule"]
         )
         self.assertEqual(nodes["composite"]["rule"], describe_group(rs, rs.nodes["composite"]))
         self.assertIn("加权", nodes["composite"]["rule"])
@@ -420,11 +420,12 @@ class ScorecardPageTest(ScorecardCase):
         response = self.client.get(self.url(self.run_2025))
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "大庆中联食品有限公司")
-        self.assertContains(response, "70.50")
+        self.assertContains(response, "<b>70.5</b>")  # one decimal: no display.decimals
         self.assertContains(response, "background: #a6d96a")  # the grade in its colour
         self.assertContains(response, "良好客户")
-        self.assertContains(response, "线性计分:100,000 得 0 分")
-        self.assertContains(response, "28.50 / 30")
+        self.assertContains(response, "线性计分：100,000 得 0 分")
+        self.assertContains(response, "28.5 / 30.0")  # points / max in one precision
+        self.assertContains(response, '<span class="sc-value">92.0%</span>')  # 回款率 0.92
         self.assertContains(response, "data-print")  # app.js prints (no inline script: CSP)
         self.assertContains(response, reverse("runs:why", args=[self.run_2025.pk, ENTITY, "sales"]))
         self.assertContains(response, "回款率偏低")

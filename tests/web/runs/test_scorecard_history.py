@@ -40,4 +40,4 @@ class ScorecardHistoryTest(WebTestCase):
         self.login(self.viewer)
         response = self.client.get(reverse("runs:scorecard", args=[self.smoothed_run.pk, "K01"]))
         self.assertEqual(response.status_code, 200)
-        self.assertContains(response, "定级依据 92.50")
+        self.assertContains(response, "定级依据 92.5")

@@ -24,7 +24,11 @@ class RunServiceTest(WebTestCase):
         run = create_run(self.version, "2025", {}, self.analyst)
         self.assertEqual(run.status, "done", run.error)
         self.assertEqual(run.entities, 40)
-        self.assertEqual(set(run.batches.all()), set(self.batches))
+        # only the batches of the tables customer-composite reads (not calendar, complaints,
+        # events, financials or visits, which its sample data also holds)
+        read = {"customers", "sales", "payments", "returns", "ratings", "overrides"}
+        self.assertEqual(set(run.batches.all()), {b for b in self.batches if b.table in read})
+        self.assertLess(run.batches.count(), len(self.batches))
         grades = {g["grade"]: g["count"] for g in run.summary["grades"]}
         self.assertEqual(sum(grades.values()), 40)
         n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{results_file(run)}')").fetchone()[0]

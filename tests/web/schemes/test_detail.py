@@ -24,10 +24,10 @@ class SchemeDetailTest(WebTestCase):
         for label in ("综合得分", "销售量", "销售增长率", "回款率", "退货率", "客户经理评分"):
             self.assertContains(r, label)
         # sales_volume: weight 0.30 of 100 → max 30; linear 100,000 → 0, 2,100,000 → 30
-        self.assertContains(r, "线性计分:100,000 得 0 分,2,100,000 得满分 30 分")
-        self.assertContains(r, "人工评分,按评分量表折算为 0–10 分")
+        self.assertContains(r, "线性计分：100,000 得 0 分，2,100,000 得满分 30 分")
+        self.assertContains(r, "人工评分，按评分量表折算为 0–10 分")
         self.assertContains(
-            r, "加权(销售量 0.3,销售增长率 0.3,回款率 0.2,退货率 0.1,客户经理评分 0.1)"
+            r, "加权（销售量 0.3，销售增长率 0.3，回款率 0.2，退货率 0.1，客户经理评分 0.1）"
         )
         nodes = {n.id: n for n in r.context["nodes"]}
         self.assertEqual((nodes["sales_volume"].weight, nodes["sales_volume"].max), ("0.3", "30"))
@@ -186,7 +186,7 @@ class EveryBuiltinPageTest(WebTestCase):
         self.assertEqual(nodes["delivery"].share, "")  # depends on the supplier's category
         self.assertEqual(nodes["attitude"].weight, "按分值")
         self.assertIsNone(r.context["figure"])
-        self.assertContains(r, "扣分制:从 100 分起扣;延期交货:每次(late_deliveries)扣 25 分")
+        self.assertContains(r, "扣分制：从 100 分起扣；延期交货：每次（late_deliveries）扣 25 分")
         self.assertContains(r, "取消供应商资格")
         self.assertContains(r, "grade_streak(&#x27;C&#x27;, 3)")
         self.assertContains(r, "提交纠正预防措施报告")
@@ -196,8 +196,8 @@ class EveryBuiltinPageTest(WebTestCase):
 
     def test_it_shows_caps_params_and_outputs(self):
         r = self.page("credit-rating")
-        self.assertContains(r, "近12个月有超过90天的逾期,最高B级")
-        self.assertContains(r, "授信额度(元)")
+        self.assertContains(r, "近12个月有超过90天的逾期，最高B级")
+        self.assertContains(r, "授信额度（元）")
         params = {p["name"]: p for p in r.context["params"]}
         self.assertEqual(params["net_assets_full"]["default"], "10,000,000")
         self.assertEqual(params["mult_aa"]["type"], "金额")
@@ -205,7 +205,7 @@ class EveryBuiltinPageTest(WebTestCase):
         self.assertEqual(nodes["character"].max, "35")
         self.assertEqual(nodes["character"].share, "35%")
         self.assertEqual(nodes["cooperation_years"].depth, 2)
-        self.assertContains(r, "分段计分:≥ 5 → 5 分;[3, 5) → 4 分")
+        self.assertContains(r, "分段计分：≥ 5 → 5 分；[3, 5) → 4 分")
 
     def test_it_shows_classes_in_precedence_order(self):
         r = self.page("customer-classification")

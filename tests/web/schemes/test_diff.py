@@ -104,7 +104,7 @@ class StructuralChangesTest(WebTestCase):
         b = add_version(b_text, self.analyst)
         changes = outline.structural_changes(resolve_version(a), resolve_version(b))
         self.assertIn(
-            "回款率(collection_rate):计分规则改为:线性计分:0.85 得 0 分,1 得满分 20 分,之间按比例,超出取端点(越高越好)",
+            "回款率(collection_rate):计分规则改为:线性计分：0.85 得 0 分，1 得满分 20 分，之间按比例，超出取端点（越高越好）",
             changes,
         )
         self.assertIn("指标值 returns 改为:退货表 returns 的 amount 求和,上期", changes)

@@ -50,7 +50,7 @@ class EditDraftTest(WebTestCase):
         self.assertEqual(event.after, {"yaml": changed, "note": "满分线 200 万"})
         self.assertEqual(event.username, "analyst")
         r = self.client.get("/schemes/small-test/v1/")
-        self.assertContains(r, "线性计分:0 得 0 分,2,000,000 得满分 100 分")
+        self.assertContains(r, "线性计分：0 得 0 分，2,000,000 得满分 100 分")
 
     def test_it_follows_a_new_label(self):
         self.login(self.analyst)
@@ -65,7 +65,7 @@ class EditDraftTest(WebTestCase):
         self.assertEqual(r.status_code, 200)
         self.assertEqual([p.line for p in r.context["problems"]], [13])
         self.assertContains(r, '<tr id="L13" class="line-error">')
-        self.assertContains(r, "`weight` cannot be negative")
+        self.assertContains(r, "`weight` 不能为负数")  # the validator's message, in Chinese
         self.assertEqual(r.context["form"].data["yaml"], broken)  # the user's text stays
         self.draft.refresh_from_db()
         self.assertEqual(self.draft.yaml, SMALL)

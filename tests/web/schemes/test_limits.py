@@ -46,6 +46,6 @@ class SchemeLimitsTest(WebTestCase):
         r = self.client.post("/schemes/upload/", {"yaml": laughs(9)})
         self.assertLess(time.perf_counter() - start, 1.0)
         self.assertEqual(r.status_code, 200)
-        self.assertContains(r, "YAML aliases (*name) repeat more than 10,000 values")
+        self.assertContains(r, "YAML 别名（*name）共重复了超过 10,000 个值")  # Chinese first
         self.assertEqual([p.line for p in r.context["problems"]], [BASE.count("\n") + 5])
         self.assertFalse(Scheme.objects.exists())

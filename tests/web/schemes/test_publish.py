@@ -83,7 +83,10 @@ class CopyTest(WebTestCase):
             r, "/schemes/customer-composite/v2/edit/", fetch_redirect_response=False
         )
         draft = SchemeVersion.objects.get(number=2)
-        self.assertEqual((draft.status, draft.yaml, draft.note), ("draft", TEXT, "基于第 1 版"))
+        # the copy says its own number in the YAML too (`version: 1` → `version: 2`)
+        copied = TEXT.replace("\nversion: 1\n", "\nversion: 2\n", 1)
+        self.assertNotEqual(copied, TEXT)
+        self.assertEqual((draft.status, draft.yaml, draft.note), ("draft", copied, "基于第 1 版"))
         self.assertTrue(AuditEvent.objects.filter(action="scheme.version.create").exists())
 
     def test_it_forbids_copying_to_readers(self):

@@ -84,7 +84,7 @@ class UploadTest(WebTestCase):
         self.assertIn("unknown name 'sale'", problem.message)
         # line 10 is highlighted, the message stands under it, the column is marked
         self.assertContains(r, '<tr id="L10" class="line-error"><td class="ln">10</td>')
-        self.assertContains(r, "did you mean &#x27;sales&#x27;?", count=2)  # list + under line
+        self.assertContains(r, "是否应为“sales”？", count=2)  # list + under line, in Chinese
         self.assertContains(r, '<tr id="L9"><td class="ln">9</td>')  # others are not flagged
         self.assertContains(r, "/ <mark>s</mark>ale}")
         self.assertContains(r, '<a href="#L10">第 10 行第')

@@ -12,7 +12,7 @@ from pingji.web.lib.access import ROLE_LABELS, ROLES
 
 
 def role_choices():
-    return [("", _("(无角色)")), *((r, ROLE_LABELS[r]) for r in ROLES)]
+    return [("", _("（无角色）")), *((r, ROLE_LABELS[r]) for r in ROLES)]
 
 
 class _UserFields(forms.Form):
@@ -23,14 +23,14 @@ class _UserFields(forms.Form):
         label=_("部门"),
         queryset=Department.objects.order_by("code"),
         required=False,
-        empty_label=_("(无部门)"),
+        empty_label=_("（无部门）"),
     )
     is_active = forms.BooleanField(label=_("允许登录"), required=False, initial=True)
 
     def clean(self):
         data = super().clean()
         if data.get("role") == "rater" and not data.get("department"):
-            self.add_error("department", _("评分员须属于一个部门(按部门分配评分任务)。"))
+            self.add_error("department", _("评分员须属于一个部门（按部门分配评分任务）。"))
         return data
 
 
@@ -65,7 +65,7 @@ class UserCreateForm(_PasswordFields, _UserFields):
         label=_("用户名"),
         max_length=150,
         validators=[UnicodeUsernameValidator()],
-        help_text=_("登录用;字母、数字及 @ . + - _"),
+        help_text=_("登录用；字母、数字及 @ . + - _"),
     )
     field_order = [
         "username",
@@ -118,7 +118,7 @@ class PasswordResetForm(_PasswordFields):
 
 
 class DepartmentForm(forms.Form):
-    code = forms.SlugField(label=_("代码"), max_length=40, help_text=_("英文代码,如 sales"))
+    code = forms.SlugField(label=_("代码"), max_length=40, help_text=_("英文代码，如 sales"))
     name = forms.CharField(label=_("名称"), max_length=100)
 
     def clean_code(self):
@@ -134,5 +134,5 @@ class DepartmentRenameForm(forms.Form):
 
 class TokenForm(forms.Form):
     name = forms.CharField(
-        label=_("令牌名称"), max_length=100, help_text=_("用途,例如「ERP 夜间同步」")
+        label=_("令牌名称"), max_length=100, help_text=_("用途，例如「ERP 夜间同步」")
     )

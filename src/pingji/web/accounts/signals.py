@@ -14,7 +14,7 @@ from django.db.models.signals import m2m_changed, post_save, pre_save
 # Fields of a user the audit log follows (never the password hash: only that it changed).
 TRACKED = ("username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser")
 PASSWORD_MASK = "******"
-PASSWORD_CHANGED = "****** (已更改)"
+PASSWORD_CHANGED = "******（已更改）"
 
 _quiet: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "pingji_accounts_quiet", default=False

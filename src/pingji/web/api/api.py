@@ -12,9 +12,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import path
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, ValidationError
 from ninja.renderers import JSONRenderer
 
+from pingji.i18n import pydantic_message
 from pingji.web.api import batches, docs, runs, schemes
 from pingji.web.api.auth import session_auth, token_auth
 
@@ -59,6 +60,17 @@ def _unauthorized(request, exc):
     )
     response["WWW-Authenticate"] = 'Bearer realm="pingji"'
     return response
+
+
+@api.exception_handler(ValidationError)
+def _invalid(request, exc):
+    # pydantic words its errors in English only: each is worded by its type, in the
+    # request's language (Chinese unless the caller asks for English)
+    detail = [
+        {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": str(pydantic_message(e))}
+        for e in exc.errors
+    ]
+    return api.create_response(request, {"detail": detail}, status=422)
 
 
 @api.exception_handler(Http404)

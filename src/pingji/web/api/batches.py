@@ -50,7 +50,8 @@ def _data_error(exc: DataError) -> dict:
         "row": exc.row,
         "column": exc.column,
         "value": None if exc.value is None else str(exc.value),
-        "expected": exc.expected,
+        # a message of the data layer: worded in the caller's language, as `error`
+        "expected": None if exc.expected is None else str(exc.expected),
     }
 
 

@@ -19,6 +19,7 @@ from pingji.web.api.schemas import (
     RunIn,
     RunOut,
 )
+from pingji.web.lib.language import in_viewer_language
 from pingji.web.lib.params import MAX_PAGE
 from pingji.web.runs import results
 from pingji.web.runs.access import get_run_for_user
@@ -54,7 +55,19 @@ def _brief(run: Run) -> dict:
         "entities": run.entities,
         "created_at": run.created_at,
         "finished_at": run.finished_at,
+        "voided": run.is_voided,
+        "voided_at": run.voided_at,
+        "void_reason": run.void_reason,
     }
+
+
+def _tables_read(run: Run) -> list[str]:
+    """The tables the run's scheme reads (runs recorded before only those were kept hold
+    every active batch of their time)."""
+    from pingji.web.runs.services import tables_read
+    from pingji.web.schemes.services import resolve_version
+
+    return tables_read(resolve_version(run.scheme_version))
 
 
 def _finished_run(request: HttpRequest, run_id: int) -> Run:
@@ -78,10 +91,14 @@ def list_runs(
     scheme: str | None = None,
     status: str | None = None,
     limit: int = Query(50, ge=1, le=500),
+    include_voided: bool = Query(False, description="also list voided runs"),
 ):
-    """The latest runs (newest first), optionally of one scheme or in one status."""
+    """The latest runs (newest first), optionally of one scheme or in one status; voided
+    runs only with `include_voided=true` (they no longer count as the latest)."""
     require(request, "runs.view_run")
     runs = Run.objects.select_related("scheme_version__scheme")
+    if not include_voided:
+        runs = runs.counted()
     if scheme:
         runs = runs.filter(scheme_version__scheme__code=scheme)
     if status:
@@ -147,9 +164,10 @@ def get_run(request: HttpRequest, run_id: int):
                 "rows": b.rows,
                 "status": b.status,
             }
-            for b in run.batches.order_by("id")
+            for b in run.batches.filter(table__in=_tables_read(run)).order_by("id")
         ],
-        "error": run.error,
+        # in the caller's language when the run stored its error in every language
+        "error": in_viewer_language((run.summary or {}).get("error_text"), run.error),
         "created_by": run.created_by.get_username() if run.created_by else None,
         "started_at": run.started_at,
     }

@@ -77,6 +77,9 @@ class RunOut(Schema):
         description="grade distribution, score histogram, class, status and action counts"
     )
     batches: list[BatchRef] = Field(description="exactly the import batches the run read")
+    voided: bool = Field(False, description="voided runs no longer count as the latest")
+    voided_at: datetime | None = None
+    void_reason: str = ""
     error: str
     created_by: str | None
     created_at: datetime
@@ -94,6 +97,9 @@ class RunBriefOut(Schema):
     entities: int | None
     created_at: datetime
     finished_at: datetime | None
+    voided: bool = Field(False, description="voided runs no longer count as the latest")
+    voided_at: datetime | None = None
+    void_reason: str = ""
 
 
 class ResultsPageOut(Schema):

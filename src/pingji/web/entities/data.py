@@ -39,6 +39,7 @@ def connection() -> duckdb.DuckDBPyConnection:
     if con is None:
         con = _local.con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")
+        con.execute("SET parquet_metadata_cache = true")  # the files never change in place
     return con
 
 
@@ -120,6 +121,58 @@ def columns_of(source: str) -> list[str]:
     return [r[0] for r in connection().execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
 
 
+# Attribute values offered as a choice list; a column with more distinct values gets a text
+# box (exact match) instead.
+ATTRIBUTE_CHOICES = 200
+
+
+def attribute_columns(table: str, present: Sequence[str]) -> list[str]:
+    """The attributes a list of `table` filters by: its text columns other than the key and
+    the name (region, owner, category, department …), those the files hold."""
+    spec = TABLES[table]
+    return [
+        c.name
+        for c in spec.columns
+        if c.type == "string" and c.name not in (spec.key, "name") and c.name in present
+    ]
+
+
+def attribute_options(
+    source: str, columns: Sequence[str]
+) -> dict[str, list[tuple[str, int]] | None]:
+    """{column: [(value, entities)]} of each attribute in an entity relation, most common
+    first ([] when no entity has a value); a column with more than ATTRIBUTE_CHOICES values
+    maps to None (too many to list). One query."""
+    if not columns:
+        return {}
+    parts = [
+        f"SELECT {literal(c)} AS col, CAST({ident(c)} AS VARCHAR) AS value, count(*) AS n "
+        f"FROM {source} WHERE {ident(c)} IS NOT NULL GROUP BY 2"
+        for c in columns
+    ]
+    rows = connection().execute(" UNION ALL ".join(parts)).fetchall()
+    found: dict[str, list[tuple[str, int]]] = {c: [] for c in columns}
+    for col, value, n in rows:
+        found[col].append((value, n))
+    return {
+        c: sorted(v, key=lambda x: (-x[1], x[0])) if len(v) <= ATTRIBUTE_CHOICES else None
+        for c, v in found.items()
+    }
+
+
+def attribute_condition(
+    columns: Sequence[str], attrs: dict[str, str], prefix: str = ""
+) -> tuple[list[str], list]:
+    """Conditions (and arguments) of attribute filters: each asked attribute equals its value
+    as text; attributes not among `columns` are ignored (never interpolated)."""
+    conds, args = [], []
+    for name, value in sorted(attrs.items()):
+        if name in columns and value != "":
+            conds.append(f"CAST({prefix}{ident(name)} AS VARCHAR) = ?")
+            args.append(value)
+    return conds, args
+
+
 def _selection(
     table: str,
     paths: Sequence[Path],
@@ -127,12 +180,13 @@ def _selection(
     ids: Sequence[str] | None,
     sort: str,
     descending: bool,
+    attrs: dict[str, str] | None = None,
 ) -> tuple[str, list[str], str, list, str]:
     """(source, columns, WHERE clause, its arguments, ORDER BY) of a filtered, sorted list."""
     source = entity_source(table, paths)
     columns = columns_of(source)
     key = TABLES[table].key
-    where, args = [], []
+    where, args = attribute_condition(attribute_columns(table, columns), attrs or {})
     if search:
         matches = [f"contains(lower(CAST({ident(key)} AS VARCHAR)), lower(?))"]
         args.append(search)
@@ -161,12 +215,15 @@ def entity_page(
     descending: bool = False,
     page: int = 1,
     size: int = 50,
+    attrs: dict[str, str] | None = None,
 ) -> EntityPage:
     """One page of the entities of `table`: `search` matches part of the id or the name
     (case-blind); `ids` (if given) limits the rows to those ids; sorted by a column (the key
     when `sort` is not one), ties broken by the key; a page past the end is the last one."""
     con = connection()
-    source, columns, cond, args, order = _selection(table, paths, search, ids, sort, descending)
+    source, columns, cond, args, order = _selection(
+        table, paths, search, ids, sort, descending, attrs
+    )
     total = con.execute(f"SELECT count(*) FROM {source}{cond}", args).fetchone()[0]
     size = max(1, min(size, 500))
     pages = max(1, -(-total // size))
@@ -188,11 +245,14 @@ def export_csv(
     ids: Sequence[str] | None = None,
     sort: str = "",
     descending: bool = False,
+    attrs: dict[str, str] | None = None,
 ) -> int:
     """Write the whole filtered, sorted list as CSV (UTF-8, headers renamed by `headers`)
     to `out` with one DuckDB COPY; return the number of rows."""
     con = connection()
-    source, columns, cond, args, order = _selection(table, paths, search, ids, sort, descending)
+    source, columns, cond, args, order = _selection(
+        table, paths, search, ids, sort, descending, attrs
+    )
     select = ", ".join(f"{ident(c)} AS {ident(headers.get(c, c))}" for c in columns)
     rows = neutralised_query(con, f"SELECT {select} FROM {source}{cond} ORDER BY {order}", args)
     written = con.execute(

@@ -12,25 +12,29 @@ which raters cannot see: the profile shows them only with runs.view_run.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from pingji.data.contract import TABLES
 from pingji.data.labels import column_label
-from pingji.web.entities import data
+from pingji.errors import PingjiError
+from pingji.output.labels import scheme_labels
+from pingji.web.entities import data, saved
 from pingji.web.imports.uploads import money_text
 from pingji.web.lib import charts, workspace
 from pingji.web.lib.access import department_of
 from pingji.web.lib.params import page_number
+from pingji.web.schemes.services import resolve_version
 
 ALL = None  # scope: every entity of the table
 PAGE_SIZE = 50
@@ -113,7 +117,27 @@ def _list_request(request: HttpRequest, files: dict) -> dict:
         "sort": sort.lstrip("-"),
         "descending": sort.startswith("-"),
         "ids": _scope(request.user, table) if table else [],
+        "attrs": saved.attrs_of(request.GET),
     }
+
+
+def _attribute_filters(table: str, source: str, columns, asked: dict) -> list[dict]:
+    """The attribute filters beside a list: label, choices (value, entities) or None for a
+    text box (too many values), and the value asked for; attributes no entity has a value
+    of are left out."""
+    names = data.attribute_columns(table, columns)
+    options = data.attribute_options(source, names)
+    return [
+        {
+            "name": name,
+            "param": saved.ATTR_PREFIX + name,
+            "label": column_label(table, name),
+            "options": options.get(name),
+            "value": asked.get(name, ""),
+        }
+        for name in names
+        if options.get(name) != [] or asked.get(name)
+    ]
 
 
 def _page_number(text: str | None) -> int:
@@ -145,8 +169,18 @@ def entity_list(request: HttpRequest) -> HttpResponse:
             descending=asked["descending"],
             page=_page_number(request.GET.get("page")),
             size=PAGE_SIZE,
+            attrs=asked["attrs"],
         )
         key_at = page.columns.index(spec.key)
+        context.update(
+            attributes=_attribute_filters(
+                table, data.entity_source(table, files[table]), page.columns, asked["attrs"]
+            ),
+            filtered=bool(asked["search"] or asked["attrs"]),
+            saved_views=saved.links(request, "entities", table),
+            save_page="entities",
+            save_scope=table,
+        )
         active = asked["sort"] if asked["sort"] in page.columns else spec.key
         descending = asked["descending"] and active == asked["sort"]
         numbers = [_is_number(table, c) for c in page.columns]
@@ -199,6 +233,7 @@ def export(request: HttpRequest) -> StreamingHttpResponse:
             ids=asked["ids"],
             sort=asked["sort"],
             descending=asked["descending"],
+            attrs=asked["attrs"],
         )
     except BaseException:
         path.unlink(missing_ok=True)
@@ -258,18 +293,13 @@ def profile(request: HttpRequest, table: str, entity_id: str) -> HttpResponse:
     return render(request, "entities/profile.html", context)
 
 
-@functools.lru_cache(maxsize=64)
-def _status_labels(yaml: str) -> dict[str, str]:
-    """The labels of a scheme version's statuses (keyed by its YAML: versions that are run
-    are published, hence immutable)."""
-    from pingji.scheme.resolve import load_scheme
-
+def _resolved(version):
+    """Return a run's resolved scheme, or None for a version that no longer loads (its page
+    then shows raw codes and one decimal)."""
     try:
-        consequences = load_scheme("scheme.yaml", text=yaml).scheme.consequences
-    except Exception:  # a version that no longer loads still shows its raw statuses
-        return {}
-    rules = consequences.statuses if consequences else []
-    return {r.status: r.label or r.status for r in rules}
+        return resolve_version(version)
+    except PingjiError:
+        return None
 
 
 def _scorecard_url(run_id: int, entity_id: str) -> str | None:
@@ -286,7 +316,8 @@ def _grades(table: str, entity_id: str) -> tuple[list[dict], list[dict]]:
     from pingji.web.runs.services import results_file
 
     runs = (
-        Run.objects.filter(status=Run.Status.DONE, scheme_version__scheme__entity=table)
+        Run.objects.counted()  # a voided run is never the latest grade
+        .filter(status=Run.Status.DONE, scheme_version__scheme__entity=table)
         .exclude(results_path="")
         .select_related("scheme_version__scheme")
         .order_by("scheme_version__scheme__code", "-finished_at", "-id")
@@ -311,13 +342,16 @@ def _grades(table: str, entity_id: str) -> tuple[list[dict], list[dict]]:
         summary = run.summary or {}
         colors = {g.get("grade"): g.get("color") for g in summary.get("grades", [])}
         classes = {c.get("class"): c.get("label") for c in summary.get("classes", [])}
-        entry = {"scheme": scheme, "run": run, "row": row}
+        rs = _resolved(run.scheme_version)
+        # the scheme's one precision for scores (display.decimals)
+        decimals = rs.scheme.display.decimals if rs is not None else None
+        entry = {"scheme": scheme, "run": run, "row": row, "decimals": decimals}
         if row is not None:
             status = row.get("status")
             entry |= {
                 "color": colors.get(row.get("grade")),
                 "class_label": classes.get(row.get("class")) or row.get("class"),
-                "status_label": _status_labels(run.scheme_version.yaml).get(status, status),
+                "status_label": scheme_labels(rs)["status"].get(status, status) if rs else status,
                 "scorecard": _scorecard_url(run.pk, entity_id),
             }
         latest.append(entry)
@@ -343,3 +377,73 @@ def _grades(table: str, entity_id: str) -> tuple[list[dict], list[dict]]:
                 }
             )
     return latest, histories
+
+
+# -- saved views -----------------------------------------------------------------------------
+
+
+def _view_target(request: HttpRequest, page: str) -> tuple[str, str]:
+    """(scope, page URL) of a saved view's list, if the user may see that list (404)."""
+    from pingji.web.entities.models import SavedView
+
+    if page == SavedView.Page.ENTITIES:
+        table = request.POST.get("scope", "")
+        if table not in data.ENTITY_TABLES or _scope(request.user, table) == []:
+            raise Http404
+        return table, reverse("entities:list")
+    if page == SavedView.Page.RESULTS:
+        from pingji.web.lib.params import MAX_ID
+        from pingji.web.runs.access import get_run_for_user
+
+        try:
+            run_id = int(request.POST.get("run", ""))
+        except ValueError:
+            raise Http404 from None
+        if not 0 < run_id <= MAX_ID:
+            raise Http404
+        run = get_run_for_user(request, run_id)
+        return run.scheme_version.scheme.code, reverse("runs:detail", args=[run.pk])
+    raise Http404
+
+
+@require_POST
+def save_view(request: HttpRequest) -> HttpResponse:
+    """Save the list's current filters as a named view (the user's own, maybe shared)."""
+    page = request.POST.get("page", "")
+    scope, url = _view_target(request, page)
+    try:
+        view = saved.save_view(
+            request.user,
+            page,
+            scope,
+            request.POST.get("name", ""),
+            request.POST.get("query", ""),
+            request.POST.get("shared") == "on",
+        )
+    except saved.ViewRefused as exc:
+        messages.error(request, str(exc))
+        query = saved.clean_query(page, request.POST.get("query", ""))
+    else:
+        messages.success(request, _("已保存视图“%(name)s”。") % {"name": view.name})
+        query = view.query
+    anchor = "#results" if page == "results" else ""
+    return redirect(url + ("?" + urlencode(query) if query else "") + anchor)
+
+
+@require_POST
+def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
+    """Delete a saved view (one's own; an administrator also others' shared ones), then go
+    back to the page it was deleted from."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    view = saved.get_view_for_user(request, view_id, write=True)
+    saved.delete_view(request.user, view)
+    messages.success(request, _("已删除视图“%(name)s”。") % {"name": view.name})
+    back = request.POST.get("next", "")
+    if back.startswith("/") and url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(back)
+    if view.page == "results":
+        return redirect(reverse("runs:list") + "?" + urlencode({"scheme": view.scope}))
+    return redirect(reverse("entities:list") + "?" + urlencode({"table": view.scope}))

@@ -40,6 +40,7 @@ from django.utils.translation import gettext_noop
 from pingji.data.contract import TABLES
 from pingji.data.problems import Inspection, inspect_file
 from pingji.errors import PingjiError
+from pingji.output import numbers
 from pingji.web.imports.models import Upload
 from pingji.web.imports.tables import declared
 from pingji.web.jobs import lease
@@ -67,22 +68,20 @@ def display(value: object) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
-        return money_text(value)
+        return money_text(value, grouped=True)
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, float):
-        return format(value, "g") if abs(value) < 1e15 else repr(value)
+    if isinstance(value, float):  # grouped, every digit, no exponent (1,234,567.5)
+        return numbers.exact(value)
     return str(value)
 
 
 def money_text(value: Decimal, grouped: bool = False) -> str:
     """Exact amount with at least 2 decimals and no trailing zeros beyond them (and with
     thousands separators when `grouped`)."""
-    text = format(value.normalize(), ",f" if grouped else "f")
-    whole, _, decimals = text.partition(".")
-    return f"{whole}.{decimals.ljust(2, '0')}"
+    return numbers.exact(value, grouped=grouped, min_decimals=2)
 
 
 def report_of(inspection: Inspection) -> dict:
@@ -112,7 +111,43 @@ def report_of(inspection: Inspection) -> dict:
         "preview": [[display(v) for v in row] for row in inspection.preview],
         "min_date": inspection.min_date.isoformat() if inspection.min_date else None,
         "max_date": inspection.max_date.isoformat() if inspection.max_date else None,
+        "encoding": inspection.encoding,
+        "conversions": [
+            {
+                "column": c.column,
+                "code": c.code,
+                "rows": c.rows,
+                "example": c.example,
+                # the stored value plainly (12500.00, not 12,500.00 again)
+                "converted": money_text(c.converted)
+                if isinstance(c.converted, Decimal)
+                else display(c.converted),
+                "row": c.example_row,
+            }
+            for c in inspection.conversions
+        ],
+        "unknown": None
+        if inspection.unknown is None
+        else {
+            "entity": inspection.unknown.entity,
+            "column": inspection.unknown.key,
+            "rows": inspection.unknown.rows,
+            "keys": inspection.unknown.keys,
+            "listed": [list(found) for found in inspection.unknown.listed],
+        },
     }
+
+
+def entity_files(table: str, tables: dict | None = None) -> list[Path]:
+    """Return the files of the active batches of the entity table whose keys a fact table's
+    rows name (none for other tables, or when that entity table has no batch yet)."""
+    from pingji.web.imports.services import active_batches
+
+    spec = TABLES.get(table) or (tables or {}).get(table)
+    if spec is None or spec.kind != "fact" or not spec.entity:
+        return []
+    batches = active_batches().filter(table=spec.entity).exclude(path="")
+    return [p for p in (workspace.absolute(b.path) for b in batches) if p.is_file()]
 
 
 def safe_name(name: str) -> str:
@@ -194,7 +229,11 @@ def inspect_upload(upload_id: str) -> None:
         with lease.hold(Upload, upload.pk):
             tables = None if upload.table in TABLES else declared()  # a scheme's own table
             inspection = inspect_file(
-                upload.path, upload.table, shown_as=upload.file_name, tables=tables
+                upload.path,
+                upload.table,
+                shown_as=upload.file_name,
+                tables=tables,
+                entities=entity_files(upload.table, tables),
             )
     except Exception as exc:
         if not upload.folder.is_dir():

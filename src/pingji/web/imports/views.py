@@ -36,7 +36,7 @@ from pingji.web.imports.models import ImportBatch
 from pingji.web.imports.services import NotActive, find_duplicate, withdraw_batch
 from pingji.web.imports.tables import importable, label_of, spec_of
 from pingji.web.imports.tasks import commit_upload_task, inspect_upload_task
-from pingji.web.imports.wording import TYPE_NAMES, worded
+from pingji.web.imports.wording import TYPE_NAMES, conversions, worded
 from pingji.web.lib import workspace
 from pingji.web.lib.access import is_admin
 
@@ -115,6 +115,25 @@ def _contract_columns(table: str, report: dict | None = None, spec=None) -> list
                 row["state"] = "absent"
         rows.append(row)
     return rows
+
+
+def _unknown_entities(table: str, unknown: dict | None) -> dict | None:
+    """The rows of a fact file naming no known entity (a report's `unknown`), with labels."""
+    if not unknown:
+        return None
+    return {
+        **unknown,
+        "entity_label": table_label(unknown["entity"]),
+        "column_label": label_of(table, unknown["column"]),
+    }
+
+
+def _unchecked_entity(table: str, report: dict) -> str:
+    """The entity table a fact file's keys could not be checked against (none imported)."""
+    spec = spec_of(table)
+    if report.get("unknown") or report.get("rows") is None or spec is None:
+        return ""
+    return table_label(spec.entity) if spec.kind == "fact" and spec.entity else ""
 
 
 def _read_rows(path, limit: int) -> tuple[list[str], list[list[str]]]:
@@ -330,6 +349,9 @@ def preview(request: HttpRequest, upload_id: str) -> HttpResponse:
             "extra": [{"name": n} for n in report.get("extra", [])],
             "problems": worded(up.table, report.get("problems", [])),
             "more": report.get("total", 0) - len(report.get("problems", [])),
+            "conversions": conversions(up.table, report.get("conversions", [])),
+            "unknown": _unknown_entities(up.table, report.get("unknown")),
+            "unchecked_entity": _unchecked_entity(up.table, report),
             "headers": [_header(up.table, c) for c in report.get("preview_columns", [])],
             "duplicate": duplicate,
             "can_commit": up.ok and duplicate is None,

@@ -3,7 +3,7 @@
 raises 404 for what the user may not see and 403 for what the user may not change.
 
 admin    everything, including users and the audit log
-analyst  schemes, imports, runs, approving ratings, assignments; reads everything
+analyst  schemes, imports, runs (start, void), approving ratings, assignments; reads everything
 rater    enters ratings for the entities and indicators assigned to their department
 viewer   reads schemes, data, runs and scorecards; exports; changes nothing
 """
@@ -47,6 +47,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "schemes.change_schemeversion",
         "schemes.publish_schemeversion",
         "runs.add_run",
+        "runs.void_run",
         "imports.add_importbatch",
         "imports.change_importbatch",
         "ratings.approve_rating",

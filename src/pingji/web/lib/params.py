@@ -24,7 +24,7 @@ def page_number(text: str | None) -> int:
         return 1
     if len(text) > len(str(MAX_PAGE)) or int(text) > MAX_PAGE:
         raise BadParameter(
-            _("页码 %(page)s 超出范围:页码从 1 到 %(max)s。")
+            _("页码 %(page)s 超出范围：页码从 1 到 %(max)s。")
             % {"page": text[:20] + ("…" if len(text) > 20 else ""), "max": f"{MAX_PAGE:,}"}
         )
     return max(1, int(text))
@@ -35,7 +35,7 @@ def record_id(text: str | None) -> int:
     text = (text or "").strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > MAX_ID:
         raise BadParameter(
-            _("“%(value)s”不是有效的编号:编号是正整数。")
+            _("“%(value)s”不是有效的编号：编号是正整数。")
             % {"value": text[:20] + ("…" if len(text) > 20 else "")}
         )
     return int(text)

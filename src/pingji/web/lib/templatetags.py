@@ -9,6 +9,8 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from pingji.output import numbers
+
 register = template.Library()
 _ids = itertools.count(1)
 
@@ -47,3 +49,43 @@ def query_with(context, **changes) -> str:
         else:
             query[key] = value
     return "?" + query.urlencode() if query else "?"
+
+
+# ------------------------------------------------------------------ numbers
+# Every page shows numbers through pingji.output.numbers, as the CSV and Excel exports do.
+
+
+def _places(decimals, default: int | None) -> int | None:
+    """Return a filter's decimals argument as an int (templates may pass text or nothing)."""
+    if decimals is None or decimals == "":
+        return default
+    try:
+        return max(0, min(6, int(decimals)))
+    except (TypeError, ValueError):
+        return default
+
+
+@register.filter
+def score(value, decimals=None) -> str:
+    """`{{ card.score|score:decimals }}` — a score or points in the scheme's one precision
+    (70.5, 70.0); — when missing."""
+    return numbers.NumberFormat(numbers.NUMBER, _places(decimals, 1)).text(value)
+
+
+@register.filter
+def pct(value, decimals=None) -> str:
+    """`{{ rate|pct }}` — a ratio as a percentage: 0.92 → 92.0%; — when missing."""
+    return numbers.NumberFormat(numbers.PERCENT, _places(decimals, 1)).text(value)
+
+
+@register.filter
+def money(value, decimals=None) -> str:
+    """`{{ amount|money }}` — an amount with thousands separators: 12,500.00; — when missing."""
+    return numbers.NumberFormat(numbers.MONEY, _places(decimals, 2)).text(value)
+
+
+@register.filter
+def number(value, decimals=None) -> str:
+    """`{{ x|number }}` — a plain number grouped by thousands (1,234.5); `number:1` fixes the
+    decimals (1,234.5 → 1,234.5, 3 → 3.0); — when missing."""
+    return numbers.NumberFormat(numbers.NUMBER, _places(decimals, None)).text(value)

@@ -34,7 +34,7 @@ def _open(table: str) -> Iterator[tuple[BatchDataSet, object] | None]:
     ds = open_batches(batches)
     try:
         ds.table(table)  # creates the view over the batch files
-        db = ds.con.con  # the DuckDB connection behind Ibis
+        db = ds.duck  # the data set's DuckDB connection
         spec = spec_of(table)
         assert spec is not None, table  # only tables with active batches get here
         if spec.kind == "entity":

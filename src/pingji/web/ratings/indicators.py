@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from pingji import expr
+from pingji.output import numbers
 from pingji.periods import Period
 from pingji.scheme.describe import describe_metric, describe_rule
 from pingji.scheme.resolve import ResolvedScheme
@@ -20,11 +21,9 @@ from pingji.web.schemes.services import resolve_version
 
 
 def number_text(x) -> str:
-    """Return a number as people write it: 12, 12.5, 0.25 (no trailing zeros, no exponent)."""
-    d = x if isinstance(x, Decimal) else Decimal(str(x))
-    if d == d.to_integral_value():
-        return f"{d.quantize(Decimal(1)):f}"
-    return f"{d.normalize():f}"
+    """Return a number as people write it: 12, 12.5, 0.25 (no trailing zeros, no exponent;
+    ungrouped, as a rater types it)."""
+    return numbers.exact(x, grouped=False)
 
 
 @dataclass(frozen=True)

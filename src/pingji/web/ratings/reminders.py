@@ -19,13 +19,11 @@ from pingji.web.ratings.indicators import rated_schemes
 from pingji.web.ratings.models import Assignment
 from pingji.web.ratings.sheet import Waiting, waiting_for
 
-DEFAULT_SMTP = "django.core.mail.backends.smtp.EmailBackend"
-
 
 def email_configured() -> bool:
-    """Whether Django's EMAIL settings name somewhere to send mail: a backend other than
-    SMTP (console, file, …) or an SMTP host other than Django's default `localhost`."""
-    return settings.EMAIL_BACKEND != DEFAULT_SMTP or settings.EMAIL_HOST != "localhost"
+    """Return whether an SMTP server is configured (PINGJI_EMAIL_HOST, settings.py); without
+    one no e-mail is attempted and the reminder stays in the app."""
+    return bool(settings.EMAIL_HOST)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Who may see and start runs — one place for the run pages, the scorecard and the REST API.
 
 Runs are invisible (404) without `runs.view_run` (raters, users without a role); starting one
-needs `runs.add_run` (403 for viewers). A run never changes once created."""
+needs `runs.add_run` (403 for viewers); voiding or restoring one needs `runs.void_run`
+(analysts, administrators; 403 for viewers). A run's results never change once created."""
 
 from __future__ import annotations
 
@@ -33,4 +34,13 @@ def get_run_for_user(request: HttpRequest, run_id: int, write: bool = False) -> 
 
         if fail_dead_run(run.pk):  # its worker died: say so now, it may be run again
             run.refresh_from_db()
+    return run
+
+
+def get_run_to_void(request: HttpRequest, run_id: int) -> Run:
+    """Return run `run_id` if the user may see it (404 otherwise) and may void or restore
+    runs (403 otherwise)."""
+    run = get_run_for_user(request, run_id)
+    if not request.user.has_perm("runs.void_run"):
+        raise PermissionDenied
     return run

@@ -2,10 +2,14 @@
 
 Both read the results file through one DuckDB query (the page's filters and sort, every
 column): codes of classes, statuses, actions, reasons and missing indicators become the
-scheme's Chinese labels, lists become "a; b" text. CSV is written by DuckDB's COPY and
-streamed (UTF-8 with a BOM, so Excel opens the Chinese correctly); Excel is written by
-XlsxWriter in constant_memory mode from Arrow record batches: bold frozen header row, column
-widths, number formats and grade cells filled with the grade's colour, and a "说明" sheet.
+scheme's Chinese labels, lists become "a; b" text. Numbers are rounded as the pages show them
+(pingji.output.numbers: scores in the scheme's precision, rates as percentages, money to
+cents), and the root node's points and score, which repeat the result's own, are left out.
+CSV is written by DuckDB's COPY and streamed (UTF-8 with a BOM, so Excel opens the Chinese
+correctly; a rate is written as "92.0%", which Excel reads as a percentage); Excel is written
+by XlsxWriter in constant_memory mode from Arrow record batches: bold frozen header row with
+an autofilter, column widths, number formats (a rate as 0.0%, money as #,##0.00) and grade
+cells filled with the grade's colour, and a "说明" sheet.
 
 An Excel export of more than BACKGROUND_ROWS rows is written by the background worker and
 kept in the run's folder (see "background Excel exports" below); smaller ones are written in
@@ -20,13 +24,15 @@ import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from pingji.output import numbers
 from pingji.output.cells import neutralised_query
+from pingji.output.labels import scheme_labels
 from pingji.output.writers import column_labels
 from pingji.scheme.resolve import ResolvedScheme
 from pingji.web.jobs import lease
@@ -55,9 +61,11 @@ class Filters:
     action: str | None = None
     search: str | None = None
     sort: str = "-score"
+    # the entity's attributes as the run read them ({column: value}, runs/attributes.py)
+    attrs: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
-        parts = []
+        parts = [f"{k}={v}" for k, v in sorted((self.attrs or {}).items())]
         for label, value in (
             ("等级", self.grade),
             ("类别", self.cls),
@@ -76,8 +84,9 @@ class Column:
 
     sql: str
     header: str
-    kind: str  # id, name, text, grade, number, value, money, integer, date, list, bool
+    kind: str  # id, name, text, grade, number, date, list, bool
     width: int = 12
+    fmt: numbers.NumberFormat | None = None  # numbers: how they are rounded and shown
 
 
 def _lit(text: str) -> str:
@@ -99,38 +108,6 @@ def _list_text(col: str, labels: dict[str, str]) -> str:
     return f"array_to_string({body}, '; ')"
 
 
-def scheme_labels(rs: ResolvedScheme) -> dict[str, dict[str, str]]:
-    """Chinese labels of a scheme's codes: grades, classes, statuses, actions, reasons, nodes."""
-    from pingji.engine.run import reason_code, reason_label
-    from pingji.scheme.resolve import NOT_RATED
-
-    s = rs.scheme
-    out: dict[str, dict[str, str]] = {
-        "grade": {},
-        "class": {},
-        "status": {},
-        "action": {},
-        "reason": {},
-        "node": {},
-    }
-    if s.grades:
-        out["grade"] = {lv.grade: lv.label or "" for lv in s.grades.levels}
-    if s.classes:
-        out["class"] = {c.id: c.label or c.id for c in s.classes.rules}
-        if s.classes.fallback:
-            fb = s.classes.fallback
-            out["class"][fb.id] = fb.label or fb.id
-    if s.consequences:
-        out["status"] = {st.status: st.label or st.status for st in s.consequences.statuses}
-        out["action"] = {a.action: a.label or a.action for a in s.consequences.actions}
-    if s.evidence:
-        out["status"][NOT_RATED] = s.evidence.label or "不予评级"
-    for n in rs.nodes.values():
-        out["node"][n.id] = n.node.label or n.id
-        out["reason"][reason_code(n)] = reason_label(n)
-    return out
-
-
 def _width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
@@ -140,8 +117,12 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
     (column __name) second."""
     labels = column_labels(rs)
     codes = scheme_labels(rs)
+    formats = numbers.column_formats(rs)
+    repeated = numbers.duplicate_columns(rs)  # the root's points and score: shown once
     out: list[Column] = []
     for name, dtype in types.items():
+        if name in repeated:
+            continue
         q = results._q(name)
         header = labels.get(name, name)
         if name == "entity_id":
@@ -170,15 +151,14 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
             sql = f"CASE WHEN r.{q} IS NULL THEN NULL WHEN r.{q} THEN '是' ELSE '否' END"
             out.append(Column(sql, header, "bool", 8))
         elif dtype.startswith("DECIMAL"):
-            out.append(Column(f"r.{q}", header, "money", 14))
+            fmt = formats.get(name) or numbers.NumberFormat(numbers.MONEY)
+            out.append(Column(f"r.{q}", header, "number", 14, fmt))
         elif dtype in ("DOUBLE", "FLOAT", "REAL"):
-            # scores and points with two decimals; measured values (rates …) as they are
-            scored = name in ("score", "points", "max_points", "grade_basis") or name.endswith(
-                (".points", ".score")
-            )
-            out.append(Column(f"r.{q}", header, "number" if scored else "value", 10))
+            # scores in the scheme's precision, measured values as their metric says
+            out.append(Column(f"r.{q}", header, "number", 10, formats.get(name, numbers.PLAIN)))
         elif dtype in ("BIGINT", "INTEGER", "HUGEINT", "SMALLINT", "TINYINT", "UBIGINT"):
-            out.append(Column(f"r.{q}", header, "integer", 10))
+            fmt = formats.get(name) or numbers.INTEGER_FORMAT
+            out.append(Column(f"r.{q}", header, "number", 10, fmt))
         elif dtype == "DATE":
             out.append(Column(f"r.{q}", header, "date", 12))
         else:
@@ -192,12 +172,22 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
     return out
 
 
-# Excel gets amounts as doubles (what a cell holds) and anything not a number, a date or a
-# grade as text; CSV keeps DuckDB's own text of every value (exact decimals).
+# Excel gets numbers as doubles (what a cell holds) and anything not a number, a date or a
+# grade as text.
 _EXCEL_CAST = {
-    "money": "DOUBLE",
+    "number": "DOUBLE",
     **dict.fromkeys(("id", "name", "text", "list", "bool"), "VARCHAR"),
 }
+
+
+def _select(c: Column, excel: bool) -> str:
+    """SQL of one exported column: numbers rounded as shown (a rate in a CSV as '92.0%')."""
+    sql = c.sql
+    if c.fmt is not None:
+        sql = c.fmt.sql(sql) if excel else c.fmt.sql_text(sql)
+    if excel and c.kind in _EXCEL_CAST:
+        sql = f"CAST({sql} AS {_EXCEL_CAST[c.kind]})"
+    return sql
 
 
 def _query(
@@ -216,11 +206,7 @@ def _query(
             f"LEFT JOIN {table} n ON n.entity_id = x.entity_id"
         )
     order = results.order_by(filters.sort, types, (run.summary or {}).get("grade_order"))
-    select = ", ".join(
-        (f"CAST({c.sql} AS {_EXCEL_CAST[c.kind]})" if excel and c.kind in _EXCEL_CAST else c.sql)
-        + f" AS {results._q(c.header)}"
-        for c in cols
-    )
+    select = ", ".join(f"{_select(c, excel)} AS {results._q(c.header)}" for c in cols)
     sql = f"SELECT {select} FROM ({rows}) r ORDER BY {order}"
     return sql, [file, *args], cols, rs
 
@@ -235,6 +221,7 @@ def _where(run: Run, types, filters: Filters) -> tuple[str, list]:
         status=filters.status,
         action=filters.action,
         search=filters.search,
+        attrs=filters.attrs or None,
     )
 
 
@@ -261,6 +248,8 @@ def file_name(run: Run, ext: str, filters: Filters | None = None, stamp: str = "
     described = filters.describe() if filters is not None else "全部"
     part = "" if described == "全部" else "-" + _safe(described)[:60]
     code, period = _safe(run.scheme_version.scheme.code), _safe(run.period)
+    if run.voided_at is not None:  # a file of a voided run must not pass for a current one
+        part = "-已作废" + part
     return f"pingji-run{run.pk}-{code}-{period}{part}-{stamp}.{ext}"
 
 
@@ -277,12 +266,14 @@ def _chunks(fh, path: Path) -> Iterator[bytes]:
 
 def csv_stream(run: Run, filters: Filters) -> Iterator[bytes]:
     """Write the export with DuckDB's COPY to a temporary file; return its bytes (BOM first)."""
-    sql, args, _cols, _rs = _query(run, filters)
+    sql, args, cols, _rs = _query(run, filters)
+    # rates are printed by the query itself ("-27.8%"): numbers, not text to neutralise
+    printed = [c.header for c in cols if c.fmt is not None and c.fmt.kind == numbers.PERCENT]
     fd, tmp = tempfile.mkstemp(prefix="export-", suffix=".csv", dir=workspace.make_tmp_dir())
     os.close(fd)
     try:
         con = results.connection()
-        sql = neutralised_query(con, sql, args)  # no cell a spreadsheet would run
+        sql = neutralised_query(con, sql, args, printed)  # no cell a spreadsheet would run
         con.execute(f"COPY ({sql}) TO {_lit(tmp)} (FORMAT CSV, HEADER, DELIMITER ',')", args)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -311,7 +302,7 @@ def _ink(argb: str) -> str:
     return "FF000000" if (0.299 * r + 0.587 * g + 0.114 * b) > 150 else "FFFFFFFF"
 
 
-NUMBER_FORMATS = {"number": "0.00", "money": "#,##0.00", "integer": "0", "date": "yyyy-mm-dd"}
+DATE_FORMAT = "yyyy-mm-dd"
 BATCH_ROWS = 10_000  # rows fetched from DuckDB at a time (Arrow record batches)
 
 
@@ -353,16 +344,19 @@ def write_xlsx(
             "strings_to_urls": False,
             "strings_to_numbers": False,
             "nan_inf_to_errors": True,  # NaN / ±inf of a measured value: #NUM! / #DIV/0!
-            "default_date_format": NUMBER_FORMATS["date"],
+            "default_date_format": DATE_FORMAT,
         },
     )
     ws = wb.add_worksheet("评价结果")
     info = wb.add_worksheet("说明")
     ws.freeze_panes(1, 1)  # B2: the header row and the id column stay in view
-    formats = {kind: wb.add_format({"num_format": fmt}) for kind, fmt in NUMBER_FORMATS.items()}
+    formats: dict[str, object] = {DATE_FORMAT: wb.add_format({"num_format": DATE_FORMAT})}
     for i, c in enumerate(cols):
         # a column's format applies to the cells written without one (numbers, below)
-        ws.set_column(i, i, c.width, formats.get(c.kind))
+        code = c.fmt.excel() if c.fmt is not None else DATE_FORMAT if c.kind == "date" else None
+        if code is not None and code not in formats:
+            formats[code] = wb.add_format({"num_format": code})
+        ws.set_column(i, i, c.width, formats.get(code) if code else None)
     head = wb.add_format(
         {
             "bold": True,
@@ -407,6 +401,7 @@ def write_xlsx(
             row += 1
         if progress is not None:
             progress(row - 1, total)
+    ws.autofilter(0, 0, max(row - 1, 1), len(cols) - 1)  # filter buttons on the header row
 
     bold = wb.add_format({"bold": True})
     info.set_column(0, 0, 14)

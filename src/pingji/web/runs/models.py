@@ -11,9 +11,19 @@ from django.utils.translation import gettext_lazy as _
 from pingji.web.jobs.models import LeasedJob
 
 
+class RunQuerySet(models.QuerySet):
+    def counted(self) -> RunQuerySet:
+        """Runs that count: not voided (a voided run is never "the latest")."""
+        return self.filter(voided_at__isnull=True)
+
+
 class Run(LeasedJob):
     """One evaluation. Immutable once done: it records exactly what it read. Executed by the
-    worker under a lease (heartbeat_at): a run whose worker died is marked failed."""
+    worker under a lease (heartbeat_at): a run whose worker died is marked failed.
+
+    A done run may be voided (作废, with a reason, audited): it stays readable but no longer
+    counts as the latest run anywhere. Voiding only sets the void_* fields (through an
+    update, never save()); it can be undone (restored), also audited."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("排队中")
@@ -43,11 +53,24 @@ class Run(LeasedJob):
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    voided_at = models.DateTimeField(_("作废时间"), null=True, blank=True, db_index=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("作废人"),
+    )
+    void_reason = models.TextField(_("作废原因"), blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("评价运行")
         verbose_name_plural = _("评价运行")
+        permissions = [("void_run", _("作废或恢复评价运行"))]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.scheme_version} {self.period}"
@@ -55,6 +78,11 @@ class Run(LeasedJob):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def is_voided(self) -> bool:
+        """Tell whether the run was voided (it no longer counts as the latest)."""
+        return self.voided_at is not None
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

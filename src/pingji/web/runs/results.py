@@ -43,6 +43,10 @@ def _database() -> duckdb.DuckDBPyConnection:
         if _db is None:
             _db = duckdb.connect()
             _db.execute("SET enable_progress_bar = false")
+            # Results and batch files are written once and never changed in place: keep their
+            # Parquet footers instead of reading them again for every page (a third of the CPU
+            # of a one-row lookup).
+            _db.execute("SET parquet_metadata_cache = true")
         return _db
 
 
@@ -215,9 +219,19 @@ def where(
     entity_ids: list[str] | None = None,
     action: str | None = None,
     names: bool = True,
+    attrs: dict[str, str] | None = None,
 ) -> tuple[str, list]:
-    """Return the WHERE clause (with a leading space, or "") and its arguments for filters."""
+    """Return the WHERE clause (with a leading space, or "") and its arguments for filters;
+    `attrs` ({column: value}) keeps the entities whose attributes, as the run read them,
+    equal those values (runs/attributes.py)."""
     conds, args = [], []
+    if attrs:
+        from pingji.web.runs import attributes
+
+        cond, more = attributes.condition(run, entity_files(run), attrs)
+        if cond:
+            conds.append(cond)
+            args += more
     if grade:
         if grade == NO_GRADE:
             conds.append("grade IS NULL")
@@ -295,6 +309,7 @@ def query(
     size: int = 50,
     select: list[str] | None = None,
     action: str | None = None,
+    attrs: dict[str, str] | None = None,
 ) -> Page:
     """Return one page of a run's results, filtered and sorted.
 
@@ -315,6 +330,7 @@ def query(
         search=search,
         entity_ids=entity_ids,
         action=action,
+        attrs=attrs,
     )
     file = str(results_file(run))
     size = max(1, min(size, 1000))
@@ -408,6 +424,11 @@ def entity_row(run: Run, entity_id: str) -> dict | None:
 
 def _joined(a: Run, b: Run) -> tuple[str, list]:
     """The full outer join of two runs' results on entity_id, with grade keys per side."""
+    return _joined_files(results_file(a), results_file(b))
+
+
+def _joined_files(a, b) -> tuple[str, list]:
+    """The full outer join of two results files (flat shape) on entity_id."""
     sql = (
         "SELECT coalesce(a.entity_id, b.entity_id) AS entity_id, "
         f"CASE WHEN a.entity_id IS NULL THEN '{ABSENT}' "
@@ -417,14 +438,19 @@ def _joined(a: Run, b: Run) -> tuple[str, list]:
         "a.score AS score_a, b.score AS score_b, a.grade AS grade_a, b.grade AS grade_b "
         "FROM read_parquet(?) a FULL OUTER JOIN read_parquet(?) b ON a.entity_id = b.entity_id"
     )
-    return sql, [str(results_file(a)), str(results_file(b))]
+    return sql, [str(a), str(b)]
 
 
 def migration(a: Run, b: Run) -> dict[tuple[str, str], int]:
     """Return {(grade in a, grade in b): entities} — one join of the two results files.
 
     A grade is NO_GRADE for an entity without one and ABSENT for an entity not in that run."""
-    sql, args = _joined(a, b)
+    return migration_of_files(results_file(a), results_file(b))
+
+
+def migration_of_files(a, b) -> dict[tuple[str, str], int]:
+    """Return the grade migration between two results files (as `migration`)."""
+    sql, args = _joined_files(a, b)
     rows = connection().execute(f"SELECT ga, gb, count(*) FROM ({sql}) GROUP BY 1, 2", args)
     return {(ga, gb): n for ga, gb, n in rows.fetchall()}
 

@@ -31,10 +31,12 @@ from pingji.data.batches import BatchDataSet
 from pingji.data.labels import column_label
 from pingji.data.validate import ident, literal
 from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
-from pingji.engine.run import reason_code, reason_label
+from pingji.engine.assemble import reason_code, reason_label
 from pingji.engine.workdays import WorkingDays
 from pingji.errors import PingjiError
+from pingji.output import numbers
 from pingji.output.cells import neutralised_query
+from pingji.output.labels import scheme_labels
 from pingji.periods import Period
 from pingji.scheme.describe import (
     AGGREGATION_WORDS,
@@ -45,7 +47,7 @@ from pingji.scheme.describe import (
     describe_rule,
 )
 from pingji.scheme.describe import METRIC_KIND_WORDS as KIND_WORDS
-from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme
+from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 from pingji.web.lib import workspace
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import raw_file, results_file, run_dir
@@ -143,6 +145,7 @@ def _backend() -> ibis.BaseBackend:
     if backend is None:
         backend = _local.backend = ibis.duckdb.connect()
         backend.raw_sql("SET enable_progress_bar = false")
+        backend.raw_sql("SET parquet_metadata_cache = true")  # run files never change in place
     return backend
 
 
@@ -295,7 +298,7 @@ def _metric(rs: ResolvedScheme, name: str, raw: dict) -> dict:
         "described": describe_metric(m),
         "unit": m.unit or "",
         "value": plain(value),
-        "text": text(value),
+        "text": numbers.text(value, numbers.metric_format(rs, name)),
         "inputs": metric_inputs(rs, name),
     }
 
@@ -304,24 +307,18 @@ def _metric(rs: ResolvedScheme, name: str, raw: dict) -> dict:
 
 
 def _labels(rs: ResolvedScheme) -> dict[str, dict[str, str]]:
+    codes = scheme_labels(rs)  # the one code → label map (output/labels.py)
     s = rs.scheme
     grades = {
         lv.grade: {"label": lv.label or "", "color": lv.color or ""}
         for lv in (s.grades.levels if s.grades else [])
     }
-    classes = {r.id: r.label or r.id for r in (s.classes.rules if s.classes else [])}
-    if s.classes and s.classes.fallback:
-        classes[s.classes.fallback.id] = s.classes.fallback.label or s.classes.fallback.id
-    statuses: dict[str, str] = {}
-    actions: dict[str, str] = {}
-    if s.consequences:
-        for r in s.consequences.statuses:
-            statuses.setdefault(r.status, r.label or r.status)
-        for a in s.consequences.actions:
-            actions.setdefault(a.action, a.label or a.action)
-    if s.evidence:
-        statuses[NOT_RATED] = s.evidence.label or "不予评级"
-    return {"grades": grades, "classes": classes, "statuses": statuses, "actions": actions}
+    return {
+        "grades": grades,
+        "classes": codes["class"],
+        "statuses": codes["status"],
+        "actions": codes["action"],
+    }
 
 
 def _shares(rs: ResolvedScheme, raw: dict) -> dict[str, float | None]:
@@ -365,7 +362,7 @@ def _nodes(rs: ResolvedScheme, row: dict, raw: dict) -> list[dict]:
             "score": score,
             "has_value": f"{nid}.value" in row,
             "value": plain(value),
-            "value_text": text(value),
+            "value_text": numbers.text(value, numbers.node_value_format(rs, rn)),
             "pass_points": rn.pass_points,
             "passed": row.get(f"{nid}.passed") if rn.pass_points is not None else None,
             "missing": bool(raw.get(col_node(nid, "missing"))),
@@ -440,6 +437,7 @@ def build(run: Run, entity_id: str, *, with_trend: bool = True) -> dict | None:
         "entity": {"id": entity_id, **entity_attributes(run, rs, entity_id)},
         "period": row.get("period") or run.period,
         "score": _number(row.get("score")),
+        "decimals": rs.scheme.display.decimals,  # one precision for scores and points
         "points": _number(row.get("points")),
         "max_points": _number(row.get("max_points")),
         # what the grade bands applied to when `grades.on` is not the plain score (else None)
@@ -474,7 +472,7 @@ def build(run: Run, entity_id: str, *, with_trend: bool = True) -> dict | None:
                 "id": o.id,
                 "label": o.label or o.id,
                 "value": plain(row.get(o.id)),
-                "text": text(row.get(o.id)),
+                "text": numbers.text(row.get(o.id), numbers.output_format(rs, o.id)),
             }
             for o in s.outputs
         ],
@@ -508,9 +506,8 @@ def trend(run: Run, entity_id: str, current: dict | None = None) -> list[dict]:
     except PingjiError:
         return []
     runs = (
-        Run.objects.filter(
-            scheme_version__scheme_id=run.scheme_version.scheme_id, status=Run.Status.DONE
-        )
+        Run.objects.counted()  # voided runs are not a period's latest
+        .filter(scheme_version__scheme_id=run.scheme_version.scheme_id, status=Run.Status.DONE)
         .select_related("scheme_version")
         .order_by("finished_at", "pk")
     )
@@ -804,7 +801,7 @@ def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | 
             if isinstance(value, float) and math.isnan(value):
                 value = None
             out["recomputed"] = plain(value)
-            out["recomputed_text"] = text(value)
+            out["recomputed_text"] = numbers.text(value, numbers.metric_format(rs, name))
             out["matches"] = _same(value, raw.get(col_metric(name)))
     elif m.attribute:
         out["table"] = {"name": ent["table"], "label": ent["table_label"], "date": None}

@@ -46,7 +46,8 @@ def _radar(card: dict) -> dict | None:
     if not top:
         return None
     axes = [t["label"] for t in top]
-    values = [round(t["percent"], 2) if t["percent"] is not None else 0 for t in top]
+    # a group without a score (all its inputs missing) is a gap in the chart, not a 0
+    values = [round(t["percent"], 2) if t["percent"] is not None else None for t in top]
     if len(top) < 3:  # a radar needs three axes to be a shape; bars say the same
         return charts.bar(axes, values, y_title="%")
     fig = charts.radar(axes, values, name=card["entity"]["id"])

@@ -11,6 +11,8 @@ urlpatterns: list = [
     path("<int:run_id>/", views.detail, name="detail"),
     path("<int:run_id>/status/", views.status, name="status"),
     path("<int:run_id>/rerun/", views.rerun_view, name="rerun"),
+    path("<int:run_id>/void/", views.void, name="void"),
+    path("<int:run_id>/restore/", views.restore, name="restore"),
     path("<int:run_id>/export/<str:fmt>/", views.export, name="export"),
     # background Excel exports (more than exports.BACKGROUND_ROWS rows)
     path("<int:run_id>/exports/<str:job_id>/", views.export_job, name="export_job"),

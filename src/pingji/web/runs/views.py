@@ -24,24 +24,32 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from pingji.data.contract import TABLES
+from pingji.output import numbers
+from pingji.web.entities import saved
 from pingji.web.imports.services import active_batches
+from pingji.web.lib.language import in_viewer_language
 from pingji.web.lib.params import MAX_ID, page_number
-from pingji.web.runs import exports, results
-from pingji.web.runs.access import get_run_for_user, require_runs
+from pingji.web.runs import attributes, exports, migration, movers, results
+from pingji.web.runs.access import get_run_for_user, get_run_to_void, require_runs
 from pingji.web.runs.forms import PERIOD_KINDS, RunForm, published_versions
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import (
     RunRefused,
+    VoidRefused,
     create_run,
-    empty_period,
+    period_coverage,
     rerun,
+    restore_run,
+    run_coverage,
     suggested_period,
+    tables_read,
+    void_run,
 )
 from pingji.web.schemes.models import Scheme, SchemeVersion
 from pingji.web.schemes.services import resolve_version
 
 PAGE_SIZE = 50
-NO_COLOR = "#9aa5b1"
+NO_COLOR = migration.NO_COLOR
 MAX_GROUP_COLUMNS = 8
 
 
@@ -71,12 +79,11 @@ def _duration(run: Run) -> float | None:
     return None
 
 
-def _num(value) -> str | None:
-    """A score for display: at most two decimals, no trailing zeros."""
-    if value is None:
+def _score_decimals(run: Run | None) -> int | None:
+    """Return the precision a run's scheme shows its scores in (display.decimals)."""
+    if run is None:
         return None
-    text = f"{float(value):.2f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    return resolve_version(run.scheme_version).scheme.display.decimals
 
 
 def _int(value, default: int = 1) -> int:
@@ -102,6 +109,11 @@ def run_list(request: HttpRequest) -> HttpResponse:
         runs = runs.filter(scheme_version__scheme__code=scheme)
     if status in Run.Status.values:
         runs = runs.filter(status=status)
+    voided = request.GET.get("voided", "")
+    if voided == "yes":
+        runs = runs.filter(voided_at__isnull=False)
+    elif voided == "no":
+        runs = runs.counted()
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     for run in page.object_list:
         run.duration = _duration(run)
@@ -109,6 +121,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
     counts = Run.objects.aggregate(
         total=Count("id"),
         **{s: Count("id", filter=Q(status=s)) for s in Run.Status.values},
+        voided=Count("id", filter=Q(voided_at__isnull=False)),
     )
     return render(
         request,
@@ -119,6 +132,7 @@ def run_list(request: HttpRequest) -> HttpResponse:
             "statuses": Run.Status.choices,
             "scheme": scheme,
             "status": status,
+            "voided": voided if voided in ("yes", "no") else "",
             "counts": counts,
         },
     )
@@ -150,10 +164,14 @@ def new(request: HttpRequest) -> HttpResponse:
         else:
             initial["period"] = suggested_period(rs.scheme.period)
     form = RunForm(data, rs=rs, initial=initial)
-    empty = None
+    empty = partial = None
     if data is not None and rs is not None and form.is_valid():
         if not form.cleaned_data["allow_empty"]:
-            empty = empty_period(version, form.cleaned_data["period"])
+            found = period_coverage(version, form.cleaned_data["period"])
+            if found is not None and found.empty:
+                empty = found.describe()
+            elif found is not None and found.partial:
+                partial = found.describe()
         if empty is not None:
             form.add_error(
                 None,
@@ -162,6 +180,15 @@ def new(request: HttpRequest) -> HttpResponse:
                     "被评价(%(why)s)。如确认无误,请勾选“仍然运行”后再提交。"
                 )
                 % {"why": empty},
+            )
+        elif partial is not None:
+            form.add_error(
+                None,
+                _(
+                    "所选期间的数据不完整，结果只反映已有的数据（%(why)s）。"
+                    "如确认无误，请勾选“仍然运行”后再提交。"
+                )
+                % {"why": partial},
             )
     if data is not None and rs is not None and form.is_valid():
         try:
@@ -185,9 +212,10 @@ def new(request: HttpRequest) -> HttpResponse:
         "version": version,
         "rs": rs,
         "period_kind": PERIOD_KINDS.get(rs.scheme.period) if rs else None,
-        "tables": _active_tables(),
+        "tables": _active_tables(rs),
         "has_versions": published_versions().exists(),
         "empty": empty,
+        "partial": partial,
     }
     return render(request, "runs/new.html", context)
 
@@ -201,13 +229,16 @@ def _param_initial(rs, name: str, value):
     return value
 
 
-def _active_tables() -> list[dict]:
-    """The active batches per table: what a run started now will read."""
+def _active_tables(rs=None) -> list[dict]:
+    """The active batches per table: what a run started now will read (with a scheme chosen,
+    only the tables it reads)."""
     from django.db.models import Max, Sum
 
+    batches = active_batches()
+    if rs is not None:
+        batches = batches.filter(table__in=tables_read(rs))
     rows = list(
-        active_batches()
-        .order_by()
+        batches.order_by()
         .values("table")
         .annotate(batches=Count("id"), rows=Sum("rows"), latest=Max("max_date"))
         .order_by("table")
@@ -233,6 +264,32 @@ def rerun_view(request: HttpRequest, run_id: int) -> HttpResponse:
         _("已按运行 #%(old)s 的设置开始新的运行 #%(new)s。") % {"old": run.pk, "new": new_run.pk},
     )
     return redirect("runs:detail", new_run.pk)
+
+
+@require_POST
+def void(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Void a done run with a reason: it stays readable, no longer counts as the latest."""
+    run = get_run_to_void(request, run_id)
+    try:
+        void_run(run, request.user, request.POST.get("reason", ""))
+    except VoidRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("运行 #%(n)s 已作废，不再作为最新结果。") % {"n": run.pk})
+    return redirect("runs:detail", run.pk)
+
+
+@require_POST
+def restore(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Undo the voiding of a run: it counts again (audited)."""
+    run = get_run_to_void(request, run_id)
+    try:
+        restore_run(run, request.user, request.POST.get("note", ""))
+    except VoidRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("运行 #%(n)s 已恢复有效。") % {"n": run.pk})
+    return redirect("runs:detail", run.pk)
 
 
 # ---------------------------------------------------------------- one run
@@ -264,6 +321,7 @@ def _filters(request: HttpRequest, default_sort: str) -> exports.Filters:
         action=g.get("action") or None,
         search=(g.get("q") or "").strip() or None,
         sort=g.get("sort") or default_sort,
+        attrs=saved.attrs_of(g),
     )
 
 
@@ -278,18 +336,30 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
 
     run = get_run_for_user(request, run_id)
     version = run.scheme_version
+    # runs recorded before only the read tables were kept list every active batch: show
+    # the batches of the tables the scheme reads
+    read = tables_read(resolve_version(version))
+    coverage = run_coverage(run)
     context: dict = {
         "run": run,
         "version": version,
         "duration": _duration(run),
         "batches": [
             {"batch": b, "url": _url("imports:detail", b.pk)}
-            for b in run.batches.select_related("uploaded_by").order_by("table", "id")
+            for b in run.batches.filter(table__in=read)
+            .select_related("uploaded_by")
+            .order_by("table", "id")
         ],
+        "coverage": coverage
+        if coverage is not None and (coverage.empty or coverage.partial)
+        else None,
+        "can_void": request.user.has_perm("runs.void_run"),
         "imports_url": _url("imports:list"),
         "version_url": _url("schemes:version", version.scheme.code, version.number)
         or _url("schemes:detail", version.scheme.code),
         "can_run": request.user.has_perm("runs.add_run"),
+        # a failed run's error in the viewer's language (stored in every language)
+        "run_error": in_viewer_language((run.summary or {}).get("error_text"), run.error),
     }
     if run.status != Run.Status.DONE:
         return render(request, "runs/detail.html", context)
@@ -359,7 +429,9 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "statuses": statuses,
             "actions": actions,
             "checks": checks,
-            "warnings": summary.get("warnings", []),
+            "warnings": in_viewer_language(
+                summary.get("warnings_text"), summary.get("warnings", [])
+            ),
             "score": summary.get("score"),
             **table,
         }
@@ -397,7 +469,13 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
     select += [k for k in ("actions", "reasons") if show[k]]
     page_no = page_number(request.GET.get("page"))
     kwargs = dict(
-        grade=f.grade, cls=f.cls, status=f.status, action=f.action, search=f.search, sort=sort
+        grade=f.grade,
+        cls=f.cls,
+        status=f.status,
+        action=f.action,
+        search=f.search,
+        sort=sort,
+        attrs=f.attrs or None,
     )
     page = results.query(run, **kwargs, page=page_no, size=PAGE_SIZE, select=select)
     if page.page > page.pages:  # past the end (filters changed): show the last page
@@ -426,26 +504,29 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
     if show["status"]:
         headers.append(header("status", _("状态"), False))
     for g in groups:
-        headers.append(header(g["key"], g["label"], True, num=True, title=_("得分率(占满分 %)")))
+        # a group's 0–100 column says so: "<name> 得分率" (its points ÷ its max)
+        label = f"{g['label']} {_('得分率')}"
+        headers.append(header(g["key"], label, True, num=True, title=_("得分率(占满分 %)")))
     if show["actions"]:
         headers.append({"label": _("措施"), "key": None})
     if show["reasons"]:
         headers.append({"label": _("主要失分原因"), "key": None})
 
     grade_labels = labels["grade"]
+    score_text = numbers.score_format(rs).text  # the scheme's one precision; — when missing
     rows = []
     for r in page.rows:  # one page: at most PAGE_SIZE rows
         row = {
             "entity_id": r["entity_id"],
             "name": names.get(r["entity_id"], ""),
-            "score": _num(r.get("score")),
+            "score": score_text(r.get("score")),
             "grade": r.get("grade"),
             "grade_color": colors.get(r.get("grade"), NO_COLOR),
             "grade_label": grade_labels.get(r.get("grade"), ""),
             "class": labels["class"].get(r.get("class"), r.get("class")),
             "status": labels["status"].get(r.get("status"), r.get("status")),
             "status_code": r.get("status"),
-            "groups": [_num(r.get(g["key"])) for g in groups],
+            "groups": [score_text(r.get(g["key"])) for g in groups],
             "actions": [labels["action"].get(a, a) for a in (r.get("actions") or [])],
             "reasons": [labels["reason"].get(a, a) for a in (r.get("reasons") or [])][:3],
         }
@@ -476,7 +557,17 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
             (a["action"], labels["action"].get(a["action"], a["action"]), a["count"])
             for a in summary.get("actions", [])
         ],
-        "filtered": any((f.grade, f.cls, f.status, f.action, f.search)),
+        "filtered": any((f.grade, f.cls, f.status, f.action, f.search, f.attrs)),
+        # filters by the entity's attributes (as the run read them), and saved views
+        "attributes": [
+            {**a, "param": saved.ATTR_PREFIX + a["name"], "value": f.attrs.get(a["name"], "")}
+            for a in attributes.options(run, results.entity_files(run))
+        ],
+        "saved_views": saved.links(
+            request, "results", run.scheme_version.scheme.code, anchor="#results"
+        ),
+        "save_page": "results",
+        "save_scope": run.scheme_version.scheme.code,
         "export_query": request.GET.urlencode(),
     }
 
@@ -623,21 +714,6 @@ def _attachment(name: str) -> str:
 # ---------------------------------------------------------------- compare two runs
 
 
-def _grade_axis(a: Run, b: Run, counts: dict) -> list[str]:
-    order: list[str] = []
-    for run in (a, b):
-        for g in (run.summary or {}).get("grade_order", []):
-            if g not in order:
-                order.append(g)
-    for ga, gb in counts:  # grades not among the levels (should not happen), then none
-        for g in (ga, gb):
-            if g not in order and g not in (results.NO_GRADE, results.ABSENT):
-                order.append(g)
-    if any(results.NO_GRADE in key for key in counts):
-        order.append(results.NO_GRADE)
-    return order
-
-
 @require_GET
 def compare(request: HttpRequest) -> HttpResponse:
     """Two runs of one scheme side by side: the grade migration matrix (A rows, B columns)."""
@@ -648,12 +724,26 @@ def compare(request: HttpRequest) -> HttpResponse:
     b = get_run_for_user(request, _int(b_id, 0)) if b_id else None
     if b is not None and a is None:  # suggest the previous done run of the same scheme
         a = (
-            done.filter(scheme_version__scheme=b.scheme_version.scheme, pk__lt=b.pk)
+            done.counted()  # a voided run is never the one to compare with
+            .filter(scheme_version__scheme=b.scheme_version.scheme, pk__lt=b.pk)
             .order_by("-pk")
             .first()
         )
-    context: dict = {"a": a, "b": b, "choices": done.order_by("-pk")[:500], "error": None}
+    context: dict = {
+        "a": a,
+        "b": b,
+        "decimals_a": _score_decimals(a),
+        "decimals_b": _score_decimals(b),
+        # voided runs are not offered (one given in the address stays selectable)
+        "choices": done.filter(
+            Q(voided_at__isnull=True) | Q(pk__in=[r.pk for r in (a, b) if r is not None])
+        ).order_by("-pk")[:500],
+        "error": None,
+    }
     if a is None or b is None:
+        return render(request, "runs/compare.html", context)
+    if a.pk == b.pk:
+        context["error"] = _("不能将一次运行与它自己对比，请选择另一次运行作为 A 或 B。")
         return render(request, "runs/compare.html", context)
     if a.status != Run.Status.DONE or b.status != Run.Status.DONE:
         context["error"] = _("只能对比已完成的运行。")
@@ -665,72 +755,36 @@ def compare(request: HttpRequest) -> HttpResponse:
         }
         return render(request, "runs/compare.html", context)
 
-    counts = results.migration(a, b)
-    axis = _grade_axis(a, b, counts)
-    rank = {g: i for i, g in enumerate(axis)}
+    orders = [(run.summary or {}).get("grade_order", []) for run in (a, b)]
     colors = {**_grade_colors(a), **_grade_colors(b)}
+    context.update(migration.layout(results.migration(a, b), orders, colors))
+    # the cards filter the movers: the largest score rises and falls of their group
+    axis = [c["grade"] for c in context["columns"] if c["grade"] != results.ABSENT]
+    group = request.GET.get("group", "both")
+    found = movers.movers(a, b, axis, group if group in movers.GROUPS else "both")
+    ids = [r["entity_id"] for r in (*found.rises, *found.falls, *found.present)]
+    names = {**results.entity_names(a, ids), **results.entity_names(b, ids)} if ids else {}
 
-    def label(g: str, side: str) -> str:
-        if g == results.NO_GRADE:
-            return _("无等级")
-        if g == results.ABSENT:
-            return _("不在 A 中") if side == "a" else _("不在 B 中")
-        return g
-
-    def cell(ga: str, gb: str) -> dict:
-        n = counts.get((ga, gb), 0)
-        if results.ABSENT in (ga, gb) or results.NO_GRADE in (ga, gb):
-            kind = "other"
-        elif ga == gb:
-            kind = "same"
-        else:
-            kind = "up" if rank[gb] < rank[ga] else "down"
-        return {"ga": ga, "gb": gb, "n": n, "kind": kind}
-
-    rows_axis = [*axis, results.ABSENT]
-    cols_axis = [*axis, results.ABSENT]
-    matrix = []
-    for ga in rows_axis:
-        cells = [cell(ga, gb) for gb in cols_axis if not (ga == gb == results.ABSENT)]
-        if ga == results.ABSENT:
-            cells.append(None)
-        matrix.append(
+    def rows(items: list[dict]) -> list[dict]:
+        return [
             {
-                "grade": ga,
-                "label": label(ga, "a"),
-                "color": colors.get(ga, NO_COLOR),
-                "cells": cells,
-                "total": sum(c["n"] for c in cells if c),
+                **r,
+                "name": names.get(r["entity_id"], ""),
+                "color_a": colors.get(r["grade_a"], NO_COLOR),
+                "color_b": colors.get(r["grade_b"], NO_COLOR),
             }
-        )
-    col_totals = [sum(counts.get((ga, gb), 0) for ga in rows_axis) for gb in cols_axis]
-    both = {k: n for k, n in counts.items() if results.ABSENT not in k}
-    up = sum(
-        n
-        for (ga, gb), n in both.items()
-        if results.NO_GRADE not in (ga, gb) and rank[gb] < rank[ga]
-    )
-    down = sum(
-        n
-        for (ga, gb), n in both.items()
-        if results.NO_GRADE not in (ga, gb) and rank[gb] > rank[ga]
-    )
-    same = sum(n for (ga, gb), n in both.items() if ga == gb)
+            for r in items
+        ]
+
     context.update(
         {
-            "columns": [
-                {"grade": g, "label": label(g, "b"), "color": colors.get(g, NO_COLOR)}
-                for g in cols_axis
-            ],
-            "matrix": matrix,
-            "col_totals": col_totals,
-            "grand_total": sum(counts.values()),
-            "in_both": sum(both.values()),
-            "up": up,
-            "down": down,
-            "same": same,
-            "only_a": sum(n for (ga, gb), n in counts.items() if gb == results.ABSENT),
-            "only_b": sum(n for (ga, gb), n in counts.items() if ga == results.ABSENT),
+            "group": found.group,
+            "rises": rows(found.rises),
+            "falls": rows(found.falls),
+            "risen": found.risen,
+            "fallen": found.fallen,
+            "present": rows(found.present),
+            "voided_runs": [r for r in (a, b) if r.is_voided],
         }
     )
     return render(request, "runs/compare.html", context)
@@ -776,5 +830,7 @@ def compare_entities(request: HttpRequest) -> HttpResponse:
             "gb_label": label(gb, _("不在 B 中")),
             "page": page,
             "rows": rows,
+            "decimals_a": _score_decimals(a),
+            "decimals_b": _score_decimals(b),
         },
     )

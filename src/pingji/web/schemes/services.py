@@ -15,6 +15,7 @@ from pingji.data.contract import TABLES, TableSpec
 from pingji.errors import Problem, SchemeError
 from pingji.scheme.resolve import ResolvedScheme, load_scheme
 from pingji.web.lib.audit import record
+from pingji.web.schemes.formedit import with_version_number
 from pingji.web.schemes.models import Scheme, SchemeVersion
 
 # Scheme ids that would shadow a page of the schemes app (/schemes/upload/).
@@ -175,9 +176,14 @@ def update_draft(version: SchemeVersion, text: str, user, note: str | None = Non
     return version
 
 
+@transaction.atomic
 def copy_version(version: SchemeVersion, user) -> SchemeVersion:
-    """Start a new draft with the YAML of `version` (the way to change a published one)."""
-    return add_version(version.yaml, user, note=f"基于第 {version.number} 版")
+    """Start a new draft with the YAML of `version` (the way to change a published one); the
+    YAML's own `version:` becomes the new draft's number, so the file says which it is."""
+    scheme = Scheme.objects.select_for_update().get(pk=version.scheme_id)
+    last = scheme.versions.order_by("-number").first()
+    text = with_version_number(version.yaml, last.number + 1)
+    return add_version(text, user, note=f"基于第 {version.number} 版")
 
 
 @transaction.atomic

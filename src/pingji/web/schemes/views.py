@@ -21,7 +21,8 @@ from pingji.data.contract import TABLES
 from pingji.errors import Problem, SchemeError
 from pingji.scheme.resolve import ResolvedScheme, param_type
 from pingji.web.runs.models import Run
-from pingji.web.schemes import outline
+from pingji.web.schemes import formedit, outline
+from pingji.web.schemes import whatif as whatif_service
 from pingji.web.schemes.forms import DraftForm, SchemeYamlForm
 from pingji.web.schemes.models import Scheme, SchemeVersion
 from pingji.web.schemes.services import (
@@ -412,6 +413,112 @@ def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
     return redirect(_version_url(version))
 
 
+# ------------------------------------------------------------ form editor / what-if
+
+
+def _draft_for_user(
+    request: HttpRequest, code: str, number: int, preview: bool = False
+) -> SchemeVersion | None:
+    """Return a draft the user may change; None (with a message) if it is published."""
+    version = _get_version_for_user(request, code, number, perm=CHANGE)
+    if version.is_published:
+        text = (
+            _("发布前预览只用于草稿；已发布的版本请运行后用“对比两次运行”查看。")
+            if preview
+            else _("第 %(number)s 版已发布,不可修改;请点击“基于此版本新建草稿”。")
+            % {"number": version.number}
+        )
+        messages.error(request, text)
+        return None
+    return version
+
+
+@require_http_methods(["GET", "POST"])
+def form_edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """Edit a draft's weights, thresholds, pass marks, grade bands, colours and labels in a
+    form; the same YAML is written (only the changed values' characters change)."""
+    version = _draft_for_user(request, code, number)
+    if version is None:
+        return redirect("schemes:version", code=code, number=number)
+    try:
+        form = formedit.SchemeForm(resolve_version(version))
+    except SchemeError:
+        messages.error(request, _("草稿的 YAML 有问题，表单无法打开；请先在 YAML 编辑器中修正。"))
+        return redirect("schemes:edit", code=code, number=number)
+    context: dict = {"version": version, "scheme": version.scheme, "form": form}
+    context["note"] = version.note
+    if request.method == "GET":
+        return render(request, "schemes/form_editor.html", context)
+
+    note = request.POST.get("note", version.note).strip()[:300]
+    context["note"] = note
+    if request.POST.get("digest") != form.digest:
+        form.errors.append(_("草稿在你打开表单后已被修改；请重新打开表单再改。"))
+        return render(request, "schemes/form_editor.html", context, status=409)
+    if not form.bind(request.POST):
+        return render(request, "schemes/form_editor.html", context)
+    try:
+        text = form.new_text()
+    except formedit.FormProblem as err:
+        form.errors.append(str(err))
+        return render(request, "schemes/form_editor.html", context)
+    if text == version.yaml and note == version.note:
+        messages.info(request, _("内容没有变化。"))
+        return redirect(_version_url(version))
+    _checked, problems = _problems_of(
+        text, f"{code}-v{number}.yaml", lambda rs: version.scheme, editing=version
+    )
+    if problems:
+        _place_problems(form, problems)
+        return render(request, "schemes/form_editor.html", context)
+    try:
+        update_draft(version, text, request.user, note=note)
+    except SchemeError as err:
+        _place_problems(form, err.problems)
+        return render(request, "schemes/form_editor.html", context)
+    except ValidationError:  # published meanwhile
+        messages.error(request, _("此版本已发布,不可修改;请基于此版本新建草稿。"))
+        return redirect(_version_url(version))
+    messages.success(request, _("草稿已保存。"))
+    return redirect(_version_url(version))
+
+
+def _place_problems(form: formedit.SchemeForm, problems: list) -> None:
+    """Show each problem of the whole-scheme check at its field (the field at its path, else
+    the first field under it), or above the form when no field is there."""
+    for p in problems:
+        path = p.path or ""
+        field = next((f for f in form.fields if f.name == path), None) or next(
+            (f for f in form.fields if path and f.name.startswith(path + ".")), None
+        )
+        if field is not None and field.error is None:
+            field.error = str(p.message)  # worded in the request's language
+        else:
+            where = _("第 %(line)s 行：") % {"line": p.line} if p.line else ""
+            form.errors.append(f"{where}{p.message}")
+
+
+@require_GET
+def whatif(request: HttpRequest, code: str, number: int) -> HttpResponse:
+    """What-if preview: the draft evaluated on the data of the scheme's latest run, its
+    grade distribution and migration matrix against that run's."""
+    version = _draft_for_user(request, code, number, preview=True)
+    if version is None:
+        return redirect("schemes:version", code=code, number=number)
+    context: dict = {"version": version, "scheme": version.scheme}
+    try:
+        resolve_version(version)
+    except SchemeError:
+        context["refused"] = _("草稿的 YAML 有问题，无法预览；请先修正。")
+        return render(request, "schemes/whatif.html", context)
+    try:
+        context["preview"] = whatif_service.preview(version)
+    except whatif_service.WhatIfRefused as err:
+        context["refused"] = str(err)
+    context["can_publish"] = request.user.has_perm(PUBLISH)
+    return render(request, "schemes/whatif.html", context)
+
+
 # ------------------------------------------------------------ publish / copy / delete
 
 
@@ -426,7 +533,8 @@ def publish_version(request: HttpRequest, code: str, number: int) -> HttpRespons
         publish(version, request.user)
     except SchemeError as err:
         messages.error(
-            request, _("不能发布:方案有问题。") + " " + "; ".join(p.message for p in err.problems)
+            request,
+            _("不能发布:方案有问题。") + " " + "; ".join(str(p.message) for p in err.problems),
         )
         return redirect(_version_url(version))
     messages.success(
@@ -443,7 +551,9 @@ def copy(request: HttpRequest, code: str, number: int) -> HttpResponse:
     try:
         draft = copy_version(version, request.user)
     except SchemeError as err:
-        messages.error(request, _("不能新建草稿:") + "; ".join(p.message for p in err.problems))
+        messages.error(
+            request, _("不能新建草稿:") + "; ".join(str(p.message) for p in err.problems)
+        )
         return redirect(_version_url(version))
     messages.success(
         request,

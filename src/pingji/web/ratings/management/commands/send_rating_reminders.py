@@ -1,13 +1,17 @@
 """`python -m pingji.web.manage send_rating_reminders [--days 3] [--base-url URL] [--dry-run]`
 
 Remind every rater who still has cells to submit for an assignment whose deadline is within
---days days (or past): by e-mail where Django's EMAIL settings are configured and the user has
-an address; the same reminder is always on the rater's home page. Meant for a daily cron job:
+--days days (or past): by e-mail when PINGJI_EMAIL_HOST names an SMTP server and the user has
+an address; the same reminder is always on the rater's home page. An e-mail the server refuses
+is reported and the others are still sent; the command then exits non-zero. Meant for a daily
+cron job:
 
     0 8 * * *  cd /srv/pingji && PINGJI_HOME=… .venv/bin/pingji manage send_rating_reminders
 """
 
 from __future__ import annotations
+
+import smtplib
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -34,16 +38,23 @@ class Command(BaseCommand):
         reminders = due_reminders(days)
         mail = email_configured() and not dry_run
         if not email_configured():
-            self.stdout.write(
-                "E-mail is not configured (EMAIL_BACKEND / EMAIL_HOST): nothing sent."
-            )
-        sent = 0
+            self.stdout.write("E-mail is not configured (PINGJI_EMAIL_HOST): nothing sent.")
+        sent = failed = 0
         for r in reminders:
-            done = send(r, base_url) if mail else False
-            sent += done
-            how = "e-mailed" if done else ("no e-mail address" if mail else "not sent")
+            how = "not sent"
+            if mail:
+                try:
+                    how = "e-mailed" if send(r, base_url) else "no e-mail address"
+                except (smtplib.SMTPException, OSError, ValueError) as exc:
+                    # one refused (or malformed: ValueError) address or a server hiccup must
+                    # not cost the others their reminders
+                    failed += 1
+                    how = f"e-mail failed: {exc}"
+            sent += how == "e-mailed"
             self.stdout.write(
                 f"{r.user.get_username()}: {r.pending} cell(s) to rate, "
                 f"deadline {r.deadline.isoformat()} — {how}"
             )
         self.stdout.write(f"{len(reminders)} rater(s) to remind, {sent} e-mail(s) sent.")
+        if failed:
+            raise CommandError(f"{failed} e-mail(s) could not be sent (see above)")

@@ -16,11 +16,13 @@ this combined data set gives exactly the results it gives on its own folder (tes
 from __future__ import annotations
 
 import logging
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from pingji.cli.demo import DEMO_PASSWORD
 from pingji.web.lib.access import ensure_roles
@@ -44,7 +46,8 @@ DEPARTMENTS: tuple[tuple[str, str], ...] = (
     ("service", "客服部"),
 )
 
-# (scheme, department, manual indicators rated by it): every entity of the scheme.
+# (scheme, department, manual indicators rated by it): every entity of the scheme, for the
+# scheme's sample period (the one its demo run evaluates), due by demo_deadline().
 ASSIGNMENTS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("customer-composite", "sales", ("manager_rating",)),
     ("satisfaction-survey", "sales", ("product_development", "price_competitiveness")),
@@ -157,10 +160,13 @@ class Command(BaseCommand):
         return versions
 
     def _assignments(self, versions: dict, departments: dict, user) -> None:
-        """Assign manual indicators to departments (all entities); existing ones are kept."""
+        """Assign manual indicators to departments (all entities, the sample period, a
+        deadline); existing ones are kept."""
+        from pingji.templates.sample import SAMPLE_PERIODS
         from pingji.web.ratings.models import Assignment
         from pingji.web.ratings.services import assign
 
+        deadline = demo_deadline(timezone.localdate())
         for name, dept, indicators in ASSIGNMENTS:
             if name not in versions:
                 continue
@@ -170,8 +176,19 @@ class Command(BaseCommand):
                     scheme=scheme, indicator=indicator, department=departments[dept]
                 )
                 if not there.exists():
-                    assign(user, scheme, indicator, departments[dept], [])
-        self._say(f"评分分工 assignments: {sum(len(i) for *_, i in ASSIGNMENTS)}")
+                    assign(
+                        user,
+                        scheme,
+                        indicator,
+                        departments[dept],
+                        [],
+                        period=SAMPLE_PERIODS[name],
+                        deadline=deadline,
+                    )
+        self._say(
+            f"评分分工 assignments: {sum(len(i) for *_, i in ASSIGNMENTS)}"
+            f"(截止 deadline {deadline.isoformat()})"
+        )
 
     def _import(self, samples: Path, entities: int, seed: int, user) -> None:
         """Generate (or reuse) each built-in's sample data; import each distinct file once."""
@@ -237,6 +254,13 @@ class Command(BaseCommand):
             raise CommandError("evaluation runs failed:\n" + "\n".join(failed))
         done = Run.objects.filter(status=Run.Status.DONE).count()
         self._say(f"运行 runs: {done} 个已完成 done")
+
+
+def demo_deadline(today: date) -> date:
+    """Return the last day of the month after `today`'s: the sample periods are long past,
+    and a demo's raters should see a deadline ahead of them (截止 …), not an overdue one."""
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return (next_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
 def _scheme_id(text: str) -> str:
