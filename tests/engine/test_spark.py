@@ -122,8 +122,8 @@ def test_the_command_line_evaluates_on_spark(tmp_path, spark, capsys):
     generate(name, folder, entities=30, seed=5)
     period = SAMPLE_PERIODS[name]
     args = ["evaluate", name, "--data", str(folder), "--period", period, "-f", "csv"]
-    code, on_duckdb, _ = run(capsys, *args)
-    assert code == 0
+    code, on_duckdb, err = run(capsys, *args)
+    assert code == 0, err
     code, out, err = run(capsys, *args, "--engine", "spark", "--spark-master", MASTER)
     assert code == 0, err
     assert out == on_duckdb

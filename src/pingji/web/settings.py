@@ -17,6 +17,7 @@ PINGJI_EMAIL_HOST, _PORT, _USER, _PASSWORD, _TLS, _FROM  SMTP for rating reminde
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -166,6 +167,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = PINGJI_HOME / "static"
+# Compiled evaluation plans (engine/frozen.py) of the app's runs are kept in the workspace,
+# shared by the server and the worker, unless PINGJI_CACHE_DIR says otherwise.
+os.environ.setdefault("PINGJI_CACHE_DIR", str(PINGJI_HOME / "cache"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # plotly.min.js comes from the installed plotly package (no CDN, works offline); only that
 # file, not the rest of the package's data.

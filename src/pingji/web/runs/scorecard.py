@@ -30,8 +30,8 @@ from pingji import expr
 from pingji.data.batches import BatchDataSet
 from pingji.data.labels import column_label
 from pingji.data.validate import ident, literal
-from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
 from pingji.engine.assemble import reason_code, reason_label
+from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
 from pingji.engine.workdays import WorkingDays
 from pingji.errors import PingjiError
 from pingji.output import numbers
