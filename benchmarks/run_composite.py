@@ -35,6 +35,7 @@ class Result:
     name: str
     seconds: list[float] = field(default_factory=list)
     peak_mb: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system CPU seconds of the process
     output: Path | None = None
     problem: str = ""
 
@@ -44,37 +45,46 @@ class Result:
         return statistics.median(self.seconds) if self.seconds else None
 
     @property
+    def cpu_median(self) -> float | None:
+        """Return the median CPU time (user + system) in seconds: the figure to compare on a
+        machine busy with other work."""
+        return statistics.median(self.cpu) if self.cpu else None
+
+    @property
     def memory(self) -> float | None:
         """Return the median peak resident memory in MB."""
         return statistics.median(self.peak_mb) if self.peak_mb else None
 
 
-def _run_once(cmd: list[str]) -> tuple[float, float, int, str]:
-    """Run a command; return (wall seconds, peak RSS MB, exit status, stderr tail)."""
+def _run_once(cmd: list[str], env: dict | None = None) -> tuple[float, float, int, str, float]:
+    """Run a command; return (wall seconds, peak RSS MB, exit status, stderr tail, CPU s)."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
         # wait4 gives this child's own rusage; ru_maxrss is in KB on Linux.
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read().decode(errors="replace").strip().splitlines()[-1:]
-    return elapsed, usage.ru_maxrss / 1024, proc.returncode, " ".join(tail)
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss / 1024, proc.returncode, " ".join(tail), cpu
 
 
-def _measure(name: str, cmd: list[str], out: Path, repeat: int) -> Result:
-    """Run a contender `repeat` times, stopping at the first failure."""
+def _measure(name: str, cmd: list[str], out: Path, repeat: int, env_for=lambda i: None) -> Result:
+    """Run a contender `repeat` times, stopping at the first failure (`env_for(i)`: the
+    environment of the i-th run)."""
     result = Result(name, output=out)
-    for _ in range(repeat):
+    for i in range(repeat):
         out.unlink(missing_ok=True)
-        seconds, peak, code, tail = _run_once(cmd)
+        seconds, peak, code, tail, cpu = _run_once(cmd, env_for(i))
         if code != 0 or not out.exists():
             result.problem = f"not available (exit {code}: {tail or 'no output'})"
             result.output = None
             break
         result.seconds.append(seconds)
         result.peak_mb.append(peak)
+        result.cpu.append(cpu)
     return result
 
 
@@ -148,7 +158,18 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
 
     python = sys.executable
+    # pingji keeps compiled plans (engine/frozen.py): "pingji" runs with a cache that one
+    # untimed run filled (every run after the first of a scheme), "pingji-cold" with an empty
+    # one each time (the first run: compiling included)
+    warm_cache = work / "plan-cache"
+    cold = [work / f"cold-cache-{i}" for i in range(args.repeat)]
+    envs = {
+        "pingji": lambda i: {**os.environ, "PINGJI_CACHE_DIR": str(warm_cache)},
+        "pingji-cold": lambda i: {**os.environ, "PINGJI_CACHE_DIR": str(cold[i])},
+    }
     contenders = {
+        "pingji-cold": [str(VENV_BIN / "pingji"), "evaluate", "customer-composite", "--data",
+                        str(data), "--period", "2025", "--format", "parquet", "--out", "{out}"],
         "pingji": [str(VENV_BIN / "pingji"), "evaluate", "customer-composite", "--data", str(data),
                    "--period", "2025", "--format", "parquet", "--out", "{out}"],
         "handwritten": [python, str(HERE / "handwritten_composite.py"), str(data), "{out}"],
@@ -162,24 +183,33 @@ def main() -> None:
     for name, template in contenders.items():
         out = work / f"{name}.parquet"
         cmd = [part.replace("{out}", str(out)) for part in template]
-        results[name] = _measure(name, cmd, out, args.repeat)
+        if name == "pingji":
+            _run_once(cmd, envs[name](0))  # fills the plan cache, untimed
+        results[name] = _measure(name, cmd, out, args.repeat, envs.get(name, lambda i: None))
 
-    print(f"{'contender':<12} {'wall (median)':>14} {'peak RSS (median)':>18}  runs")
+    print(
+        f"{'contender':<12} {'wall (median)':>14} {'CPU (median)':>13} "
+        f"{'peak RSS (median)':>18}  runs"
+    )
     for r in results.values():
         runs = ", ".join(f"{s:.2f}" for s in r.seconds) or r.problem
-        print(f"{r.name:<12} {_fmt(r.wall, 's'):>14} {_fmt(r.memory, 'MB'):>18}  {runs}")
+        print(
+            f"{r.name:<12} {_fmt(r.wall, 's'):>14} {_fmt(r.cpu_median, 's'):>13} "
+            f"{_fmt(r.memory, 'MB'):>18}  {runs}"
+        )
 
     def ratio(a: str, b: str) -> str:
         x, y = results[a].wall, results[b].wall
         return "n/a (a contender did not run)" if x is None or y is None else f"{x / y:.2f}x"
 
     print(f"\npingji / handwritten: {ratio('pingji', 'handwritten')}")
+    print(f"pingji-cold / handwritten: {ratio('pingji-cold', 'handwritten')}")
     print(f"pandas / pingji:      {ratio('pandas', 'pingji')}")
     print(f"pandas / handwritten: {ratio('pandas', 'handwritten')}")
 
     print("\noutputs:")
     base = results["handwritten"].output
-    for name in ("pingji", "pandas"):
+    for name in ("pingji", "pingji-cold", "pandas"):
         other = results[name].output
         if base is None or other is None:
             print(f"  {name} vs handwritten: not compared ({results[name].problem or 'no output'})")
