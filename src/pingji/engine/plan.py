@@ -13,14 +13,13 @@ import ibis.expr.types as ir
 
 from pingji import expr
 from pingji.data.contract import ROW_COLUMN
-from pingji.engine import history, population
+from pingji.engine import history, population, rules
 from pingji.engine.columns import ROUND, col_metric, col_node
 from pingji.engine.coverage import window_bounds
 from pingji.engine.params import resolve_params
 from pingji.engine.workdays import WorkingDays
 from pingji.i18n import msg
 from pingji.periods import Period
-from pingji.scheme.models import Band, Bands
 from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme
 
 # Plans are built as one projection per step and refer to earlier steps by column name;
@@ -577,42 +576,10 @@ class Compiler:
         return self._lift(t, list(rules), period, values=values)
 
     def _leaf(self, rn: ResolvedNode, t: ir.Table, period: Period) -> dict[str, ir.Value]:
-        node, rule = rn.node, rn.node.rule
         vpath = (*rn.path, "$value")
         value = self.compile(vpath, t, period) if self.rs.exprs.get(vpath) is not None else None
         extra = {"value": value} if value is not None else {}
-        mx = ibis.literal(rn.max, type="float64")
-        kind = rule.kind
-        if kind == "linear":
-            z = self._number(
-                rule.linear.zero_at, (*rn.path, "rule", "linear", "zero_at"), t, period, extra
-            )
-            full = self._number(
-                rule.linear.full_at, (*rn.path, "rule", "linear", "full_at"), t, period, extra
-            )
-            # points are rounded to 9 decimals below; the fraction needs no rounding of its own
-            points = _clamp((value.cast("float64") - z) / (full - z), 0, 1) * mx
-        elif kind == "bands":
-            points = self._bands(rule.bands, value) * (mx / rn.max)
-        elif kind == "mapping":
-            v = value.cast("string")
-            points = ibis.cases(
-                *[(v == k, ibis.literal(float(p))) for k, p in rule.mapping.cases.items()],
-                else_=ibis.literal(float(rule.mapping.else_)),
-            )
-            points = ibis.ifelse(value.isnull(), ibis.null("float64"), points)
-        elif kind == "manual":
-            metric = self.s.metrics[node.value or node.id]
-            lo, hi = metric.scale
-            points = _clamp((value.cast("float64") - lo) / (hi - lo), 0, 1) * mx
-        elif kind == "expr":
-            points = _clamp(
-                self.compile((*rn.path, "rule", "expr"), t, period, extra).cast("float64"),
-                0,
-                rn.max,
-            )
-        else:
-            points = self._deduction(rn, t, period, extra)
+        points = rules.points(self, rn, t, period, value, extra)
         # + 0.0 turns an IEEE negative zero (from clamping) into 0.0
         points = points.cast("float64").round(ROUND) + 0.0
         # a rule that yields NULL (its value, a bound, a parameter or another metric is NULL)
@@ -634,72 +601,6 @@ class Compiler:
         if rn.missing == "zero":
             return ibis.ifelse(missing, 0.0, ibis.coalesce(points, 0.0))
         return ibis.ifelse(missing, ibis.null("float64"), points)
-
-    def _bands(self, bands: Bands, value: ir.Value) -> ir.Value:
-        v = _rounded(value)
-        cases = [(self._in_band(b, v), self._band_points(b, bands.better, v)) for b in bands.bands]
-        out = ibis.cases(*cases, else_=ibis.literal(float(bands.else_)))
-        return ibis.ifelse(value.isnull(), ibis.null("float64"), out)
-
-    @staticmethod
-    def _in_band(b: Band, v: ir.Value) -> ir.Value:
-        cond = ibis.literal(True)
-        if b.equals is not None:
-            return v == round(float(b.equals), ROUND)
-        if b.lower is not None:
-            lo = round(float(b.lower), ROUND)
-            cond = cond & ((v >= lo) if b.lower_closed else (v > lo))
-        if b.upper is not None:
-            hi = round(float(b.upper), ROUND)
-            cond = cond & ((v <= hi) if b.upper_closed else (v < hi))
-        return cond
-
-    @staticmethod
-    def _band_points(b: Band, better: str, v: ir.Value) -> ir.Value:
-        if not isinstance(b.points, tuple):
-            return ibis.literal(float(b.points))
-        # the best end of the band gets the highest point, the other end the lowest
-        hi_pts, lo_pts = max(b.points), min(b.points)
-        lo, hi = float(b.lower), float(b.upper)
-        frac = (v - lo) / (hi - lo)  # 0 at the lower edge, 1 at the upper
-        if better == "lower":
-            frac = 1 - frac
-        return lo_pts + (hi_pts - lo_pts) * frac
-
-    def _deduction(self, rn: ResolvedNode, t: ir.Table, period: Period, extra) -> ir.Value:
-        d = rn.node.rule.deduction
-        start = float(d.start) if d.start is not None else rn.max
-        total = ibis.literal(0.0)
-        base = (*rn.path, "rule", "deduction", "items")
-        for i, item in enumerate(d.items):
-            ip = (*base, i)
-            kind = item.kind
-            # an item whose input is NULL makes the whole rule NULL (missing): a deduction
-            # that cannot be computed must not leave the indicator at full marks
-            if kind == "per":
-                n = self.compile((*ip, "per"), t, period, extra).cast("float64")
-                amount = n * self._number(item.points, (*ip, "points"), t, period, extra)
-            elif kind in ("shortfall", "excess"):
-                v = self.compile((*ip, kind), t, period, extra).cast("float64")
-                ref_key = "below" if kind == "shortfall" else "above"
-                ref = self._number(getattr(item, ref_key), (*ip, ref_key), t, period, extra)
-                gap = (ref - v) if kind == "shortfall" else (v - ref)
-                units = (gap / float(item.step)).round(ROUND)
-                steps = units.ceil() if item.steps == "started" else units.floor()
-                steps = _at_least(steps.cast("float64"), 0.0)
-                amount = steps * self._number(item.points, (*ip, "points"), t, period, extra)
-            elif kind == "amount":
-                amount = self.compile((*ip, "amount"), t, period, extra).cast("float64")
-            else:
-                of = self.compile((*ip, "of"), t, period, extra)
-                amount = self._bands(item.bands, of)
-            if item.cap is not None:
-                amount = _at_most(amount, float(item.cap))
-            total = total + amount
-        if d.cap is not None:
-            total = _at_most(total, float(d.cap))
-        result = _at_least(ibis.literal(start) - total, float(d.floor))
-        return result * (rn.max / start) if start else result
 
     def _weight(self, t: ir.Table, group: ResolvedNode, child_id: str) -> ir.Value:
         """Return a child's weight in its group: a constant, or a column chosen per entity."""
@@ -1007,34 +908,6 @@ class Compiler:
                 self.compile(("checks", i, "among"), t, period, functions=funcs), False
             )
         return t.mutate(**cols) if cols else t
-
-
-def _at_most(x: ir.Value, hi: float) -> ir.Value:
-    """Return min(x, hi), NULL when x is NULL.
-
-    SQL's LEAST and GREATEST skip NULL arguments, so `least(NULL, 10)` is 10: a rule whose
-    input is missing would get full marks. Every bound in the plan goes through these three;
-    a comparison with NULL is not true, so the CASE gives x itself — NULL — back.
-    """
-    x = x.cast("float64")
-    return ibis.ifelse(x > hi, ibis.literal(hi, type="float64"), x)
-
-
-def _at_least(x: ir.Value, lo: float) -> ir.Value:
-    """Return max(x, lo), NULL when x is NULL (see _at_most)."""
-    x = x.cast("float64")
-    return ibis.ifelse(x < lo, ibis.literal(lo, type="float64"), x)
-
-
-def _clamp(x: ir.Value, lo: float, hi: float) -> ir.Value:
-    """Return x within [lo, hi], NULL when x is NULL, in one flat CASE (nesting the two
-    above repeats x's expression four times)."""
-    x = x.cast("float64")
-    return ibis.cases(
-        (x > hi, ibis.literal(hi, type="float64")),
-        (x < lo, ibis.literal(lo, type="float64")),
-        else_=x,
-    )
 
 
 def history_source(fn: str, name: str) -> str:
