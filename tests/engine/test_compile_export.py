@@ -120,7 +120,7 @@ def test_other_dialects_quote_and_type_as_they_expect(dialect, capsys):
     assert code == 0
     if dialect == "spark":
         assert "CREATE OR REPLACE TEMPORARY VIEW `pingji_sales`" in out
-        assert "CACHE TABLE `pingji_result`" in out and "AS STRING)" in out
+        assert "CACHE TABLE `pingji_result`;" in out and "AS STRING)" in out
     else:
         assert 'CREATE TEMP VIEW "pingji_sales"' in out
         assert 'CREATE TEMP TABLE "pingji_result"' in out and "DOUBLE PRECISION" in out

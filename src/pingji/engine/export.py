@@ -136,11 +136,16 @@ def export_script(
         "-- Not checked here: key uniqueness, value types, rating scales, override grades "
         "(run `pingji validate SCHEME --data DATA`)."
     )
-    create = "CREATE TEMP TABLE" if dialect != "pyspark" else "CACHE TABLE"
-    for name, sql in plan.steps:
-        statements.append(f"{create} {quote(name, dialect)} AS\n{sql}")
     result = "pingji_result"
-    statements.append(f"{create} {quote(result, dialect)} AS\n{plan.sql}")
+    for name, sql in [*plan.steps, (result, plan.sql)]:
+        if dialect == "pyspark":  # a cached view: CACHE TABLE … AS cannot replace one
+            statements.append(f"CREATE OR REPLACE TEMPORARY VIEW {quote(name, dialect)} AS\n{sql}")
+            statements.append(f"CACHE TABLE {quote(name, dialect)}")
+        elif dialect == "postgres":
+            statements.append(f"DROP TABLE IF EXISTS {quote(name, dialect)}")
+            statements.append(f"CREATE TEMP TABLE {quote(name, dialect)} AS\n{sql}")
+        else:
+            statements.append(f"CREATE OR REPLACE TEMP TABLE {quote(name, dialect)} AS\n{sql}")
     final = assembly_sql(rs, set(plan.columns), "text", quote(result, dialect), dialect)
     statements.append(final)
     return "\n".join(lines) + "\n\n" + ";\n\n".join(statements) + ";\n"
