@@ -3,7 +3,8 @@
     python benchmarks/load_web.py [--users 20,50] [--requests 3000] [--duration 90]
                                   [--warmup 200] [--think 0]
                                   [--database-url postgresql://postgres@127.0.0.1:5432/pingji_load]
-                                  [--entities 200] [--home DIR] [--threads 8] [--port 0]
+                                  [--entities 200] [--home DIR] [--threads 8]
+                                  [--processes N] [--port 0]
                                   [--url http://127.0.0.1:8000 [--pid PID]] [--json FILE]
 
 What it does. Without --url: makes a workspace (a temporary PINGJI_HOME, or --home, kept and
@@ -11,7 +12,8 @@ reused when it is already set up), fills it with `pingji manage setup_demo` (use
 role, every built-in published, the sample data imported, one finished run per built-in;
 --entities per data set) on SQLite in the workspace or on the database of --database-url
 (which must exist; an empty one is filled), then starts a real `pingji serve` on 127.0.0.1
-(waitress, --threads threads, its background worker) and stops it at the end. With --url it
+(--processes server processes, serve's default unless given — one per core; --threads threads
+each; its background worker) and stops it at the end. With --url it
 uses a server already running — on this machine only (loopback); it must hold setup_demo's
 users.
 
@@ -32,9 +34,10 @@ with these weights:
 A level stops after --requests requests or --duration seconds, whichever comes first (the
 requests under way are finished and counted). An error is any answer other than 200, or a
 failed connection. Printed per level: requests, errors, requests per second, p50 / p95 / p99
-/ max latency, the p50 / p99 of each kind of page, and the CPU time the server process used
-per request (Linux; the background worker, a separate process, is not counted) — the figure
-to compare on a machine shared with other work. Loopback only; nothing is asserted.
+/ max latency, the p50 / p99 of each kind of page, the CPU time the server's processes used
+per request (Linux: `pingji serve` and every process under it but the background worker) —
+the figure to compare on a machine shared with other work — and the CPU time this script
+used per request (it shares the machine with the server). Loopback only; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -124,7 +127,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, database_url: str | None, port: int, threads: int):
+def start_server(
+    home: Path, database_url: str | None, port: int, threads: int, processes: int | None = None
+):
     """Start `pingji serve` on 127.0.0.1 and wait until it answers; return the process."""
     log = (home / "serve.log").open("ab")
     command = [
@@ -139,6 +144,8 @@ def start_server(home: Path, database_url: str | None, port: int, threads: int):
         "--threads",
         str(threads),
     ]
+    if processes is not None:  # else serve's default (code without the option: one process)
+        command += ["--processes", str(processes)]
     proc = subprocess.Popen(
         command,
         env=_env(home, database_url),
@@ -421,17 +428,44 @@ def summarise(level: Level) -> dict:
     }
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """CPU time (user + system) the server process has used so far (Linux), else None.
-
-    On a machine shared with other work, CPU per request says more than latency does."""
-    if pid is None:
-        return None
+def _stat(pid: int) -> tuple[int, float] | None:
+    """The parent and the CPU seconds (user + system) of a live process (Linux), else None."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _is_background_worker(pid: int) -> bool:
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"pingji.web.manage" in argv and b"worker" in argv
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU time the server has used so far (Linux), else None: the process `pid` and every
+    process under it (gunicorn's master and workers) but the background worker and its own.
+
+    On a machine shared with other work, CPU per request says more than latency does."""
+    if pid is None or _stat(pid) is None:
+        return None
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (found := _stat(int(entry.name))) is not None:
+            children.setdefault(found[0], []).append(int(entry.name))
+            cpu[int(entry.name)] = found[1]
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        if current != pid and _is_background_worker(current):
+            continue
+        total += cpu.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
 
 
 def _load() -> str:
@@ -450,7 +484,10 @@ def report(result: dict) -> None:
         f"(load average {r['load_before']} → {r['load_after']})"
     )
     if r.get("cpu_ms") is not None:
-        print(f"    server CPU {r['cpu_ms']:.1f} ms per request")
+        print(
+            f"    server CPU {r['cpu_ms']:.1f} ms per request "
+            f"(this script: {r['client_cpu_ms']:.1f} ms)"
+        )
     for kind, k in r["kinds"].items():
         print(f"    {kind:<14} {k['n']:>6}  p50 {k['p50']:>6.0f} ms  p99 {k['p99']:>6.0f} ms")
     for example in r["error_examples"]:
@@ -472,7 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", default=None, help="PostgreSQL (default: SQLite)")
     parser.add_argument("--entities", type=int, default=200, help="entities per demo data set")
     parser.add_argument("--home", type=Path, default=None, help="workspace (kept; reused)")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--threads", type=int, default=8, help="threads per server process")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="server processes (default: serve's own)"
+    )
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
     parser.add_argument("--url", default=None, help="a server already running (loopback only)")
     parser.add_argument("--pid", type=int, default=None, help="with --url: its process id")
@@ -498,13 +538,14 @@ def main(argv: list[str] | None = None) -> int:
         home.mkdir(parents=True, exist_ok=True)
         prepare_workspace(home.resolve(), args.database_url, args.entities)
         host, port = "127.0.0.1", args.port or _free_port()
-        proc = start_server(home.resolve(), args.database_url, port, args.threads)
+        proc = start_server(home.resolve(), args.database_url, port, args.threads, args.processes)
     database = "PostgreSQL" if args.database_url else "SQLite"
     results = []
     try:
         targets = discover(host, port, password)
         print(
-            f"{database}; {len(targets)} finished runs; {args.threads} waitress threads; "
+            f"{database}; {len(targets)} finished runs; "
+            f"{args.processes or 'default'} server processes × {args.threads} threads; "
             f"{os.cpu_count()} cores; load average {_load()}",
             flush=True,
         )
@@ -512,6 +553,7 @@ def main(argv: list[str] | None = None) -> int:
             run_level(host, port, password, targets, 4, args.warmup, args.duration, args.seed)
         for users in levels:
             before, cpu = _load(), cpu_seconds(proc.pid if proc else args.pid)
+            client_cpu = time.process_time()
             level = run_level(
                 host,
                 port,
@@ -527,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
             used = cpu_seconds(proc.pid if proc else args.pid)
             if cpu is not None and used is not None and level.samples:
                 result["cpu_ms"] = (used - cpu) / len(level.samples) * 1000
+                result["client_cpu_ms"] = (
+                    (time.process_time() - client_cpu) / len(level.samples) * 1000
+                )
             report(result)
             results.append(result)
     finally:
@@ -538,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         meta = {
             "database": database,
             "threads": args.threads,
+            "processes": args.processes,
             "entities": args.entities,
             "think": args.think,
         }

@@ -1,10 +1,16 @@
 """`pingji serve`: apply migrations, collect static files, recover what a crash left (dead
 jobs, half-written files, temporary files), start the background worker and the production
-WSGI server (waitress; not Django's runserver), restart the worker whenever it dies, and stop
-both together."""
+WSGI server (not Django's runserver), restart the worker whenever it dies, and stop both
+together.
+
+The server is waitress in this process with `--processes 1` (and always on Windows), or
+gunicorn's master with N worker processes (prefork.py) as a child process beside the
+background worker: one Python process runs Python on one core at a time, so N processes are
+what lets a page-browsing crowd use N cores."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import signal
@@ -178,30 +184,112 @@ class WorkerSupervisor:
                 self.child.kill()
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, threads: int = 8, worker: bool = True) -> None:
-    """Serve until interrupted; the worker stops with the server."""
+MAX_DEFAULT_PROCESSES = 8  # more processes than this each hold memory for little gain
+SERVER_STOP_TIMEOUT = 20  # s: gunicorn's graceful stop (10 s) and then some
+
+
+def default_processes() -> int:
+    """Return how many server processes `pingji serve` starts unless told: one per core, at
+    most MAX_DEFAULT_PROCESSES; one on Windows, where gunicorn does not run."""
+    if os.name == "nt":
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_PROCESSES))
+
+
+def _bind(host: str, port: int) -> str:
+    """Return gunicorn's address for host and port ("[::1]:8000" for an IPv6 address)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def start_server_processes(host: str, port: int, processes: int, threads: int) -> subprocess.Popen:
+    """Start gunicorn's master (pingji.web.prefork) with `processes` workers as a child process
+    that stops when this one is gone."""
+    command = [
+        sys.executable,
+        "-m",
+        "pingji.web.prefork",
+        "--bind",
+        _bind(host, port),
+        "--workers",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--parent-pid",
+        str(os.getpid()),
+    ]
+    return subprocess.Popen(command, env=os.environ.copy())
+
+
+def _stop_child(child: subprocess.Popen, timeout: float) -> None:
+    """Ask a child process to stop (SIGTERM), and kill it if it has not within timeout s."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    threads: int = 8,
+    worker: bool = True,
+    processes: int | None = None,
+) -> int:
+    """Serve until interrupted; the worker stops with the server. Return the exit code: 0, or
+    the server processes' own when they stopped by themselves (e.g. the port was taken)."""
+    if processes is None:
+        processes = default_processes()
+    if processes < 1 or threads < 1:
+        raise ValueError("processes and threads must be at least 1")
+    if processes > 1 and (os.name == "nt" or importlib.util.find_spec("gunicorn") is None):
+        print(
+            "pingji: several server processes need gunicorn (pip install 'pingji[web]'; it "
+            "does not run on Windows): serving with one process",
+            flush=True,
+        )
+        processes = 1
     prepare()
     recover_at_start()
-    from waitress import serve as waitress_serve
-
-    from pingji.web.wsgi import application
+    from django.db import connections
 
     supervisor = WorkerSupervisor() if worker else None
     if supervisor is not None:
         supervisor.start()
+    # The server processes open their own connections; none is kept idle here meanwhile.
+    connections.close_all()
 
     def stop(signum, frame):  # SIGTERM ends the server like Ctrl-C
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    print(
-        f"pingji: http://{host}:{port}/  (workspace {os.environ.get('PINGJI_HOME') or 'pingji-data'})",
-        flush=True,
-    )
+    server = None
+    code = 0
     try:
-        waitress_serve(application, host=host, port=port, threads=threads, ident="pingji")
+        if processes > 1:
+            server = start_server_processes(host, port, processes, threads)
+        print(
+            f"pingji: http://{host}:{port}/  ({processes} process(es) × {threads} threads; "
+            f"workspace {os.environ.get('PINGJI_HOME') or 'pingji-data'})",
+            flush=True,
+        )
+        if server is None:
+            from waitress import serve as waitress_serve
+
+            from pingji.web.wsgi import application
+
+            waitress_serve(application, host=host, port=port, threads=threads, ident="pingji")
+        else:
+            code = server.wait()
+            print(f"pingji: the web server stopped with code {code}", flush=True)
+            code = 128 - code if code < 0 else code  # killed by a signal: the shell's way
     except KeyboardInterrupt:
         pass
     finally:
+        if server is not None:
+            _stop_child(server, SERVER_STOP_TIMEOUT)
         if supervisor is not None:
             supervisor.stop()
+    return code

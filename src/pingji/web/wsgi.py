@@ -1,4 +1,4 @@
-"""The WSGI application served by `pingji serve` (waitress)."""
+"""The WSGI application served by `pingji serve` (gunicorn's workers, or waitress)."""
 
 import os
 import tempfile

@@ -6,6 +6,7 @@ file's unfiltered row count is read once.
 Data: support.import_small — customers K01–K08, sales of 2024 and 2025; the test scheme
 (data/runs-test.yaml). K01 scores 85 in 2024 and 100 in 2025."""
 
+import os
 from unittest import mock
 
 from django.db import connection
@@ -13,8 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from tests.web.runs.support import finished_run, import_small, small_scheme
 
+from pingji.web.entities import data
 from pingji.web.lib.testing import WebTestCase
-from pingji.web.runs import results, scorecard
+from pingji.web.runs import attributes, results, scorecard
 from pingji.web.runs.models import Run
 
 
@@ -100,3 +102,54 @@ class ManyUsersTest(WebTestCase):
         file = str(results.results_file(run))
         kept = [n for (path, _size, _mtime), n in results._ROWS.items() if path == file]
         self.assertEqual(kept, [8])
+
+
+class KeptAttributeChoicesTest(WebTestCase):
+    """The run page's attribute choices (a GROUP BY over the entity file) are read once per
+    set of entity files and process, and read again when a file is not the same any more.
+    Data: support.import_small with data/customers-attrs.csv (regions 华东 ×3, 华南 ×2, 华中,
+    华北, 西南)."""
+
+    @classmethod
+    def setUpTestData(cls):
+        super().setUpTestData()
+        import_small(cls.analyst, customers="customers-attrs.csv")
+        cls.done = finished_run(small_scheme(cls.analyst), "2025", cls.analyst)
+
+    def setUp(self):
+        attributes._kept.clear()
+        self.login(self.viewer)
+
+    def regions(self) -> list[tuple[str, int]]:
+        response = self.client.get(reverse("runs:detail", args=[self.done.pk]))
+        self.assertEqual(response.status_code, 200)
+        (region,) = [a for a in response.context["attributes"] if a["name"] == "region"]
+        return region["options"]
+
+    def test_the_choices_are_read_once_and_shown_the_same_each_time(self):
+        expected = [("华东", 3), ("华南", 2), ("华中", 1), ("华北", 1), ("西南", 1)]
+        with (
+            mock.patch.object(data, "attribute_options", wraps=data.attribute_options) as grouped,
+            mock.patch.object(data, "columns_of", wraps=data.columns_of) as described,
+        ):
+            self.assertEqual(self.regions(), expected)
+            self.assertEqual(self.regions(), expected)
+            self.assertEqual(self.regions(), expected)
+        self.assertEqual(grouped.call_count, 1)
+        self.assertEqual(described.call_count, 1)
+
+    def test_a_changed_entity_file_is_read_again(self):
+        with mock.patch.object(data, "attribute_options", wraps=data.attribute_options) as grouped:
+            self.regions()
+            (file,) = results.entity_files(Run.objects.get(pk=self.done.pk))
+            stat = os.stat(file)
+            os.utime(file, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+            self.regions()
+        self.assertEqual(grouped.call_count, 2)
+
+    def test_at_most_kept_sets_of_files_are_kept(self):
+        with mock.patch.object(attributes, "KEPT", 1):
+            for n in range(3):
+                attributes._kept_or("options", "customers", [], lambda n=n: n)
+                attributes._kept_or("options", f"table-{n}", [], lambda n=n: n)
+        self.assertEqual(list(attributes._kept.values()), [2])

@@ -15,8 +15,9 @@ from pingji.data.validate import ident
 from pingji.web.entities import data
 
 # What the entity files say (their columns, the attribute choices) kept per process: a batch
-# file is written once and never changed (its size and time are in the key to be sure), and
-# reading them again is a DESCRIBE and a GROUP BY over the entity table on every run page.
+# file is written once and never changed (its inode, size and time are in the key to be
+# sure), and reading them again is a DESCRIBE and a GROUP BY over the entity table on every
+# run page. Callers must not change what they are given: it is shared.
 KEPT = 128
 _kept: OrderedDict[tuple, object] = OrderedDict()
 _kept_lock = threading.Lock()
@@ -24,7 +25,8 @@ _kept_lock = threading.Lock()
 
 def _kept_or(kind: str, table: str, files: Sequence[str], compute: Callable[[], object]):
     """Return what `compute` returned for these files before, else compute and keep it."""
-    stamp = tuple((f, os.stat(f).st_size, os.stat(f).st_mtime_ns) for f in files)
+    stats = [(f, os.stat(f)) for f in files]
+    stamp = tuple((f, st.st_ino, st.st_size, st.st_mtime_ns) for f, st in stats)
     key = (kind, table, stamp)
     with _kept_lock:
         if key in _kept:
