@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pingji.data import open_dataset
-from pingji.engine import evaluate
 from pingji.engine import compile as compiler
+from pingji.engine import evaluate
 from pingji.engine.frozen import PLANS, FrozenPlan
 from pingji.templates import resolve_scheme
 from pingji.templates.sample import generate
