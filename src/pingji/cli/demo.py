@@ -191,7 +191,7 @@ def summarise(rs, ev, period, folder, jsonl, xlsx, fresh, times) -> None:
             soft_wrap=True,
         )
     for w in ev.warnings:
-        console.print(Text.assemble(("  warning: ", "yellow"), w), soft_wrap=True)
+        console.print(Text.assemble(("  warning: ", "yellow"), str(w)), soft_wrap=True)
     console.print(f"  results: {escape(_display(jsonl))}, {escape(_display(xlsx))}", soft_wrap=True)
     first = table["entity_id"][0].as_py() if total else "<ID>"
     console.print(
