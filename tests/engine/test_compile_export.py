@@ -122,7 +122,7 @@ def test_other_dialects_quote_and_type_as_they_expect(dialect, capsys):
         assert "CREATE OR REPLACE TEMPORARY VIEW `pingji_sales`" in out
         assert "CACHE TABLE `pingji_result`;" in out and "AS STRING)" in out
     else:
-        assert 'CREATE TEMP VIEW "pingji_sales"' in out
+        assert 'CREATE OR REPLACE TEMP VIEW "pingji_sales"' in out
         assert 'CREATE TEMP TABLE "pingji_result"' in out and "DOUBLE PRECISION" in out
     assert out.rstrip().endswith("ORDER BY entity_id;")
 
@@ -163,3 +163,29 @@ def test_a_script_runs_on_postgresql(tmp_path, pg_url):
     got = {r[0]: (r[1], r[2]) for r in rows}
     assert got.keys() == want.keys()
     assert all(same(float(got[k][0]), want[k][0]) and got[k][1] == want[k][1] for k in want)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--with", "calendar"], "--with names calendar: the optional tables a script can read"),
+        (["--sources", "{sources_other}"], "maps table 'suppliers', which scheme customer-rfm"),
+        (["--sources", "{sources_column}"], "renames column 'customer_idd' of customers"),
+        (["--out", "{missing}/x.sql"], "folder"),
+    ],
+)
+def test_what_the_script_cannot_honour_is_refused(tmp_path, capsys, args, says):
+    other = tmp_path / "other.yaml"
+    other.write_text("suppliers: {table: erp.lieferanten}\n", encoding="utf-8")
+    column = tmp_path / "column.yaml"
+    column.write_text(
+        "customers: {table: kunden, columns: {customer_idd: kid}}\n", encoding="utf-8"
+    )
+    filled = [
+        a.format(sources_other=other, sources_column=column, missing=tmp_path / "nope")
+        for a in args
+    ]
+    code = main(["compile", "customer-rfm", "--period", "2025", *filled])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err and "internal error" not in err

@@ -253,7 +253,7 @@ def compile_(
         list[str] | None,
         typer.Option(
             "--with",
-            help="An optional table your database holds (overrides, calendar); repeatable.",
+            help="An optional table your database holds (overrides); repeatable.",
         ),
     ] = None,
 ) -> None:
@@ -273,6 +273,14 @@ def compile_(
     if out is None:
         sys.stdout.write(script)
         return
+    if not out.parent.is_dir():
+        raise BadInput(
+            msg(
+                "cannot write {path}: folder {folder} does not exist",
+                path=str(out),
+                folder=str(out.parent),
+            )
+        )
     out.write_text(script, encoding="utf-8")
     err.print(f"{rs.id} {p} → {out}")
 

@@ -23,13 +23,15 @@ import ibis
 from pingji.data.contract import ENGINE_TYPES, TableSpec
 from pingji.engine.assemble import assembly_sql
 from pingji.engine.compile import compile_plan, dialect_of, quote, sql_type
-from pingji.errors import DataError
+from pingji.errors import BadInput, DataError
+from pingji.i18n import msg
 from pingji.periods import Period
 from pingji.scheme.resolve import ResolvedScheme
 
 # Tables an evaluation reads only when the data set has them: left out of a script unless
-# the user says they exist (`present`).
-OPTIONAL = ("overrides", "calendar")
+# the user says they exist (`present`). A data set's own working-day calendar is not among
+# them: its days are compiled into a plan, so a script counts with the official calendar.
+OPTIONAL = ("overrides",)
 BOOL_TRUE = ("true", "1", "yes", "y", "是")
 BOOL_FALSE = ("false", "0", "no", "n", "否")
 
@@ -95,7 +97,11 @@ def typed_view(
                 default = "TRUE" if c.default else "FALSE"
             value = f"COALESCE({value}, {default})"
         cols.append(f"{value} AS {q(c.name)}")
-    create = "CREATE OR REPLACE TEMPORARY VIEW" if dialect != "postgres" else "CREATE TEMP VIEW"
+    create = (
+        "CREATE OR REPLACE TEMPORARY VIEW"
+        if dialect != "postgres"
+        else "CREATE OR REPLACE TEMP VIEW"
+    )
     return f"{create} {q(relation)} AS\nSELECT {', '.join(cols)}\nFROM {raw}"
 
 
@@ -110,6 +116,39 @@ def export_script(
     """Return the SQL script evaluating `rs` for `period` in `dialect` (see the module)."""
     dialect = dialect_of(dialect)
     reads = rs.reads()
+    unknown = sorted(set(present) - set(OPTIONAL))
+    if unknown:
+        raise BadInput(
+            msg(
+                "--with names {tables}: the optional tables a script can read are {known}",
+                tables=", ".join(unknown),
+                known=", ".join(OPTIONAL),
+            )
+        )
+    for name, src in (sources or {}).items():
+        spec = reads.get(name)
+        if spec is None:
+            raise BadInput(
+                msg(
+                    "the sources file maps table '{table}', which scheme {id} does not read "
+                    "(it reads {tables})",
+                    table=name,
+                    id=rs.id,
+                    tables=", ".join(sorted(reads)),
+                )
+            )
+        wrong = sorted(set(getattr(src, "columns", {}) or {}) - {c.name for c in spec.columns})
+        if wrong:
+            raise BadInput(
+                msg(
+                    "the sources file renames column '{column}' of {table}, which scheme {id} "
+                    "does not read (it reads {columns})",
+                    column=wrong[0],
+                    table=name,
+                    id=rs.id,
+                    columns=", ".join(c.name for c in spec.columns),
+                )
+            )
     tables = ContractTables(dialect, [n for n in reads if n not in OPTIONAL or n in present])
     plan = compile_plan(rs, tables, period, params, dialect=dialect)
     sources = sources or {}
