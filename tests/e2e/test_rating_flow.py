@@ -56,7 +56,7 @@ def test_it_takes_a_rating_from_entry_to_approval_into_a_new_run(
     expect(manager_rating_row(analyst)).to_contain_text("缺失")
     old_grade = analyst.locator(".sc-grade").inner_text().strip()
     expect(manager_rating_row(analyst).locator(".sc-points")).to_contain_text(
-        re.compile(r"(^|\s)(0|—) / 10\b")
+        re.compile(r"(^|\s)(0|0\.0|—) / 10(\.0)?\b")  # points in the scheme's precision
     )
 
     # 1. The sales rater finds the customer on the worklist and opens the cell.
