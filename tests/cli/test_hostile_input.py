@@ -189,4 +189,4 @@ def test_a_parameter_that_is_not_a_finite_number_is_bad_input(
     path.write_text(text, encoding="utf-8")
     code, out, err = run(capsys, "evaluate", str(path), "--data", str(data), "--period", "2025", "--param", f"goal={value}")  # fmt: skip
     assert (code, out) == (2, "")
-    assert err == f"Error: parameter 'goal' expects a finite money below 10^28, got '{value}'\n"
+    assert err == f"Error: parameter 'goal' expects a finite number below 10^28, got '{value}'\n"

@@ -31,8 +31,11 @@ def dialect_of(name: str) -> str:
     found = {"postgresql": "postgres", "spark": "pyspark"}.get(low, low)
     if found not in DIALECTS:
         from pingji.errors import BadInput
+        from pingji.i18n import msg
 
-        raise BadInput(f"unknown SQL dialect '{name}' (one of duckdb, postgres, spark)")
+        raise BadInput(
+            msg("unknown SQL dialect '{name}' (one of duckdb, postgres, spark)", name=name)
+        )
     return found
 
 

@@ -7,9 +7,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from pingji.errors import BadInput
+from pingji.i18n import msg
 
 if TYPE_CHECKING:
     from pingji.scheme.resolve import ResolvedScheme
+
+
+# what a parameter of each type expects, as an error message says it
+_WHAT = {
+    "bool": msg("true or false"),
+    "integer": msg("a whole number"),
+    "money": msg("an amount"),
+    "number": msg("a number"),
+}
 
 
 def param_specs(rs: ResolvedScheme) -> dict[str, tuple[str, Any]]:
@@ -54,10 +64,23 @@ def values_of(
             else:
                 values[name] = str(raw)
         except (ValueError, ArithmeticError):
-            raise BadInput(f"parameter '{name}' expects a {kind}, got {raw!r}") from None
+            raise BadInput(
+                msg(
+                    "parameter '{name}' expects {what}, got {raw}",
+                    name=name,
+                    what=_WHAT.get(kind, msg("a value")),
+                    raw=repr(raw),
+                )
+            ) from None
         number = values[name]
         if isinstance(number, float | Decimal) and not (
             math.isfinite(number) and abs(number) < 10**28  # money is decimal(38, 9)
         ):
-            raise BadInput(f"parameter '{name}' expects a finite {kind} below 10^28, got {raw!r}")
+            raise BadInput(
+                msg(
+                    "parameter '{name}' expects a finite number below 10^28, got {raw}",
+                    name=name,
+                    raw=repr(raw),
+                )
+            )
     return values
