@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import gettext
-import json
 import re
 import shutil
 import subprocess
@@ -100,10 +99,14 @@ def test_the_fixed_message_ids_of_the_layers_are_translated() -> None:
     # ids that are not literal msg() calls: check messages, expected values, pydantic types
     from pingji.data.contract import EXPECTED
     from pingji.data.problems import CODES
-    from pingji.scheme.loader import _EXPECTED, _PATTERNS
+    from pingji.scheme.loader import _EXPECTED, _PATTERNS, _YAML_PROBLEMS
 
     ids = [*CODES, *EXPECTED.values(), *_EXPECTED.values(), *_PATTERNS.values()]
     ids += list(i18n._PYDANTIC.values())
+    ids += [*_YAML_PROBLEMS.values(), *i18n._OS_REASONS.values()]
+    from pingji.cli.main import _USAGE_ERRORS
+
+    ids += [*_USAGE_ERRORS.values(), "Usage: "]
     from pingji.extras import EXTRAS
 
     ids += [what for _modules, what in EXTRAS.values()]
@@ -147,6 +150,29 @@ def test_nested_messages_lists_and_format_specs_follow_the_language() -> None:
     assert joined.render("zh") == "p：a、没有列"
     big = msg("{count:,} results → {out}", count=2100000, out="r.csv")
     assert big.render("zh") == "2,100,000 条结果 → r.csv"
+
+
+def test_a_message_stored_as_json_reads_in_every_language_later() -> None:
+    import json
+
+    width = msg(
+        "the file has {count:,} columns, more than the limit of {limit:,}: "
+        "keep only the columns needed",
+        count=1203,
+        limit=1000,
+    )
+    nested = msg("malformed YAML: {detail}", detail=msg("found unexpected end of stream"))
+    stored = json.loads(json.dumps(i18n.to_json([width, nested, "as written"])))
+    assert stored[1] == {
+        "msgid": "malformed YAML: {detail}",
+        "params": {"detail": {"msgid": "found unexpected end of stream", "params": {}}},
+    }
+    again = i18n.from_json(stored)
+    assert again[:2] == [width, nested]
+    assert i18n.render(again[0], "zh") == "文件有 1,203 列，超过上限 1,000 列：请只保留需要的列"
+    assert i18n.render(again[1], "zh") == "YAML 格式错误：文件意外结束：可能有引号或括号没有闭合"
+    assert i18n.render(again[1], "en") == "malformed YAML: found unexpected end of stream"
+    assert i18n.from_json("plain text stored before") == "plain text stored before"
 
 
 def test_an_unknown_id_reads_as_written_in_every_language() -> None:
@@ -385,33 +411,61 @@ def test_the_built_in_schemes_and_their_rules_in_words_use_full_width_punctuatio
     assert offending == []
 
 
-# Chinese texts of the web app's templates and catalogs written with ASCII punctuation before
-# this check existed, per file: the count may only go down (fix them and lower it here, or
-# delete the line at 0). A new ASCII mark next to Chinese fails the test.
-KNOWN = json.loads((Path(__file__).parent / "punctuation_known.json").read_text(encoding="utf-8"))
+def _python_texts(path: Path) -> list[str]:
+    """Return the strings of a Python file, the pieces of f-strings included: the texts it
+    marks for translation, _("…"), and the Chinese it shows as written; docstrings left out
+    (English, quoting Chinese examples)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
 
 
 def _web_counts() -> dict[str, int]:
+    """Return, per template, catalog and Python file of the web app, how many ASCII marks
+    stand next to Chinese in its lines, msgids or strings."""
     import pingji.web
 
     web = Path(pingji.web.__file__).parent
-    counts = {}
+    texts = {}
     for path in sorted(web.rglob("*.html")):
-        lines = path.read_text(encoding="utf-8").splitlines()
-        counts[str(path.relative_to(web))] = sum(len(i18n.half_width_in_chinese(x)) for x in lines)
+        texts[path] = path.read_text(encoding="utf-8").splitlines()
     for path in sorted(web.glob("**/locale/en/LC_MESSAGES/django.po")):
-        ids = read_po(path)
-        counts[str(path.relative_to(web))] = sum(len(i18n.half_width_in_chinese(x)) for x in ids)
-    return counts
-
-
-def test_no_new_ascii_punctuation_next_to_chinese_in_the_web_apps_texts() -> None:
-    grown = {
-        f"{name}: {n} (known {KNOWN.get(name, 0)})"
-        for name, n in _web_counts().items()
-        if n > KNOWN.get(name, 0)
+        texts[path] = list(read_po(path))
+    for path in sorted(web.rglob("*.py")):
+        texts[path] = _python_texts(path)
+    return {
+        str(path.relative_to(web)): sum(len(i18n.half_width_in_chinese(x)) for x in lines)
+        for path, lines in texts.items()
     }
-    assert grown == set(), "write ，；：（） in Chinese text (pingji.i18n.full_width)"
+
+
+def test_the_web_apps_count_reads_python_strings_but_not_docstrings(tmp_path) -> None:
+    source = tmp_path / "views.py"
+    source.write_text(
+        'def f(n):\n    """Return 已保存,请刷新."""\n'
+        '    return _("已保存,请刷新") + f"第 {n} 版(草稿)" + "a,b"\n',
+        encoding="utf-8",
+    )
+    texts = _python_texts(source)
+    assert sorted(texts) == sorted(["已保存,请刷新", "第 ", " 版(草稿)", "a,b"])
+    assert sum(len(i18n.half_width_in_chinese(t)) for t in texts) == 3
+
+
+def test_no_ascii_punctuation_next_to_chinese_in_the_web_apps_texts() -> None:
+    offending = {name: n for name, n in _web_counts().items() if n}
+    assert offending == {}, "write ，；：（） in Chinese text (pingji.i18n.full_width)"
 
 
 def test_the_audit_log_and_the_error_pages_are_written_full_width() -> None:
@@ -489,9 +543,9 @@ def test_the_data_layers_common_errors_read_in_chinese(tmp_path) -> None:
 
 
 def test_a_file_too_wide_names_the_limit(tmp_path, monkeypatch) -> None:
-    from pingji.data import folder, open_dataset
+    from pingji.data import open_dataset, validate
 
-    monkeypatch.setattr(folder, "MAX_COLUMNS", 3)
+    monkeypatch.setattr(validate, "MAX_COLUMNS", 3)
     (tmp_path / "customers.csv").write_text("customer_id,name,a,b\nC1,甲,1,2\n", encoding="utf-8")
     with pytest.raises(DataError) as info:
         open_dataset(str(tmp_path)).table("customers")

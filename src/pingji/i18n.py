@@ -16,6 +16,7 @@ No Django import here: the lower layers use this module, the web adapts to it.
 
 from __future__ import annotations
 
+import errno
 import gettext
 import os
 import re
@@ -169,12 +170,55 @@ class Message:
         return other + str(self)
 
 
+def to_json(value: Any) -> Any:
+    """Return a message as JSON-able data to store and word later (`from_json`): a Message
+    is {"msgid": id, "params": {…}} (parameters the same way, nested Messages too), a list
+    a list; text and numbers stay as they are, anything else becomes its text."""
+    if isinstance(value, Message):
+        return {"msgid": value.msgid, "params": {k: to_json(v) for k, v in value.params.items()}}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def from_json(data: Any) -> Any:
+    """Return what `to_json` stored: Messages again; plain text (a row stored before messages
+    were) as it is, so `render(from_json(data))` reads either."""
+    if isinstance(data, Mapping) and isinstance(data.get("msgid"), str):
+        params = data.get("params") or {}
+        return Message(data["msgid"], **{str(k): from_json(v) for k, v in params.items()})
+    if isinstance(data, list):
+        return [from_json(v) for v in data]
+    return data
+
+
 def msg(msgid: str, /, **params: Any) -> Message:
     """Return the message `msgid` with its parameters (worded when it is shown)."""
     return Message(msgid, **params)
 
 
 Text = str | Message  # what a layer may hand up as a message
+
+
+# The operating system's reasons a file cannot be read, worded (its strerror is English);
+# a reason not listed here is shown as the system words it.
+_OS_REASONS = {
+    errno.ENOENT: "no such file or directory",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EISDIR: "it is a directory, not a file",
+    errno.ENOTDIR: "a part of the path is not a directory",
+    errno.ELOOP: "too many levels of symbolic links",
+    errno.ENAMETOOLONG: "the file name is too long",
+}
+
+
+def os_reason(exc: OSError) -> Text:
+    """Return why the system refused a file (an OSError's errno) as a message."""
+    reason = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    return msg(reason) if reason else str(exc.strerror or exc)
 
 
 # pydantic's error types, worded (its own `msg` is English only). The type is stable across

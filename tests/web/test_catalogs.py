@@ -141,7 +141,7 @@ def test_there_are_catalogs_and_messages_to_check():
     assert (None, "%(n)s 项待评分") in found  # {% blocktranslate with %}
     assert (None, "%(counter)s 项变更") in found  # {% blocktranslate count %}
     assert (None, "不成立时不予评级") in found  # _("…") as a filter's argument
-    assert (None, "【评级】%(n)d 项待评分,截止 %(date)s") in found  # gettext as _ in Python
+    assert (None, "【评级】%(n)d 项待评分，截止 %(date)s") in found  # gettext as _ in Python
 
 
 @pytest.mark.parametrize("path", CATALOGS, ids=lambda p: str(p.relative_to(WEB)))

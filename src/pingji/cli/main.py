@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,16 @@ from rich.console import Console
 from rich.text import Text
 
 from pingji.errors import BadInput, PingjiError
-from pingji.i18n import language_from_env, msg, render, reset_language, set_language
+from pingji.i18n import (
+    catalog,
+    language,
+    language_from_env,
+    msg,
+    os_reason,
+    render,
+    reset_language,
+    set_language,
+)
 
 app = typer.Typer(
     name="pingji",
@@ -57,6 +67,22 @@ SparkMasterOpt = Annotated[
         "--spark-master",
         envvar="PINGJI_SPARK_MASTER",
         help="Spark master URL for --engine spark (default local[*]).",
+    ),
+]
+MemoryLimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="Memory DuckDB may use, e.g. 4GB; beyond it, it spills to disk "
+        "(default: PINGJI_MEMORY_LIMIT, else 80% of RAM).",
+    ),
+]
+TempDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--temp-dir",
+        help="Folder DuckDB spills to (default: PINGJI_TEMP_DIR, else the system's temporary "
+        "folder).",
     ),
 ]
 
@@ -121,11 +147,14 @@ def evaluate(
             help="Evaluate even when no fact row falls inside the period's windows.",
         ),
     ] = False,
+    memory_limit: MemoryLimitOpt = None,
+    temp_dir: TempDirOpt = None,
 ) -> None:
     """Evaluate every entity of a data set for one period."""
-    from pingji.data import open_dataset
+    from pingji.data import limits, open_dataset
     from pingji.engine import evaluate as run
     from pingji.engine.digest import load_digest
+    from pingji.engine.run import timed, whole_numbers_in_range
     from pingji.output import FORMATS, write
 
     if format not in FORMATS:
@@ -136,19 +165,25 @@ def evaluate(
                 formats=", ".join(FORMATS),
             )
         )
-    with _Progress() as progress:
+    # bad values are refused before anything runs
+    with limits.configured(memory_limit, temp_dir), _Progress() as progress:
         progress.phase("读取方案 reading the scheme")
         rs = load_digest(scheme)  # what running needs: parsed only when not seen before
         progress.phase("打开数据 opening the data")
         ds = open_dataset(data, sources, engine=engine, spark_master=spark_master)
         progress.phase(f"评价中 evaluating {rs.id} for {period}")
-        ev = run(rs, ds, period, _params(param), allow_empty=allow_empty)
+        # read once, by the writer (Excel reads it twice): straight from the query to the file
+        ev = run(
+            rs, ds, period, _params(param), allow_empty=allow_empty, materialise=format == "xlsx"
+        )
         progress.phase("写出结果 writing results")
-        write(ev, format, out)
+        with timed(f"write {format}"), whole_numbers_in_range():
+            written = write(ev, format, out)
     for w in ev.warnings:
         err.print(Text.assemble((str(msg("Warning: ")), "yellow"), render(w)))
     if out is not None:
-        err.print(str(msg("{count:,} results → {out}", count=ev.rows, out=str(out))))
+        rows = ev.rows if written is None else written
+        err.print(str(msg("{count:,} results → {out}", count=rows, out=str(out))))
 
 
 @app.command()
@@ -189,6 +224,11 @@ def validate(
                 continue  # entered in the web app, or none given: not a data file's business
             ds.require(name, sorted(columns), msg("scheme {id}", id=rs.id))
             checked.append(name)
+        # the checks that need the scheme, as evaluate runs them (over every period here)
+        from pingji.engine.compile import data_guards
+        from pingji.engine.run import run_guards
+
+        run_guards(data_guards(rs, ds), ds)
         err.print(str(msg("OK: {data} — {tables}", data=ds.description, tables=", ".join(checked))))
 
 
@@ -228,7 +268,8 @@ def explain(
         plan = plan_for(rs, ds, p, _params(param), dialect=sql)
         typer.echo(explain_plan(rs, plan, resolve_params(rs, _params(param))))
     else:
-        typer.echo(explain_entity(evaluate(rs, ds, p, _params(param), entity, allow_empty=True)))
+        ev = evaluate(rs, ds, p, _params(param), entity, allow_empty=True)
+        typer.echo(explain_entity(ev, resolve_params(rs, _params(param))))
 
 
 @app.command("compile")
@@ -376,10 +417,132 @@ def main(argv: list[str] | None = None) -> int:
         reset_language(token)
 
 
+def _command():
+    """Return the click command of the app, its help texts in the active language."""
+    command = typer.main.get_command(app)
+    if language() != "en" or "typer.rich_utils" in sys.modules:  # (English: typer's own)
+        _translate_help(command, catalog(language()).gettext)
+    return command
+
+
+_TYPER_TEXTS: dict[str, str] = {}  # typer's headings and notes as typer has them (English)
+
+
+def _translate_help(command, gettext) -> None:
+    """Word the help of a command, its parameters and subcommands through the catalog (the
+    help texts above are its ids), and typer's own headings and notes."""
+    from typer import rich_utils  # loaded by typer only to print help or an error
+
+    for name in (
+        "ARGUMENTS_PANEL_TITLE",
+        "OPTIONS_PANEL_TITLE",
+        "COMMANDS_PANEL_TITLE",
+        "DEFAULT_STRING",
+        "ENVVAR_STRING",
+        "REQUIRED_LONG_STRING",
+        "RICH_HELP",
+    ):
+        setattr(rich_utils, name, gettext(_TYPER_TEXTS.setdefault(name, getattr(rich_utils, name))))
+    # rich cuts a help text it cannot wrap at spaces with "…": Chinese has none, so fold it
+    for name in ("_make_rich_text", "_make_command_help"):
+        make = getattr(rich_utils, name, None)
+        if make is not None and not getattr(make, "folds", False):
+            setattr(rich_utils, name, _folding(make))
+    commands = [command, *getattr(command, "commands", {}).values()]
+    context = _context_wording_usage(gettext) if gettext("Usage: ") != "Usage: " else None
+    for cmd in commands:
+        if context is not None:
+            cmd.context_class = context
+        if cmd.help:
+            cmd.help = gettext(cmd.help)
+        for param in cmd.params:
+            if getattr(param, "help", None):
+                param.help = gettext(param.help)
+        if getattr(cmd, "_help_option", False) is None:  # typer makes --help on first use
+            from typer._click.decorators import help_option
+
+            help_option(["--help"])(cmd)
+            option = cmd.params.pop()
+            option.help = gettext(option.help)
+            cmd._help_option = option
+
+
+def _context_wording_usage(gettext):
+    """Return a click context class whose help formatter words "Usage: " with `gettext`."""
+    from typer._click.core import Context
+    from typer._click.formatting import HelpFormatter
+
+    class Formatter(HelpFormatter):
+        def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+            super().write_usage(prog, args, gettext("Usage: ") if prefix is None else prefix)
+
+    class WordedContext(Context):
+        formatter_class = Formatter
+
+    return WordedContext
+
+
+def _folding(make):
+    """Return `make` (a typer function making a help text) making texts that fold."""
+
+    def folding(*args, **kwargs):
+        made = make(*args, **kwargs)
+        if isinstance(made, Text):
+            made.overflow = "fold"
+        return made
+
+    folding.folds = True  # type: ignore[attr-defined]
+    return folding
+
+
+# click's usage errors (English f-strings in typer's copy of click), worded
+_USAGE_ERRORS: dict[re.Pattern, str] = {
+    re.compile(r"Missing argument (?P<name>.+)\.$"): "Missing argument {name}.",
+    re.compile(r"Missing option (?P<name>.+)\.$"): "Missing option {name}.",
+    re.compile(r"No such option: (?P<name>\S+) \(Possible options: (?P<options>.+)\)$"): (
+        "No such option: {name} (Possible options: {options})"
+    ),
+    re.compile(r"No such option: (?P<name>\S+)$"): "No such option: {name}",
+    re.compile(r"No such command (?P<name>.+?)\. Did you mean (?P<options>.+)\?$"): (
+        "No such command {name}. Did you mean {options}?"
+    ),
+    re.compile(r"No such command (?P<name>.+)\.$"): "No such command {name}.",
+    re.compile(r"Got unexpected extra arguments? \((?P<args>.*)\)$"): (
+        "Got unexpected extra argument(s) ({args})"
+    ),
+    re.compile(r"Invalid value for (?P<param>.+?): (?P<detail>.*)$", re.S): (
+        "Invalid value for {param}: {detail}"
+    ),
+}
+
+
+def _show_usage_error(exc) -> None:
+    """Print a click usage error as click does, worded in the active language."""
+    ctx = exc.ctx
+    lines = []
+    if ctx is not None:
+        usage = ctx.get_usage()
+        lines.append(usage.replace("Usage: ", catalog(language()).gettext("Usage: "), 1))
+        if ctx.command.get_help_option(ctx) is not None:
+            hint = msg(
+                "Try '{command} {option}' for help.",
+                command=ctx.command_path,
+                option=ctx.help_option_names[0],
+            )
+            lines.append(str(hint))
+        lines.append("")
+    text = exc.format_message()
+    for pattern, msgid in _USAGE_ERRORS.items():
+        if found := pattern.match(text):
+            text = str(msg(msgid, **found.groupdict()))
+            break
+    typer.echo("\n".join([*lines, str(msg("Error: ")) + text]), err=True)
+
+
 def _main_in_language(argv: list[str] | None) -> int:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        _command()(args=argv, prog_name="pingji", standalone_mode=False)
     except PingjiError as exc:
         if debug:
             raise
@@ -390,13 +553,21 @@ def _main_in_language(argv: list[str] | None) -> int:
     except (typer.Abort, KeyboardInterrupt):
         err.print(str(msg("Aborted.")))
         return 130
-    except Exception as exc:  # click usage errors and the unexpected
-        # typer vendors click: its usage errors know how to show themselves
+    except Exception as exc:  # click usage errors, a path the system refused, the unexpected
+        # typer vendors click: its usage errors know how to show themselves (in English)
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
+            if language() == "en" or not hasattr(exc, "ctx"):
+                exc.show()
+            else:
+                _show_usage_error(exc)
             return exc.exit_code
         if debug:
             raise
+        if isinstance(exc, OSError) and (exc.filename2 or exc.filename):  # an output folder …
+            path = str(exc.filename2 or exc.filename)
+            text = str(msg("cannot access {path}: {reason}", path=path, reason=os_reason(exc)))
+            err.print(Text.assemble((str(msg("Error: ")), "bold red"), text), soft_wrap=True)
+            return 2
         err.print(
             Text.assemble(
                 (str(msg("Error: ")), "bold red"),

@@ -38,7 +38,7 @@ from pingji.data.validate import (
     text_plan,
 )
 from pingji.errors import DataError
-from pingji.i18n import render
+from pingji.i18n import Text
 
 LIMIT = 200  # problems listed (all are counted)
 PREVIEW = 20  # rows shown
@@ -67,14 +67,15 @@ class RowProblem:
 
     `code` is one of CODES' values, "duplicate" (a key seen on an earlier row, `first`),
     "missing_column" (a required column is not in the header), "empty" (no data rows) or
-    "file" (the file cannot be read as this table; `message` says why)."""
+    "file" (the file cannot be read as this table; `message` says why, a Message worded
+    when shown). The row checks' `message` and `expected` are English text with the code."""
 
     row: int | None
     column: str | None
     value: str | None
     code: str
-    message: str
-    expected: str | None = None
+    message: Text
+    expected: Text | None = None
     first: int | None = None
 
 
@@ -440,7 +441,6 @@ def inspect_file(
 
 def _unreadable(table: str, file: str, unit: str, exc: DataError) -> Inspection:
     value = None if exc.value is None else str(exc.value)
-    # English with codes, as every RowProblem (the web words them: imports/wording.py)
-    expected = None if exc.expected is None else render(exc.expected, "en")
-    problem = RowProblem(exc.row, exc.column, value, "file", render(exc.message, "en"), expected)
+    # the error's own messages, worded when shown (the web stores their ids: uploads.py)
+    problem = RowProblem(exc.row, exc.column, value, "file", exc.message, exc.expected)
     return Inspection(table, file, unit, None, problems=[problem], total=1)

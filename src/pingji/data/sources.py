@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from pingji.errors import DataError
-from pingji.i18n import msg, pydantic_message
+from pingji.i18n import msg, os_reason, pydantic_message
 
 SOURCES_FILE = "sources.yaml"
 
@@ -67,7 +67,7 @@ def read_sources(path: str | os.PathLike) -> dict[str, Source]:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise DataError(
-            file, msg("cannot read the sources file: {detail}", detail=exc.strerror or str(exc))
+            file, msg("cannot read the sources file: {detail}", detail=os_reason(exc))
         ) from exc
     except UnicodeDecodeError as exc:
         raise DataError(file, msg("the sources file is not UTF-8 text")) from exc

@@ -29,7 +29,7 @@ from ruamel.yaml.scalarstring import (
 )
 
 from pingji.errors import Problem, SchemeError
-from pingji.i18n import Message, msg, pydantic_message
+from pingji.i18n import Message, msg, os_reason, pydantic_message
 from pingji.scheme import models
 from pingji.scheme.models import Scheme
 
@@ -463,6 +463,52 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# ruamel's common problems, worded: the id is ruamel's own English where it is clear (so the
+# English reads as before) and the catalog holds the Chinese; a problem matching none is
+# shown as ruamel wrote it, inside a Chinese sentence.
+_KEY_WITHOUT_COLON = re.compile(r"could not find expected ':'")
+_YAML_PROBLEMS: dict[re.Pattern, str] = {
+    re.compile(r"mapping values are not allowed here"): "mapping values are not allowed here",
+    _KEY_WITHOUT_COLON: "could not find expected ':'",
+    re.compile(r"found character '\\t' that cannot start any token"): (
+        "found a tab character: YAML indents and separates with spaces, not tabs"
+    ),
+    re.compile(r"found character '(?P<char>.+)' that cannot start any token"): (
+        "found character '{char}' that cannot start any token"
+    ),
+    re.compile(
+        r'found duplicate key "(?P<key>.*)" with value "(?P<value>.*)" '
+        r'\(original value: "(?P<original>.*)"\)'
+    ): 'found duplicate key "{key}" with value "{value}" (original value: "{original}")',
+    re.compile(r"expected <block end>, but found '(?P<found>.*)'"): (
+        "expected <block end>, but found '{found}'"
+    ),
+    re.compile(r"expected ',' or '\]', but got '(?P<got>.*)'"): (
+        "expected ',' or ']', but got '{got}'"
+    ),
+    re.compile(r"expected ',' or '\}', but got '(?P<got>.*)'"): (
+        "expected ',' or '}}', but got '{got}'"
+    ),
+    re.compile(r"found unexpected end of stream"): "found unexpected end of stream",
+    re.compile(r"found undefined alias '(?P<name>.*)'"): "found undefined alias '{name}'",
+    re.compile(r"found unknown escape character '(?P<char>.*)'"): (
+        "found unknown escape character '{char}'"
+    ),
+    re.compile(r"but found another document"): (
+        "expected a single document in the stream, but found another document"
+    ),
+}
+
+
+def _yaml_problem(problem: str) -> Message:
+    """Return ruamel's problem as a message: worded when it is a common one, else quoted."""
+    for pattern, msgid in _YAML_PROBLEMS.items():
+        if found := pattern.search(problem):
+            return msg("malformed YAML: {detail}", detail=msg(msgid, **found.groupdict()))
+    # the same English as above, but the Chinese keeps ruamel's text in parentheses
+    return msg("malformed YAML: {problem}", problem=problem)
+
+
 def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
     """Parse YAML text into a typed scheme (structure only), raising SchemeError."""
     size = len(text.encode("utf-8", "surrogatepass"))
@@ -475,13 +521,13 @@ def parse_scheme_text(text: str, file: str) -> tuple[Scheme, Positions]:
         doc = None if too_many else yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if _KEY_WITHOUT_COLON.fullmatch(str(exc.problem)) and exc.context_mark is not None:
+            mark = exc.context_mark  # the key's line, not where the scanner gave up
         line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        detail = str(exc.problem or exc.context)
-        problem = Problem(msg("malformed YAML: {detail}", detail=detail), line, col)
+        problem = Problem(_yaml_problem(str(exc.problem or exc.context)), line, col)
         raise SchemeError(file, [problem], text) from None
     except Exception as exc:  # ruamel raises a few unmarked errors (e.g. duplicate keys)
-        problem = Problem(msg("malformed YAML: {detail}", detail=str(exc)))
-        raise SchemeError(file, [problem], text) from None
+        raise SchemeError(file, [Problem(_yaml_problem(str(exc)))], text) from None
     if too_many:
         raise SchemeError(file, [too_many], text)
     pos = Positions(text)
@@ -542,5 +588,5 @@ def read_scheme_file(path: str | Path) -> tuple[str, str]:
         problem = Problem(msg("not UTF-8 text ({reason})", reason=exc.reason))
         raise SchemeError(str(p), [problem]) from None
     except OSError as exc:
-        problem = Problem(msg("cannot read the file: {detail}", detail=str(exc.strerror)))
+        problem = Problem(msg("cannot read the file: {detail}", detail=os_reason(exc)))
         raise SchemeError(str(p), [problem]) from None

@@ -63,7 +63,8 @@ class Upload(LeasedJob):
     state = models.CharField(max_length=12, default="inspecting", db_index=True)
     progress = models.PositiveSmallIntegerField(default=0)  # 0–100
     stage = models.CharField(max_length=100, blank=True)  # a msgid (Chinese), shown translated
-    error = models.TextField(blank=True)  # why the inspection or the last commit failed
+    # why the inspection or the last commit failed (lib/language.stored_text: shown_error)
+    error = models.TextField(blank=True)
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -90,6 +91,13 @@ class Upload(LeasedJob):
     @property
     def created(self):
         return self.created_at
+
+    @property
+    def shown_error(self) -> str:
+        """The error, worded in the active language (it is stored in every language)."""
+        from pingji.web.lib.language import viewer_text
+
+        return viewer_text(self.error)
 
     @property
     def ok(self) -> bool:

@@ -37,6 +37,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from pingji import i18n
 from pingji.data.contract import TABLES
 from pingji.data.problems import Inspection, inspect_file
 from pingji.errors import PingjiError
@@ -45,6 +46,7 @@ from pingji.web.imports.models import Upload
 from pingji.web.imports.tables import declared
 from pingji.web.jobs import lease
 from pingji.web.lib import workspace
+from pingji.web.lib.language import stored_text
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,9 @@ def report_of(inspection: Inspection) -> dict:
                 "column": p.column,
                 "value": p.value,
                 "code": p.code,
-                "message": p.message,
-                "expected": p.expected,
+                # a file problem's message as ids (worded in the viewer's language)
+                "message": i18n.to_json(p.message),
+                "expected": i18n.to_json(p.expected),
                 "first": p.first,
             }
             for p in inspection.problems
@@ -196,7 +199,9 @@ def queued(upload: Upload, task_id: str) -> None:
 
 
 def _error_text(exc: BaseException) -> str:
-    return exc.render() if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
+    """Return the error to store in `Upload.error`, worded in every language (the page shows
+    the viewer's: Upload.shown_error)."""
+    return stored_text(exc) if isinstance(exc, PingjiError) else f"{type(exc).__name__}: {exc}"
 
 
 def _touch(upload: Upload, *, was: tuple[str, ...] | None = None, **fields) -> bool:

@@ -375,7 +375,7 @@ def upload_status(request: HttpRequest, upload_id: str) -> JsonResponse:
             "stage": _(up.stage) if up.stage else "",
             "finished": not up.busy,
             "ok": up.ok,
-            "error": up.error,
+            "error": up.shown_error,
             "batch": up.batch_id,
             "batch_url": reverse("imports:detail", args=[up.batch_id]) if up.batch_id else None,
         }

@@ -10,6 +10,7 @@ import re
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from pingji import i18n
 from pingji.data.contract import unread
 from pingji.data.validate import EXCEL_SERIAL
 from pingji.web.imports.tables import label_of, spec_of
@@ -133,11 +134,17 @@ def message(problem: dict) -> str:
         return _("编号重复，首次出现在第 %(first)s 行") % {"first": problem.get("first")}
     if code in _MESSAGES:
         return str(_MESSAGES[code])
-    text = problem.get("message") or ""
+    stored = i18n.from_json(problem.get("message") or "")
+    text = i18n.render(stored, "en")
     for pattern, words in _FILE_MESSAGES:
         if m := pattern.search(text):
             return _(words) % m.groupdict() if m.groupdict() else _(words)
-    return text
+    return i18n.render(stored)  # the data layer's message in the viewer's language
+
+
+def _stored(value) -> str:
+    """A stored message (ids, or the English text of a report from before), worded now."""
+    return i18n.render(i18n.from_json(value)) if value else ""
 
 
 # How a cell was read from another form (pingji.data.validate.CONVERSIONS), in words.
@@ -170,14 +177,16 @@ def conversions(table: str, found: list[dict]) -> list[dict]:
 
 
 def worded(table: str, problems: list[dict]) -> list[dict]:
-    """Return the problems with Chinese `why`, `expected_text` and `column_label` added."""
+    """Return the problems with `why`, `expected_text` and `column_label` added, in the
+    viewer's language (`message`: the data layer's English text)."""
     spec = spec_of(table)
     return [
         {
             **p,
             "why": message(p),
             "expected_text": expected(table, p.get("column"), p.get("code", ""), spec)
-            or (p.get("expected") or ""),
+            or _stored(p.get("expected")),
+            "message": i18n.render(i18n.from_json(p.get("message") or ""), "en"),
             "column_label": label_of(table, p["column"], spec) if p.get("column") else "",
         }
         for p in problems

@@ -7,6 +7,8 @@ API response reads in the viewer's language."""
 
 from __future__ import annotations
 
+import json
+
 from django.utils import translation
 
 from pingji import i18n
@@ -53,3 +55,38 @@ def in_viewer_language(stored, fallback):
         if found is not None:
             return found
     return fallback
+
+
+def stored_text(value) -> str:
+    """Return a message or an error as text for a text field (a job's `error`), to be worded
+    in the viewer's language later (`viewer_text`): a Message as its id and parameters, an
+    error as its wording in every language (`texts_of`), both as JSON."""
+    data = i18n.to_json(value) if isinstance(value, i18n.Message) else texts_of(value)
+    return json.dumps(data, ensure_ascii=False)
+
+
+def stored_gettext(value) -> str:
+    """Return `value` (worded by Django's gettext when made text: str) as JSON text in every
+    language, to be shown in the viewer's later (`viewer_text`)."""
+    texts = {}
+    for lang in i18n.LANGUAGES:
+        with translation.override("zh-hans" if lang == "zh" else lang):
+            texts[lang] = str(value)
+    return json.dumps(texts, ensure_ascii=False)
+
+
+def viewer_text(stored: str) -> str:
+    """Return what `stored_text` stored, in the active language; any other text (a row from
+    before, a text written in both languages) as it is."""
+    text = (stored or "").strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return stored
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return stored
+    if isinstance(data, dict) and "msgid" in data:
+        return i18n.render(i18n.from_json(data))
+    if isinstance(data, dict) and all(isinstance(data.get(k), str) for k in i18n.LANGUAGES):
+        return data[i18n.language()]
+    return stored
