@@ -308,6 +308,30 @@ def test_validate_a_built_in(capsys) -> None:
     assert "OK: " in err and "客户综合评价: 8 metrics, 6 nodes, 5 grades" in err
 
 
+def test_validate_data_runs_the_checks_evaluate_runs(customers, capsys) -> None:
+    """A rating outside its scale or an override naming no grade is refused by validate as
+    by evaluate (in any period: validate has none), without evaluating."""
+    code, _out, err = run(capsys, "validate", "customer-composite", "-d", str(customers))
+    assert code == 0 and "OK: " in err
+    ratings = customers / "ratings.csv"
+    text = ratings.read_text(encoding="utf-8")
+    ratings.write_text(text + "C1,2024,manager_rating,150\n", encoding="utf-8")
+    code, out, err = run(capsys, "validate", "customer-composite", "-d", str(customers))
+    assert code == 2 and out == ""
+    assert f"Error: {ratings}:4: column 'score': rating of 'manager_rating' for C1 in 2024 " in err
+    assert "is outside its scale (got 150.0, expected a score from 0 to 100" in err
+    ratings.write_text(text, encoding="utf-8")
+    (customers / "overrides.csv").write_text(
+        "entity_id,period,grade,reason\nC2,2025,Z,by hand\n", encoding="utf-8"
+    )
+    code, out, err = run(capsys, "validate", "customer-composite", "-d", str(customers))
+    assert code == 2
+    assert (
+        f"Error: {customers / 'overrides.csv'}:2: column 'grade': override for C2 names an "
+        "unknown grade (got 'Z', expected one of "
+    ) in err
+
+
 def test_explain_prints_metrics_tree_and_sql(customers, capsys) -> None:
     code, out, _ = run(capsys, "explain", "customer-composite", "-d", str(customers), "-p", "2025")
     assert code == 0

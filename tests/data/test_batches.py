@@ -11,7 +11,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from pingji.data.batches import BatchDataSet, import_file
+from pingji.data.batches import BatchDataSet, batch_rows_sql, import_file
 from pingji.data.problems import inspect_file
 from pingji.errors import DataError
 
@@ -78,6 +78,64 @@ class TestImportFile:
         ds = BatchDataSet({"customers": [tmp_path / "1.parquet", tmp_path / "2.parquet"]})
         names = dict(ds.table("customers").select("customer_id", "name").execute().values)
         assert names == {"C1": "甲", "C2": "乙（新）"}
+
+
+class TestBatchRows:
+    """batch_rows_sql: the one place batch files are read as a table's rows."""
+
+    @pytest.fixture
+    def customers(self, tmp_path):
+        import pyarrow.parquet as pq
+
+        first, second = tmp_path / "1.parquet", tmp_path / "2.parquet"
+        pq.write_table(pa.table({"customer_id": ["C1", "C2"], "name": ["甲", "乙"]}), first)
+        # the later batch changes C2's name and brings C3
+        pq.write_table(pa.table({"customer_id": ["C2", "C3"], "name": ["乙（新）", "丙"]}), second)
+        return [first, second]
+
+    @staticmethod
+    def rows(sql: str) -> list[tuple]:
+        return sorted(duckdb.sql(sql).fetchall())
+
+    def test_a_later_batch_replaces_the_row_of_the_same_key(self, customers):
+        sql = batch_rows_sql(
+            customers, "customer_id", line_column="line", batch_column="batch", batch_ids=[7, 9]
+        )
+        assert self.rows(sql) == [
+            ("C1", "甲", 7, 1),
+            ("C2", "乙（新）", 9, 1),
+            ("C3", "丙", 9, 2),
+        ]
+        assert self.rows(batch_rows_sql(customers, "customer_id")) == [
+            ("C1", "甲"),
+            ("C2", "乙（新）"),
+            ("C3", "丙"),
+        ]
+
+    def test_one_entity_is_read_as_its_latest_row(self, customers):
+        sql = batch_rows_sql(
+            customers,
+            "customer_id",
+            where="customer_id = 'C2'",
+            batch_column="batch",
+            batch_ids=[7, 9],
+        )
+        assert self.rows(sql) == [("C2", "乙（新）", 9)]
+
+    def test_without_a_key_every_row_of_every_batch_is_read(self, customers):
+        sql = batch_rows_sql(
+            customers, line_column="line", batch_column="batch", batch_ids=[7, None]
+        )
+        assert self.rows(sql) == [
+            ("C1", "甲", 7, 1),
+            ("C2", "乙", 7, 2),
+            ("C2", "乙（新）", None, 1),
+            ("C3", "丙", None, 2),
+        ]
+
+    def test_a_single_batch_is_read_as_it_is(self, customers):
+        sql = batch_rows_sql(customers[1:], "customer_id", batch_column="batch", batch_ids=[9])
+        assert self.rows(sql) == [("C2", "乙（新）", 9), ("C3", "丙", 9)]
 
 
 class TestInspectFile:

@@ -18,8 +18,9 @@ import pytest
 from pingji.data import folder as folder_module
 from pingji.data import xlsx
 from pingji.data.batches import import_file
-from pingji.data.folder import MAX_COLUMNS, FolderDataSet
+from pingji.data.folder import FolderDataSet
 from pingji.data.problems import inspect_file
+from pingji.data.validate import MAX_COLUMNS
 from pingji.errors import DataError
 
 HEADER = ["customer_id", "date", "amount"]

@@ -116,3 +116,33 @@ def test_a_repeated_command_loads_neither_ibis_nor_the_scheme_parser(cache, data
     assert outs[0][0] == "['ibis', 'pydantic', 'ruamel.yaml']"
     assert outs[1][0] == "[]"
     assert outs[0][1] == outs[1][1]
+
+
+def test_a_reused_plan_names_the_file_of_the_data_it_runs_on(cache, data, tmp_path, monkeypatch):
+    """One plan serves every folder whose tables have the same shapes: a guard's error names
+    the file of the folder evaluated, not that of the folder the plan was compiled for."""
+    import shutil
+
+    from pingji.errors import DataError
+
+    compiled = count_compiles(monkeypatch)
+    rs = resolve_scheme("customer-composite")
+    bad_grade, bad_score = tmp_path / "bad-grade", tmp_path / "bad-score"
+    shutil.copytree(data, bad_grade)
+    shutil.copytree(data, bad_score)
+    (bad_grade / "overrides.csv").write_text(
+        "entity_id,period,grade,reason,set_by\nC000001,2025,Z,by hand,王经理\n", encoding="utf-8"
+    )
+    with (bad_score / "ratings.csv").open("a", encoding="utf-8") as f:
+        f.write("C000002,2025,manager_rating,500,某人,销售部\n")
+    lines = (bad_score / "ratings.csv").read_text(encoding="utf-8").splitlines()
+    evaluate(rs, open_dataset(data), "2025")  # clean: compiles the plan
+    with pytest.raises(DataError) as grade:
+        evaluate(rs, open_dataset(bad_grade), "2025")
+    assert Path(grade.value.file) == bad_grade / "overrides.csv"
+    assert grade.value.row == 2 and grade.value.value == "Z"
+    with pytest.raises(DataError) as score:
+        evaluate(rs, open_dataset(bad_score), "2025")
+    assert Path(score.value.file) == bad_score / "ratings.csv"
+    assert score.value.row == len(lines) and score.value.value == 500
+    assert compiled == ["customer-composite"]  # the same plan each time

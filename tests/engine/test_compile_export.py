@@ -4,6 +4,9 @@ exactly `pingji evaluate`'s results — for every built-in."""
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -189,3 +192,37 @@ def test_what_the_script_cannot_honour_is_refused(tmp_path, capsys, args, says):
     err = capsys.readouterr().err
     assert code == 2
     assert says in err and "internal error" not in err
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark"])
+def test_two_compiles_in_processes_with_different_string_hashes_write_the_same_script(
+    tmp_path, dialect
+):
+    # customer-rfm's steps leave out several columns at once (`EXCLUDE ("p__1", "p__2",
+    # "p__3")` on DuckDB), which Ibis holds as a set: its order followed the string hash
+    scripts = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"rfm-{seed}.sql"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PINGJI_CACHE_DIR": "off"}
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pingji.cli.main",
+                "compile",
+                "customer-rfm",
+                "--period",
+                "2025",
+                "--dialect",
+                dialect,
+                "--out",
+                str(out),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        scripts.append(out.read_text(encoding="utf-8"))
+    assert scripts[0] == scripts[1]
+    if dialect == "duckdb":
+        assert 'EXCLUDE ("p__1", "p__2", "p__3")' in scripts[0]

@@ -77,11 +77,12 @@ def test_each_customer_gets_every_class_that_holds_and_one_by_precedence(run_sch
 def test_a_comparison_with_a_missing_ratio_is_false(run_scheme):
     # sales 0 this year → collection rate missing: "collection rate < 0.95" must not hold,
     # but "sales ≤ 0.5 × prev_sales" does → deteriorating; debt 0 → no_business too
+    # (a sale of 2025 by a customer not in the table: 2025 is not a period after all the data)
     rows = run_scheme(
         "customer-classification",
         {
             "customers": "customer_id,name\nZ1,去年客户",
-            "sales": "customer_id,date,amount\nZ1,2024-03-01,50000",
+            "sales": "customer_id,date,amount\nZ1,2024-03-01,50000\nZ9,2025-06-01,1",
             "payments": "customer_id,date,amount\nZ1,2024-04-01,50000",
             "returns": "customer_id,date,amount",
         },

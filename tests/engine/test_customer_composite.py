@@ -139,3 +139,39 @@ def test_a_period_of_the_wrong_kind_is_refused(run_scheme):
 
     with pytest.raises(BadInput, match="per year"):
         run_scheme("customer-composite", tables("C1,2025-01-01,10"), "2025-Q3")
+
+
+def test_a_guards_expected_text_is_a_message_worded_in_the_readers_language(open_tables):
+    from pingji.engine.frozen import FrozenPlan
+    from pingji.engine.run import execute, plan_for
+    from pingji.i18n import msg
+    from pingji.periods import Period
+    from pingji.templates import resolve_scheme
+
+    rs = resolve_scheme("customer-composite")
+    data = open_tables(
+        tables("C1,2025-01-01,10", ratings="C1,2025,manager_rating,101,甲"),
+    )
+    plan = plan_for(rs, data, Period.parse("2025", rs.scheme.period))
+    # the frozen plan keeps the message's id and parameters, not its English wording
+    stored = FrozenPlan.from_json(plan.to_json())
+    assert [g.expected for g in stored.guards] == [
+        {
+            "msgid": "a score from {low} to {high} (scheme {scheme})",
+            "params": {"low": "0", "high": "100", "scheme": "customer-composite"},
+        }
+    ]
+    with pytest.raises(DataError) as err:
+        execute(stored, data, rs)
+    assert err.value.expected == msg(
+        "a score from {low} to {high} (scheme {scheme})",
+        low="0",
+        high="100",
+        scheme="customer-composite",
+    )
+    assert err.value.render("en").endswith(
+        "(got 101.0, expected a score from 0 to 100 (scheme customer-composite))"
+    )
+    assert err.value.render("zh").endswith(
+        "（实际为 101.0，应为介于 0 到 100 之间的分数（方案 customer-composite））"
+    )

@@ -71,7 +71,7 @@ def test_an_override_naming_an_unknown_grade_is_a_data_error(run_scheme):
 
     from pingji.errors import DataError
 
-    with pytest.raises(DataError, match="unknown grade"):
+    with pytest.raises(DataError, match="unknown grade") as err:
         run_scheme(
             "customer-tiering",
             {
@@ -82,3 +82,6 @@ def test_an_override_naming_an_unknown_grade_is_a_data_error(run_scheme):
             },
             "2025-12",
         )
+    # what is expected is worded when the error is read, in the reader's language
+    assert err.value.render("en").endswith("expected one of A, B, C (scheme customer-tiering))")
+    assert err.value.render("zh").endswith("应为以下之一：A, B, C（方案 customer-tiering））")

@@ -244,7 +244,7 @@ def test_grade_basis_is_in_every_shape_and_only_when_on_is_derived(tmp_path, ope
 def test_explain_entity_shows_what_the_grade_was_given_on(tmp_path, open_tables):
     rs = load(tmp_path, doc_scheme("supplier-smoothed"))
     text = explain_entity(evaluate(rs, open_tables(DATA), "2025-04", entity="S1"))
-    assert "得分 score 80 " in text and "等级 grade B" in text
+    assert "得分 score 80.0 " in text and "等级 grade B" in text  # display decimals: 1
     assert "定级依据 grade basis 77.6  (grades.on: coalesce(smoothing * score" in text
     assert "上月等级: B" in text
 

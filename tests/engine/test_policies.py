@@ -126,3 +126,18 @@ def test_a_count_over_all_dates_without_a_condition_counts_every_row(tmp_path, o
     rows = {r["entity_id"]: r for r in ev.table.to_pylist()}
     assert rows["A"]["points"] == 30  # 3 rows of all dates → 3/10 of 100
     assert rows["B"]["points"] == 0
+
+
+def test_the_run_stopping_checks_read_in_chinese(tmp_path, open_tables):
+    with pytest.raises(EvaluationError) as fail:
+        evaluate(scheme(tmp_path, "fail"), open_tables(DATA), "2025")
+    assert fail.value.render("zh") == (
+        "指标“collection”没有输入，且其缺失策略为 `fail`：1 个评价对象（如 C）"
+    )
+    group = "weights_by: {by: category, profiles: {retail: {volume: 3, collection: 1}}}"
+    with pytest.raises(EvaluationError) as unmatched:
+        evaluate(scheme(tmp_path, "zero", group=group, vw="", cw=""), open_tables(DATA), "2025")
+    assert unmatched.value.render("zh") == (
+        "分组“total”按 category 选择权重，但这些评价对象的取值没有对应的权重方案"
+        "（retail；或给出 `default`）：1 个评价对象（如 B）"
+    )

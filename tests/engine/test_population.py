@@ -276,7 +276,8 @@ def test_explain_of_one_entity_shows_its_population_values(tmp_path):
     assert result.exit_code == 0, result.output
     # A 100, B 400, C 250: C's standing 30 (pct_rank 0.5) + leader 40 (second) → 70; the grade
     # ntile(score, 2) over A 0, C 70, B 100 (3 rows in 2 buckets: 2, 1) puts C in bucket 1
-    assert "得分 score 70  分数 points 70/100  等级 grade rest" in result.output
+    # (scores shown with the scheme's display decimals, 1 by default: as the outputs show them)
+    assert "得分 score 70.0  分数 points 70.0/100.0  等级 grade rest" in result.output
     assert "position: 2" in result.output and "tag: rest-2" in result.output
 
 

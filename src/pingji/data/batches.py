@@ -18,12 +18,12 @@ from datetime import date
 from pathlib import Path
 
 from pingji.data.contract import ROW_COLUMN, TableSpec, unread, with_declared
-from pingji.data.dataset import DataSet, contract_table
-from pingji.data.folder import FolderDataSet, duck_connection
+from pingji.data.dataset import DuckDataSet, contract_table
+from pingji.data.folder import FolderDataSet
 from pingji.data.labels import labelled
-from pingji.data.validate import ident, literal
 from pingji.errors import DataError
 from pingji.i18n import Text, msg
+from pingji.sqltext import ident, literal
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,56 @@ def import_file(
         close_upload(ds)
 
 
-class BatchDataSet(DataSet):
+def batch_rows_sql(
+    paths: Sequence[Path | str],
+    key: str | None = None,
+    *,
+    where: str = "",
+    line_column: str | None = None,
+    batch_column: str | None = None,
+    batch_ids: Sequence[object] = (),
+) -> str:
+    """Return the DuckDB query reading a table's batch files (oldest first) as one relation.
+
+    With `key` (entity tables, the calendar) these are the rows as read: a later batch's
+    row replaces an earlier row with the same key. `where` (SQL) filters the rows before
+    that choice, so it may only name the key (one entity's row as read); `line_column` names a column of each row's line in its file (1 = the first row),
+    `batch_column` one of the id (from `batch_ids`, one per file) of the batch it is in."""
+    paths = [str(p) for p in paths]
+    several = len(paths) > 1
+    # which file a row is in matters for the latest row per key and for the batch ids
+    named = several and (key is not None or batch_column is not None)
+    flags = ["union_by_name = true"] if several else []
+    excluded, added = [], []
+    if named:
+        flags.append("filename = true")
+        excluded.append("filename")
+    if batch_column is not None:
+        ids = [literal(b) for b in batch_ids]
+        if named:
+            cases = " ".join(f"WHEN {literal(p)} THEN {b}" for p, b in zip(paths, ids, strict=True))
+            added.append(f"CASE filename {cases} END AS {ident(batch_column)}")
+        else:
+            added.append(f"{ids[0]} AS {ident(batch_column)}")
+    if line_column is not None:
+        flags.append("file_row_number = true")
+        excluded.append("file_row_number")
+        added.append(f"file_row_number + 1 AS {ident(line_column)}")
+    columns = ", ".join([f"* EXCLUDE ({', '.join(excluded)})" if excluded else "*", *added])
+    listed = "[" + ", ".join(literal(p) for p in paths) + "]" if several else literal(paths[0])
+    sql = f"SELECT {columns} FROM read_parquet({', '.join([listed, *flags])})"
+    if where:
+        sql += f" WHERE {where}"
+    if key is not None and several:
+        order = " ".join(f"WHEN {literal(p)} THEN {i}" for i, p in enumerate(paths))
+        sql += (
+            f" QUALIFY row_number() OVER (PARTITION BY {ident(key)} "
+            f"ORDER BY CASE filename {order} END DESC) = 1"
+        )
+    return sql
+
+
+class BatchDataSet(DuckDataSet):
     """The tables of a set of import batches (Parquet files), on an in-memory DuckDB.
 
     `files` maps a contract table to its batch files, oldest first; for entity tables a later
@@ -157,8 +206,7 @@ class BatchDataSet(DataSet):
         description: str = "batches",
         tables: Mapping[str, TableSpec] | None = None,
     ) -> None:
-        super().__init__(None, "duckdb", description)
-        self.duck = duck_connection()
+        super().__init__(description)
         self.declared = dict(tables or {})
         self.contract.update(self.declared)
         self.files = {name: [Path(p) for p in paths] for name, paths in files.items() if paths}
@@ -184,26 +232,9 @@ class BatchDataSet(DataSet):
         self._db.execute(f"DROP VIEW IF EXISTS {ident(name)}")
 
     def _load(self, name: str, spec: TableSpec) -> str:
-        paths = self.files[name]
-        listed = "[" + ", ".join(literal(str(p)) for p in paths) + "]"
-        read = (
-            f"read_parquet({listed}, union_by_name = true, filename = true, file_row_number = true)"
-        )
-        order = (
-            "CASE filename "
-            + " ".join(f"WHEN {literal(str(p))} THEN {i}" for i, p in enumerate(paths))
-            + " END"
-        )
-        body = (
-            f"SELECT * EXCLUDE (filename, file_row_number), file_row_number + 1 AS "
-            f"{ident(ROW_COLUMN)} FROM {read}"
-        )
         # entity tables and the calendar: a later batch wins per key (entity id, date)
-        if spec.kind in ("entity", "reference") and len(paths) > 1:
-            body += (
-                f" QUALIFY row_number() OVER (PARTITION BY {ident(spec.key)} "
-                f"ORDER BY {order} DESC) = 1"
-            )
+        key = spec.key if spec.kind in ("entity", "reference") else None
+        body = batch_rows_sql(self.files[name], key, line_column=ROW_COLUMN)
         self._db.execute(f"CREATE VIEW {ident(name)} AS {body}")
         return name
 

@@ -6,11 +6,11 @@ import abc
 import difflib
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pingji.data import limits
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec, unread
-from pingji.errors import BadInput, DataError
+from pingji.errors import DataError
 from pingji.i18n import Text, msg
 
 if TYPE_CHECKING:
@@ -42,9 +42,9 @@ class DataSet(abc.ABC):
 
     Two views of the same tables: Ibis tables (`table`), which the compiler builds plans on,
     and relations by name with plain SQL (`relation`, `execute`, `fetch` …), which the
-    executor runs compiled plans with. A DuckDB data set (`duck` set) loads, checks and runs
-    without importing Ibis; its Ibis connection is made on first use, over the same DuckDB
-    connection."""
+    executor runs compiled plans with. A DuckDB data set (`DuckDataSet`, `duck` set) loads,
+    checks and runs without importing Ibis; its Ibis connection is made on first use, over
+    the same DuckDB connection."""
 
     backend: str
     description: str
@@ -110,11 +110,7 @@ class DataSet(abc.ABC):
 
     @property
     def con(self) -> ibis.BaseBackend:
-        """Return the Ibis connection (made on first use for a DuckDB data set)."""
-        if self._con is None:
-            import ibis
-
-            self._con = ibis.duckdb.from_connection(self.duck)
+        """Return the Ibis connection."""
         return self._con
 
     def _load_once(self, name: str) -> str | ibis.Table:
@@ -140,17 +136,14 @@ class DataSet(abc.ABC):
             self._relations[name] = found if isinstance(found, str) else self._relation_of(name)
         return self._relations[name]
 
+    @abc.abstractmethod
     def _relation_of(self, name: str) -> str:
-        """Make a relation of the Ibis expression `_load` returned for table `name`."""
-        raise NotImplementedError(type(self).__name__)
+        """Name the Ibis expression `_load` returned for table `name` as a relation of the
+        connection (a temporary view) and return that name."""
 
     def describe(self, name: str) -> tuple[tuple[str, str], ...]:
         """Return the columns of table `name` with their types (what a compiled plan of a
         scheme depends on, besides the scheme)."""
-        relation = self.relation(name)
-        if self.duck is not None:
-            found = self.duck.execute(f"DESCRIBE {_ident(relation)}").fetchall()
-            return tuple((row[0], row[1]) for row in found)
         return tuple((c, str(t)) for c, t in self.table(name).schema().items())
 
     def columns(self, name: str) -> list[str]:
@@ -159,28 +152,21 @@ class DataSet(abc.ABC):
 
     # -- plain SQL on the data set's connection (the executor's side) ----------------------
 
+    @abc.abstractmethod
     def execute(self, sql: str) -> None:
         """Run one statement that returns nothing."""
-        self._duck().execute(sql)
 
+    @abc.abstractmethod
     def fetch(self, sql: str) -> list[dict]:
         """Return the rows of a (small) query as dicts."""
-        cur = self._duck().execute(sql)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
+    @abc.abstractmethod
     def fetch_arrow(self, sql: str) -> pa.Table:
         """Return the rows of a query as Arrow."""
-        return self._duck().execute(sql).to_arrow_table()
 
+    @abc.abstractmethod
     def create_step(self, name: str, sql: str) -> None:
-        """Compute a query once into a temporary table `name` of this session (replaced)."""
-        self.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {sql}")
-
-    def _duck(self) -> duckdb.DuckDBPyConnection:
-        if self.duck is None:
-            raise NotImplementedError(type(self).__name__)
-        return self.duck
+        """Compute a query once into a temporary table or view `name` of this session."""
 
     def require(self, name: str, columns: Iterable[str], needed_by: str) -> None:
         """Raise DataError unless table `name` exists with all of `columns`."""
@@ -232,37 +218,64 @@ class DataSet(abc.ABC):
         )
 
 
-def open_dataset(
-    spec: str | os.PathLike,
-    sources: str | os.PathLike | None = None,
-    engine: str | None = None,
-    spark_master: str | None = None,
-) -> DataSet:
-    """Open a folder of CSV/Parquet/XLSX files (DuckDB) or a postgresql:// URL as a data set;
-    `sources` is a sources file mapping tables onto the user's own files, tables and columns
-    (default for a folder: its sources.yaml, if there is one). With `engine="spark"`, or
-    for `spark:DATABASE` / `hive:DATABASE`, the folder or the database's tables are read on
-    Spark (master: `spark_master`, else $PINGJI_SPARK_MASTER, else local[*])."""
-    # Imported here: both modules build on DataSet above; and psycopg is only imported
-    # for a PostgreSQL URL, so a folder run does not pay for it.
-    mapping = Path(sources) if sources is not None else None
-    if engine not in (None, "duckdb", "spark"):
-        raise BadInput(msg("unknown engine '{engine}' (one of duckdb, spark)", engine=engine))
-    tables_on_spark = isinstance(spec, str) and spec.lower().startswith(("spark:", "hive:"))
-    if engine == "spark" or tables_on_spark:
-        from pingji.extras import require
+def duck_connection() -> duckdb.DuckDBPyConnection:
+    """Return a new in-memory DuckDB connection for a data set, using every core."""
+    import duckdb
 
-        require("spark", "--engine spark" if engine == "spark" else f"the data {spec}")
-        from pingji.data.spark import SparkDataSet
+    # DuckDB's own progress bar would write into the CLI's and the web app's output.
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
+    con.execute("SET enable_progress_bar = false")
+    limits.apply(con)  # --memory-limit / --temp-dir (data/limits.py)
+    return con
 
-        return SparkDataSet(spec, mapping, spark_master)
-    if isinstance(spec, str) and spec.lower().startswith(POSTGRES_SCHEMES):
-        from pingji.extras import require
 
-        require("postgres", "a PostgreSQL data set")
-        from pingji.data.postgres import PostgresDataSet
+class DuckDataSet(DataSet):
+    """A data set whose tables are relations on its own in-memory DuckDB connection
+    (`duck`, from `duck_connection`): plain SQL runs there directly, and the Ibis connection
+    is made over it on first use."""
 
-        return PostgresDataSet(spec, mapping)
-    from pingji.data.folder import FolderDataSet
+    duck: duckdb.DuckDBPyConnection
 
-    return FolderDataSet(Path(spec), mapping)
+    def __init__(self, description: str) -> None:
+        super().__init__(None, "duckdb", description)
+        self.duck = duck_connection()
+
+    @property
+    def con(self) -> ibis.BaseBackend:
+        """Return the Ibis connection over the data set's DuckDB connection."""
+        if self._con is None:
+            import ibis
+
+            self._con = ibis.duckdb.from_connection(self.duck)
+        return self._con
+
+    def _relation_of(self, name: str) -> str:
+        """Name the Ibis expression of table `name` as a temporary view of the connection."""
+        view = f"pingji_{name}"
+        self.execute(
+            f"CREATE OR REPLACE TEMP VIEW {_ident(view)} AS {self.con.compile(self.table(name))}"
+        )
+        return view
+
+    def describe(self, name: str) -> tuple[tuple[str, str], ...]:
+        """Return the columns of table `name` with their DuckDB types."""
+        found = self.duck.execute(f"DESCRIBE {_ident(self.relation(name))}").fetchall()
+        return tuple((row[0], row[1]) for row in found)
+
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns nothing."""
+        self.duck.execute(sql)
+
+    def fetch(self, sql: str) -> list[dict]:
+        """Return the rows of a (small) query as dicts."""
+        cur = self.duck.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def fetch_arrow(self, sql: str) -> pa.Table:
+        """Return the rows of a query as Arrow."""
+        return self.duck.execute(sql).to_arrow_table()
+
+    def create_step(self, name: str, sql: str) -> None:
+        """Compute a query once into a temporary table `name` of this session (replaced)."""
+        self.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {sql}")

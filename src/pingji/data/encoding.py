@@ -124,19 +124,30 @@ def _convert(path: Path, encoding: str, file: str) -> Path:
     return out
 
 
-def utf8_file(path: Path, file: str) -> Utf8File:
-    """Return the CSV file at `path` as UTF-8 DuckDB can read: itself, or a converted copy
-    (GB18030/GBK, UTF-16 with a BOM); raise DataError for text in any other encoding."""
+def csv_encoding(path: Path, file: str) -> str | None:
+    """Return the encoding of the CSV file at `path`: None for UTF-8 (a BOM allowed),
+    "UTF-16" (with a BOM) or "GB18030" (GBK, GB2312); raise DataError for text in any other
+    encoding, or UTF-8 mixed with another. The folder data set converts such a file
+    (`utf8_file`); Spark's CSV reader is told the encoding."""
     with path.open("rb") as f:
         head = f.read(4)
     if head.startswith(_UTF16_BOMS):
-        return Utf8File(_convert(path, "utf-16", file), "UTF-16")
+        return "UTF-16"
     bad = _first_non_utf8(path)
     if bad is None:
-        return Utf8File(path, None)
+        return None
     offset, line, after_utf8 = bad
     if after_utf8 or head.startswith(codecs.BOM_UTF8):
         raise DataError(file, msg(MIXED), row=line)
     if not _is_gb(_sample(path, offset)):
         raise DataError(file, msg(NOT_TEXT), row=line)
-    return Utf8File(_convert(path, "gb18030", file), "GB18030")
+    return "GB18030"
+
+
+def utf8_file(path: Path, file: str) -> Utf8File:
+    """Return the CSV file at `path` as UTF-8 DuckDB can read: itself, or a converted copy
+    (GB18030/GBK, UTF-16 with a BOM); raise DataError for text in any other encoding."""
+    encoding = csv_encoding(path, file)
+    if encoding is None:
+        return Utf8File(path, None)
+    return Utf8File(_convert(path, encoding.lower(), file), encoding)

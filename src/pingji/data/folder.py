@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -13,13 +12,14 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from pingji.data.contract import ROW_COLUMN, TABLES, TableSpec
-from pingji.data.dataset import DataSet
+from pingji.data.dataset import DuckDataSet
 from pingji.data.encoding import utf8_file
 from pingji.data.validate import (
     ColumnPlan,
     absent_plan,
     check_and_plan,
     check_unique,
+    check_width,
     clean_text,
     ident,
     is_native,
@@ -37,26 +37,6 @@ if TYPE_CHECKING:
     from pingji.data.sources import Source
 
 SUFFIXES = (".csv", ".parquet", ".xlsx")
-
-# The widest table a file may hold. The contract's widest table has ten columns; a file is
-# refused above this before any per-column work, so a hostile file of 10,000 columns costs
-# nothing (checking stays linear in the columns, but each one costs a little).
-MAX_COLUMNS = 1000
-
-
-def check_width(count: int, file: str, header_row: int | None = 1) -> None:
-    """Raise DataError when a file has more than MAX_COLUMNS columns."""
-    if count > MAX_COLUMNS:
-        raise DataError(
-            file,
-            msg(
-                "the file has {count:,} columns, more than the limit of {limit:,}: "
-                "keep only the columns needed",
-                count=count,
-                limit=MAX_COLUMNS,
-            ),
-            row=header_row,
-        )
 
 
 def find_files(folder: Path, tables: Collection[str] = TABLES) -> dict[str, Path]:
@@ -157,8 +137,12 @@ def count_lines(path: Path) -> int:
     return count + (1 if last not in (b"", b"\n") else 0)
 
 
-def read_csv_header(path: Path, file: str) -> list[str] | None:
-    """Return the cells of a CSV file's header record (None for an empty file)."""
+def read_csv_header(path: Path, file: str, encoding: str | None = None) -> list[str] | None:
+    """Return the cells of a CSV file's header record (None for an empty file); `encoding`
+    names one other than UTF-8 (encoding.csv_encoding) for a reader that decodes it itself."""
+    if encoding is not None:
+        with path.open(encoding=encoding, errors="replace", newline="") as f:
+            return next(csv.reader(f), None)
     # Only the header's own bytes are decoded here: an encoding problem further down is
     # DuckDB's to report, with its line number.
     with path.open("rb") as f:
@@ -236,18 +220,10 @@ def parquet_relation(
     return relation, plans, names
 
 
-def duck_connection() -> duckdb.DuckDBPyConnection:
-    """Return a new in-memory DuckDB connection for a data set, using every core."""
-    # DuckDB's own progress bar would write into the CLI's and the web app's output.
-    con = duckdb.connect(config={"threads": os.cpu_count() or 1})
-    con.execute("SET enable_progress_bar = false")
-    return con
-
-
 SOURCES_FILE = "sources.yaml"  # as data/sources.py names it
 
 
-class FolderDataSet(DataSet):
+class FolderDataSet(DuckDataSet):
     """A folder of files named after contract tables, read into an in-memory DuckDB.
 
     A sources file (`sources.yaml` in the folder, or `sources`) may map a table onto a file of
@@ -258,8 +234,7 @@ class FolderDataSet(DataSet):
             if folder.exists():
                 raise DataError(folder, msg("the data folder is not a folder"))
             raise DataError(folder, msg("the data folder does not exist"))
-        super().__init__(None, "duckdb", str(folder))
-        self.duck = duck_connection()
+        super().__init__(str(folder))
         self.folder = folder
         self.sources_file = sources if sources is not None else folder / SOURCES_FILE
         self.sources: dict[str, Source] = {}

@@ -15,9 +15,10 @@ from psycopg import sql
 from pingji.data.contract import ENGINE_TYPES, EXPECTED, ROW_COLUMN, TableSpec, unread
 from pingji.data.dataset import POSTGRES_SCHEMES, DataSet
 from pingji.data.sources import read_sources
-from pingji.data.validate import expected_message, ident, literal
+from pingji.data.validate import expected_message
 from pingji.errors import DataError
 from pingji.i18n import Text, msg
+from pingji.sqltext import ident, literal
 
 
 def is_postgres_url(spec: str) -> bool:

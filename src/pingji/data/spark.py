@@ -2,8 +2,10 @@
 
 Files are parsed by Spark (never through pandas or Arrow: a float column loaded from pandas
 arrives with NaN where the file has no value) and checked and typed per the contract with the
-same rules and messages as a folder on DuckDB (`folder.py`, `validate.py`), written here as
-Spark SQL. Tables are then exposed to the engine through Ibis' PySpark backend.
+same rules and messages as a folder on DuckDB (`folder.py`, `validate.py`): the rules are
+validate.py's, written as Spark SQL through the `SPARK` dialect below; a CSV file's encoding
+is found by the same function (`encoding.csv_encoding`) and decoded by Spark's reader.
+Tables are then exposed to the engine through Ibis' PySpark backend.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,25 +27,27 @@ import ibis
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
+from pingji import sqltext
 from pingji.data.contract import EXPECTED, ROW_COLUMN, Column, TableSpec
 from pingji.data.dataset import DataSet
+from pingji.data.encoding import NOT_TEXT, csv_encoding, utf8_file
 from pingji.data.folder import SUFFIXES, count_lines, find_files, read_csv_header, resolve_header
 from pingji.data.sources import SOURCES_FILE, Source, read_sources
 from pingji.data.validate import (
     _BLANKS,
-    _DATE,
-    _INTEGER,
-    _LEADING_ZERO,
-    _MONEY,
-    _MONEY_TOO_PRECISE,
     _PLAIN_NUMBER,
-    _WHOLE,
-    BOOL_FALSE,
-    BOOL_TRUE,
     Check,
     ColumnPlan,
+    Dialect,
+    _extra_plan,
+    expected_message,
+    normal_name,
 )
+from pingji.data.validate import _probes as _shared_probes
+from pingji.data.validate import absent_plan as _shared_absent_plan
+from pingji.data.validate import text_plan as _shared_text_plan
 from pingji.errors import BadInput, DataError
+from pingji.i18n import msg
 
 # A data spec naming a database of the Spark session's catalog instead of a folder:
 # `spark:sales_dw`; `hive:sales_dw` also turns on Spark's Hive support (a Hive metastore).
@@ -124,6 +127,9 @@ def spark_session(master: str | None = None, hive: bool = False) -> SparkSession
         .config("spark.driver.extraJavaOptions", java_options)
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
+        # Spark 4 reads CSV only in UTF-8/16/32, ASCII and Latin-1 unless Java's charsets are
+        # allowed: GBK/GB18030 files (Excel on Chinese Windows) need GB18030
+        .config("spark.sql.legacy.javaCharsets", "true")
     )
     if local:
         # One machine: a modest driver, few shuffle partitions (Spark's 200 are for clusters).
@@ -150,28 +156,46 @@ def spark_session(master: str | None = None, hive: bool = False) -> SparkSession
 
 def ident(name: str) -> str:
     """Return `name` quoted as a Spark SQL identifier."""
-    return "`" + name.replace("`", "``") + "`"
+    return sqltext.ident(name, "spark")
 
 
 def literal(value: object) -> str:
     """Return `value` as a Spark SQL literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _in(values: Sequence[str]) -> str:
-    return "(" + ", ".join(literal(v) for v in values) + ")"
+    return sqltext.literal(value, "spark")
 
 
 def _matches(v: str, pattern: str) -> str:
     """SQL: the whole of `v` matches `pattern` (DuckDB's regexp_full_match)."""
     anchored = "^(?:" + pattern + r")\z"
     return f"({v} RLIKE {literal(anchored)})"
+
+
+def _finite(v: str) -> str:
+    """SQL: text `v` reads as a finite number. Spark's cast also reads Java's forms (`1d`,
+    `0x1p3`), which DuckDB refuses: the text must be a plain number first."""
+    x = f"try_cast({v} AS DOUBLE)"
+    finite = f"NOT isnan({x}) AND abs({x}) <> CAST('Infinity' AS DOUBLE)"
+    return f"coalesce({_matches(v, _PLAIN_NUMBER)} AND {finite}, FALSE)"
+
+
+def _bigint(v: str, try_: bool) -> str:
+    """SQL: a whole number's text as BIGINT; Spark refuses to cast `3.0`, so `.000` goes first."""
+    point_zeros = r"\.0*$"
+    cast = "try_cast" if try_ else "CAST"
+    return f"{cast}(regexp_replace({v}, {literal(point_zeros)}, '') AS BIGINT)"
+
+
+# The folder data set's rules (validate.py), written as Spark SQL.
+SPARK = Dialect(
+    name="spark",
+    types=SPARK_TYPES,
+    full_match=_matches,
+    search=lambda v, pattern: f"({v} RLIKE {literal(pattern)})",
+    group=lambda i: f"${i}",
+    finite=_finite,
+    bigint=_bigint,
+    add_days=lambda date, days: f"date_add({date}, {days})",
+)
 
 
 def clean_text(expr: str) -> str:
@@ -187,100 +211,13 @@ def _with_default(expr: str, col: Column) -> str:
 
 def absent_plan(col: Column) -> ColumnPlan:
     """Plan an optional contract column the data does not have: its default, or NULL."""
-    return ColumnPlan(col.name, f"CAST({literal(col.default)} AS {SPARK_TYPES[col.type]})")
-
-
-def _whole(v: str) -> str:
-    """SQL: a whole number's text without its `.000` (Spark refuses to cast `3.0` to BIGINT)."""
-    point_zeros = r"\.0*$"
-    return f"regexp_replace({v}, {literal(point_zeros)}, '')"
+    return _shared_absent_plan(col, SPARK)
 
 
 def text_plan(col: Column) -> ColumnPlan:
-    """Plan a contract column held as cleaned text (NULL = empty): checks, then conversion."""
-    v = ident(col.name)
-    expected = EXPECTED[col.type]
-    checks: list[Check] = []
-    if col.not_null:
-        checks.append(Check(col.name, "value is missing", f"{v} IS NULL", expected))
-    if col.type == "money":
-        checks += [
-            Check(col.name, "not an amount", f"NOT {_matches(v, _MONEY)}", expected),
-            Check(col.name, "more than 4 decimals", _matches(v, _MONEY_TOO_PRECISE), expected),
-            Check(
-                col.name,
-                "amount out of range",
-                f"try_cast({v} AS DECIMAL(18, 4)) IS NULL",
-                "at most 14 digits before the point",
-            ),
-        ]
-        select = f"CAST({v} AS DECIMAL(18, 4))"  # exact: text → decimal, never a float
-    elif col.type == "number":
-        as_double = f"try_cast({v} AS DOUBLE)"
-        checks.append(
-            Check(
-                col.name,
-                "not a number",
-                f"NOT {_matches(v, _PLAIN_NUMBER)} OR {as_double} IS NULL "
-                f"OR isnan({as_double}) OR abs({as_double}) = CAST('Infinity' AS DOUBLE)",
-                expected,
-            )
-        )
-        select = f"CAST({v} AS DOUBLE)"
-    elif col.type == "integer":
-        checks.append(
-            Check(
-                col.name,
-                "not a whole number",
-                f"NOT {_matches(v, _INTEGER)} OR try_cast({_whole(v)} AS BIGINT) IS NULL",
-                expected,
-            )
-        )
-        select = f"CAST({_whole(v)} AS BIGINT)"
-    elif col.type == "date":
-        # Spark alone would accept 2025-1-5; the contract says YYYY-MM-DD, strictly.
-        checks.append(
-            Check(
-                col.name,
-                "not a valid date",
-                f"NOT {_matches(v, _DATE)} OR try_cast({v} AS DATE) IS NULL",
-                expected,
-            )
-        )
-        select = f"CAST({v} AS DATE)"
-    elif col.type == "bool":
-        checks.append(
-            Check(
-                col.name,
-                "not a true/false value",
-                f"lower({v}) NOT IN {_in(BOOL_TRUE + BOOL_FALSE)}",
-                expected,
-            )
-        )
-        select = (
-            f"CASE WHEN lower({v}) IN {_in(BOOL_TRUE)} THEN TRUE "
-            f"WHEN lower({v}) IN {_in(BOOL_FALSE)} THEN FALSE END"
-        )
-    elif col.choices:
-        checks.append(
-            Check(
-                col.name,
-                "not an allowed value",
-                f"lower({v}) NOT IN {_in(col.choices)}",
-                "one of " + ", ".join(col.choices),
-            )
-        )
-        select = f"lower({v})"
-    else:
-        select = v
-    # Content checks apply to values only: an empty cell is the required check's business.
-    checks = [
-        c
-        if c.message == "value is missing"
-        else replace(c, predicate=f"{v} IS NOT NULL AND ({c.predicate})")
-        for c in checks
-    ]
-    return ColumnPlan(col.name, _with_default(select, col), checks)
+    """Plan a contract column held as cleaned text (NULL = empty), by the folder data set's
+    rules (`validate.text_plan`): the same forms accepted, read the same way."""
+    return _shared_text_plan(col, SPARK)
 
 
 _NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType)
@@ -321,30 +258,7 @@ def native_plan(col: Column, stored: T.DataType) -> ColumnPlan:
 
 
 def _probes(name: str) -> list[str]:
-    v = ident(name)
-    ok = f"{v} IS NULL OR "
-    not_id = f"NOT {_matches(v, _LEADING_ZERO)}"
-    return [
-        f"count({v})",
-        f"bool_and({ok}({_matches(v, _WHOLE)} AND {not_id} "
-        f"AND try_cast({v} AS BIGINT) IS NOT NULL))",
-        f"bool_and({ok}({_matches(v, _PLAIN_NUMBER)} AND {not_id}))",
-        f"bool_and({ok}({_matches(v, _DATE)} AND try_cast({v} AS DATE) IS NOT NULL))",
-        f"bool_and({ok}lower({v}) IN ('true', 'false'))",
-    ]
-
-
-def _extra_plan(name: str, probe: Sequence[object]) -> ColumnPlan:
-    """Type an extra text column as the folder data set does (as DuckDB would sniff it)."""
-    count, *fits = probe
-    v = ident(name)
-    if count:
-        for ok, sql_type in zip(fits, ("BIGINT", "DOUBLE", "DATE", "BOOLEAN"), strict=True):
-            if ok:
-                if sql_type == "BOOLEAN":
-                    return ColumnPlan(name, f"lower({v}) = 'true'")
-                return ColumnPlan(name, f"CAST({v} AS {sql_type})")
-    return ColumnPlan(name, v)
+    return _shared_probes(name, SPARK)
 
 
 class SparkDataSet(DataSet):
@@ -414,6 +328,8 @@ class SparkDataSet(DataSet):
                 raise DataError(self.description, f"cannot list the tables: {first}") from exc
             self._stored = {t.name.lower() for t in found}
         self.files: dict[str, Path] = {}
+        # The tables whose CSV file is not UTF-8, and its encoding (as FolderDataSet.encodings)
+        self.encodings: dict[str, str] = {}
         self._contract_changed()
 
     # -- where the tables are ------------------------------------------------------------
@@ -498,6 +414,12 @@ class SparkDataSet(DataSet):
         typed.createOrReplaceTempView(view)
         return view
 
+    def _relation_of(self, name: str) -> str:
+        """Name the Ibis expression of table `name` as a temporary view of the session."""
+        view = self._prefix + name
+        self.session.sql(str(self.con.compile(self.table(name)))).createOrReplaceTempView(view)
+        return view
+
     def _sql(self, query: str) -> list[Any]:
         return self.session.sql(query).collect()
 
@@ -530,6 +452,9 @@ class SparkDataSet(DataSet):
         """Check the staged columns in one scan (and the keys of an entity table in a second);
         raise DataError for the earliest bad record; return them typed per the contract."""
         view = f"{self._prefix}{name}__staged"
+        normals = [f"{p.normal} AS {ident(normal_name(p.name))}" for p in plans if p.normal]
+        if normals:  # the normal text of number, amount and date cells (validate.normalised)
+            staged = staged.selectExpr("*", *normals)
         staged.createOrReplaceTempView(view)
         relation, rid = ident(view), "__rid"
         try:
@@ -560,15 +485,15 @@ class SparkDataSet(DataSet):
                     where = f"{where} ({spec.key} = {value[0][1]!r})"
                 raise DataError(
                     where,
-                    check.message,
+                    msg(check.message),
                     row=stage.row(first),
                     column=check.column,
                     value=value[0][0] if value else None,
-                    expected=check.expected,
+                    expected=expected_message(check.expected),
                 )
             probes = found[len(checks) :]
             plans = plans + [
-                _extra_plan(n, probes[5 * i : 5 * i + 5]) for i, n in enumerate(text_extras)
+                _extra_plan(n, probes[5 * i : 5 * i + 5], SPARK) for i, n in enumerate(text_extras)
             ]
             if repeated:
                 self._check_unique(relation, spec, stage)
@@ -608,7 +533,12 @@ class SparkDataSet(DataSet):
     # -- CSV: parsed by Spark, one task per file so records keep their order ---------------
 
     def _load_csv(self, name: str, spec: TableSpec, path: Path, file: str) -> DataFrame:
-        header = read_csv_header(path, file)
+        # GBK/GB18030 (Excel on Chinese Windows) and UTF-16 files: found as the folder data
+        # set finds them, then decoded by Spark's reader itself
+        encoding = csv_encoding(path, file)
+        if encoding is not None:
+            self.encodings[name] = encoding
+        header = read_csv_header(path, file, encoding)
         if not header or not any(cell.strip() for cell in header):
             raise DataError(file, "line 1 is empty: a header row is required", row=1)
         names = resolve_header(spec, header, file, header_row=1, renames=self._renames(name))
@@ -624,7 +554,7 @@ class SparkDataSet(DataSet):
                 sep=",",
                 quote='"',
                 escape='"',
-                encoding="UTF-8",
+                encoding=encoding or "UTF-8",
                 mode="PERMISSIVE",
                 columnNameOfCorruptRecord="__corrupt",
             )
@@ -633,7 +563,7 @@ class SparkDataSet(DataSet):
         cleaned = [f"{clean_text(f'_c{i}')} AS {ident(n)}" for i, n in enumerate(names)]
         parsed = raw.selectExpr(*cleaned, "__corrupt", "monotonically_increasing_id() AS __rid")
         staged = self._cache(name, parsed)
-        stage = CsvStage(self, path, file, names, len(header))
+        stage = CsvStage(self, path, file, names, len(header), encoding)
         try:
             plans = self._text_plans(spec, names)
             extras = [n for n in names if spec.column(n) is None]
@@ -648,8 +578,15 @@ class SparkDataSet(DataSet):
         from pingji.data.xlsx import read_sheet  # openpyxl only for Excel files
 
         src = self.sources.get(name)
-        header, cells = read_sheet(path, file, src.sheet if src else None)
-        names = resolve_header(spec, header, file, header_row=1, renames=self._renames(name))
+        renames = self._renames(name)
+
+        def date_columns(header: list[str | None]) -> list[int]:
+            # a number cell of a date column is an Excel serial day, as on DuckDB
+            names = resolve_header(spec, header, file, header_row=1, renames=renames)
+            return [i for i, n in enumerate(names) if getattr(spec.column(n), "type", "") == "date"]
+
+        header, cells = read_sheet(path, file, src.sheet if src else None, date_columns)
+        names = resolve_header(spec, header, file, header_row=1, renames=renames)
         # only text and whole row numbers cross into Spark through Arrow: no float, no NaN
         positional = [f"_c{i}" for i in range(len(names))]
         frame = self.session.createDataFrame(cells.rename_columns([*positional, "__rid"]))
@@ -764,9 +701,11 @@ class CsvStage(Stage):
     breaks put records on other lines than their position says), and two checks of the file
     itself: the number of fields of each record, and its encoding."""
 
-    def __init__(self, ds: SparkDataSet, path: Path, file: str, names, fields: int) -> None:
+    def __init__(
+        self, ds: SparkDataSet, path: Path, file: str, names, fields: int, encoding: str | None
+    ) -> None:
         super().__init__(file, "line", 2)
-        self.ds, self.path, self.fields = ds, path, fields
+        self.ds, self.path, self.fields, self.encoding = ds, path, fields, encoding
         self._lines = None
         bad_utf8 = " OR ".join(f"instr({ident(n)}, '\ufffd') > 0" for n in names) or "FALSE"
         self.aggregates = [
@@ -776,7 +715,14 @@ class CsvStage(Stage):
 
     def _mapped(self) -> bool:
         if self._lines is None:
-            self._lines = None if count_lines(self.path) == self.rows + 1 else _line_map(self.path)
+            # lines are counted in UTF-8 (a UTF-16 character may hold a newline byte)
+            text = utf8_file(self.path, self.file) if self.encoding else None
+            path = text.path if text else self.path
+            try:
+                self._lines = None if count_lines(path) == self.rows + 1 else _line_map(path)
+            finally:
+                if text:
+                    text.remove()
             self._lines = self._lines if self._lines is not None else False
         return self._lines is not False
 
@@ -793,7 +739,11 @@ class CsvStage(Stage):
         if bad_text is not None and (corrupt is None or bad_text < corrupt):
             raise DataError(
                 self.file,
-                "the file is not UTF-8 text: save it as CSV UTF-8",
+                msg(
+                    NOT_TEXT
+                    if self.encoding
+                    else "the file is not UTF-8 text: save it as CSV UTF-8"
+                ),
                 row=self.row(bad_text),
             )
         if corrupt is not None:

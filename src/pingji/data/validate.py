@@ -1,17 +1,19 @@
-"""Set-based checks and typing of loaded columns against the data contract, as DuckDB SQL."""
+"""Set-based checks and typing of loaded columns against the data contract: the rules (which
+forms of a value are accepted, and how they read), written as DuckDB SQL here and as Spark SQL
+by spark.py through the same `Dialect` functions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
 
 import duckdb
 
 from pingji.data.contract import EXPECTED, ROW_COLUMN, Column, TableSpec
 from pingji.errors import DataError
 from pingji.i18n import Text, msg
+from pingji.sqltext import ident, literal  # also imported from here by the data layer
 
 SQL_TYPES: dict[str, str] = {
     "string": "VARCHAR",
@@ -71,20 +73,25 @@ _SERIAL = r"Excel:[0-9]+(\.[0-9]+)?"
 _SERIAL_RANGE = (61, 2958466)  # 1900-03-01 up to 9999-12-31
 
 
-def ident(name: str) -> str:
-    """Return `name` quoted as an SQL identifier."""
-    return '"' + name.replace('"', '""') + '"'
+# The widest table a file may hold. The contract's widest table has ten columns; a file is
+# refused above this before any per-column work, so a hostile file of 10,000 columns costs
+# nothing (checking stays linear in the columns, but each one costs a little).
+MAX_COLUMNS = 1000
 
 
-def literal(value: object) -> str:
-    """Return `value` as an SQL literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float | Decimal):
-        return repr(value) if isinstance(value, float) else str(value)
-    return "'" + str(value).replace("'", "''") + "'"
+def check_width(count: int, file: str, header_row: int | None = 1) -> None:
+    """Raise DataError when a file has more than MAX_COLUMNS columns."""
+    if count > MAX_COLUMNS:
+        raise DataError(
+            file,
+            msg(
+                "the file has {count:,} columns, more than the limit of {limit:,}: "
+                "keep only the columns needed",
+                count=count,
+                limit=MAX_COLUMNS,
+            ),
+            row=header_row,
+        )
 
 
 def _in(values: Sequence[str]) -> str:
@@ -152,64 +159,106 @@ class ColumnPlan:
     converted: str | None = None
 
 
-def _with_default(expr: str, col: Column) -> str:
+@dataclass(frozen=True)
+class Dialect:
+    """How the rules above are written as SQL of one database. The rules themselves — the
+    patterns, the yes/no words, the forms read and the checks — are defined once, here; each
+    loader compiles them into its dialect (DuckDB here, Spark SQL in spark.py), so a file
+    reads the same on every engine."""
+
+    name: str  # as sqltext names it
+    types: Mapping[str, str]  # the contract's types in this dialect
+    full_match: Callable[[str, str], str]  # SQL: the whole of text `v` matches `pattern`
+    search: Callable[[str, str], str]  # SQL: some part of text `v` matches `pattern`
+    group: Callable[[int], str]  # group `i` in a regexp_replace replacement
+    finite: Callable[[str], str]  # SQL: a text reads as a finite number (NULL counts as no)
+    bigint: Callable[[str, bool], str]  # SQL: a whole number's text as BIGINT (try: NULL)
+    add_days: Callable[[str, str], str]  # SQL: date + a number of days
+
+    def literal(self, value: object) -> str:
+        """Return `value` as a literal of the dialect."""
+        return literal(value, self.name)
+
+    def try_cast(self, v: str, sql_type: str) -> str:
+        """SQL: `v` cast to `sql_type`, NULL where it does not cast."""
+        return f"TRY_CAST({v} AS {sql_type})"
+
+    def is_in(self, v: str, values: Sequence[str]) -> str:
+        """SQL: `v` is one of `values`."""
+        return f"{v} IN (" + ", ".join(self.literal(x) for x in values) + ")"
+
+
+DUCKDB = Dialect(
+    name="duckdb",
+    types=SQL_TYPES,
+    full_match=lambda v, pattern: f"regexp_full_match({v}, {literal(pattern)})",
+    search=lambda v, pattern: f"regexp_matches({v}, {literal(pattern)})",
+    group=lambda i: f"\\{i}",
+    finite=lambda v: f"coalesce(isfinite(TRY_CAST({v} AS DOUBLE)), FALSE)",
+    bigint=lambda v, try_: f"{'TRY_CAST' if try_ else 'CAST'}({v} AS BIGINT)",
+    add_days=lambda date, days: f"{date} + {days}",
+)
+
+
+def _with_default(expr: str, col: Column, sql: Dialect = DUCKDB) -> str:
     if col.default is None:
         return expr
-    return f"COALESCE({expr}, CAST({literal(col.default)} AS {SQL_TYPES[col.type]}))"
+    return f"COALESCE({expr}, CAST({sql.literal(col.default)} AS {sql.types[col.type]}))"
 
 
-def absent_plan(col: Column) -> ColumnPlan:
+def absent_plan(col: Column, sql: Dialect = DUCKDB) -> ColumnPlan:
     """Plan an optional contract column the file does not have: its default, or NULL."""
-    return ColumnPlan(col.name, f"CAST({literal(col.default)} AS {SQL_TYPES[col.type]})")
+    return ColumnPlan(col.name, f"CAST({sql.literal(col.default)} AS {sql.types[col.type]})")
 
 
-def _matches(v: str, pattern: str) -> str:
-    return f"regexp_full_match({v}, {literal(pattern)})"
-
-
-def _narrow(v: str) -> str:
+def _narrow(v: str, sql: Dialect = DUCKDB) -> str:
     """SQL: `v` with full-width digits, signs and separators as ASCII."""
     # translate() over non-ASCII text costs ten times a regular expression's test
-    wide = literal("[" + _WIDE + "]")
     return (
-        f"CASE WHEN regexp_matches({v}, {wide}) "
-        f"THEN translate({v}, {literal(_WIDE)}, {literal(_NARROW)}) ELSE {v} END"
+        f"CASE WHEN {sql.search(v, '[' + _WIDE + ']')} "
+        f"THEN translate({v}, {sql.literal(_WIDE)}, {sql.literal(_NARROW)}) ELSE {v} END"
     )
 
 
-def numeric_text(v: str, currency: bool) -> str:
+def numeric_text(v: str, currency: bool, sql: Dialect = DUCKDB) -> str:
     """SQL: the plain digits of a number or amount cell: full-width forms narrowed, a
     currency sign (when `currency`) and consistently grouped thousands separators removed;
     any other text is returned as it is (for the checks to refuse)."""
-    t = _narrow(v)
+    t = _narrow(v, sql)
     if currency:
-        t = f"regexp_replace(regexp_replace({t}, {literal(_CURRENCY)}, '\\1\\2'), {literal(_YUAN)}, '')"
+        signs = sql.literal(sql.group(1) + sql.group(2))
+        t = (
+            f"regexp_replace(regexp_replace({t}, {sql.literal(_CURRENCY)}, {signs}), "
+            f"{sql.literal(_YUAN)}, '')"
+        )
     ungrouped = f"replace(replace({t}, ',', ''), ' ', '')"
-    slow = f"CASE WHEN {_matches(t, _GROUPED)} THEN {ungrouped} ELSE {t} END"
-    return f"CASE WHEN {_matches(v, _PLAIN_AMOUNT)} THEN {v} ELSE {slow} END"
+    slow = f"CASE WHEN {sql.full_match(t, _GROUPED)} THEN {ungrouped} ELSE {t} END"
+    return f"CASE WHEN {sql.full_match(v, _PLAIN_AMOUNT)} THEN {v} ELSE {slow} END"
 
 
-def date_text(v: str) -> str:
+def date_text(v: str, sql: Dialect = DUCKDB) -> str:
     """SQL: a date cell as YYYY-MM-DD text when it is written year first (2026/1/6, 2026.1.6,
     2026-1-6 with or without a time, 2026年1月6日, 20260106) or is an Excel serial day from
     an XLSX number cell; any other text as it is (for the checks to refuse)."""
-    h = _narrow(v)
+    h = _narrow(v, sql)
+    parts = sql.literal(_PARTS)
 
     def part(i: int) -> str:
-        return f"lpad(regexp_extract({h}, {literal(_PARTS)}, {i}), 2, '0')"
+        return f"lpad(regexp_extract({h}, {parts}, {i}), 2, '0')"
 
-    serial = f"TRY_CAST(substr({h}, {len(EXCEL_SERIAL) + 1}) AS DOUBLE)"
+    serial = sql.try_cast(f"substr({h}, {len(EXCEL_SERIAL) + 1})", "DOUBLE")
+    day = sql.add_days("DATE '1899-12-30'", f"CAST(floor({serial}) AS INTEGER)")
     lo, hi = _SERIAL_RANGE
     slow = (
-        f"CASE WHEN {_matches(h, f'({_YMD})({_TIME})?|{_CN_DATE}')} "
-        f"THEN regexp_extract({h}, {literal(_PARTS)}, 1) || '-' || {part(2)} || '-' || {part(3)} "
-        f"WHEN {_matches(h, _COMPACT_DATE)} "
+        f"CASE WHEN {sql.full_match(h, f'({_YMD})({_TIME})?|{_CN_DATE}')} "
+        f"THEN regexp_extract({h}, {parts}, 1) || '-' || {part(2)} || '-' || {part(3)} "
+        f"WHEN {sql.full_match(h, _COMPACT_DATE)} "
         f"THEN substr({h}, 1, 4) || '-' || substr({h}, 5, 2) || '-' || substr({h}, 7, 2) "
-        f"WHEN {_matches(h, _SERIAL)} AND {serial} >= {lo} AND {serial} < {hi} "
-        f"THEN CAST(DATE '1899-12-30' + CAST(floor({serial}) AS INTEGER) AS VARCHAR) "
+        f"WHEN {sql.full_match(h, _SERIAL)} AND {serial} >= {lo} AND {serial} < {hi} "
+        f"THEN CAST({day} AS {sql.types['string']}) "
         f"ELSE {h} END"
     )
-    return f"CASE WHEN {_matches(v, _DATE)} THEN {v} ELSE {slow} END"
+    return f"CASE WHEN {sql.full_match(v, _DATE)} THEN {v} ELSE {slow} END"
 
 
 NORMAL_PREFIX = "__pingji_normal_"
@@ -229,13 +278,13 @@ def normalised(relation: str, plans: Sequence[ColumnPlan]) -> str:
     return f"(SELECT *, {', '.join(normals)} FROM {relation})"
 
 
-def text_plan(col: Column) -> ColumnPlan:
+def text_plan(col: Column, sql: Dialect = DUCKDB) -> ColumnPlan:
     """Plan a contract column held as cleaned text (NULL = empty): checks, then conversion.
 
     Number, amount and date cells are first normalised (`numeric_text`, `date_text`): the
     checks and the typing read the normalised text, and `conversions` say which cells were
-    read from another form, so a preview can show them."""
-    v = ident(col.name)
+    read from another form, so a preview can show them. `sql` is the dialect to write in."""
+    v = ident(col.name, sql.name)
     expected = EXPECTED[col.type]
     checks: list[Check] = []
     conversions: list[Conversion] = []
@@ -243,76 +292,72 @@ def text_plan(col: Column) -> ColumnPlan:
     if col.not_null:
         checks.append(Check(col.name, "value is missing", f"{v} IS NULL", expected))
     if col.type in ("money", "number", "integer"):
-        normal = numeric_text(v, currency=col.type == "money")
-        n = ident(normal_name(col.name))
+        normal = numeric_text(v, col.type == "money", sql)
+        n = ident(normal_name(col.name), sql.name)
         checks.append(
             Check(
                 col.name,
                 "thousands separators in the wrong places",
-                f"{_matches(n, _SEPARATED)}",
+                f"{sql.full_match(n, _SEPARATED)}",
                 "digits in groups of three, such as 12,500.00 or 12 500",
             )
         )
-        grouped = f"regexp_matches({_narrow(v)}, '[0-9][, ][0-9]')"
+        grouped = sql.search(_narrow(v, sql), "[0-9][, ][0-9]")
         ways = [("grouped", grouped)]
         if col.type == "money":
-            currency = f"regexp_matches({_narrow(v)}, '[¥元]')"
+            currency = sql.search(_narrow(v, sql), "[¥元]")
             ways.insert(0, ("currency", currency))
         conversions = [Conversion(col.name, c, p) for c, p in [*ways, ("fullwidth", "TRUE")]]
     if col.type == "money":
+        money = sql.types["money"]
         checks += [
-            Check(col.name, "not an amount", f"NOT {_matches(n, _MONEY)}", expected),
-            Check(col.name, "more than 4 decimals", _matches(n, _MONEY_TOO_PRECISE), expected),
+            Check(col.name, "not an amount", f"NOT {sql.full_match(n, _MONEY)}", expected),
+            Check(
+                col.name, "more than 4 decimals", sql.full_match(n, _MONEY_TOO_PRECISE), expected
+            ),
             Check(
                 col.name,
                 "amount out of range",
-                f"TRY_CAST({n} AS DECIMAL(18, 4)) IS NULL",
+                f"{sql.try_cast(n, money)} IS NULL",
                 "at most 14 digits before the point",
             ),
         ]
-        # VARCHAR → DECIMAL parses the digits exactly; it never passes through a float.
-        select = f"CAST({n} AS DECIMAL(18, 4))"
+        # text → DECIMAL parses the digits exactly; it never passes through a float.
+        select = f"CAST({n} AS {money})"
     elif col.type == "number":
-        checks.append(
-            Check(
-                col.name,
-                "not a number",
-                f"NOT coalesce(isfinite(TRY_CAST({n} AS DOUBLE)), FALSE)",
-                expected,
-            )
-        )
-        select = f"CAST({n} AS DOUBLE)"
+        checks.append(Check(col.name, "not a number", f"NOT {sql.finite(n)}", expected))
+        select = f"CAST({n} AS {sql.types['number']})"
     elif col.type == "integer":
         checks.append(
             Check(
                 col.name,
                 "not a whole number",
-                f"NOT {_matches(n, _INTEGER)} OR TRY_CAST({n} AS BIGINT) IS NULL",
+                f"NOT {sql.full_match(n, _INTEGER)} OR {sql.bigint(n, True)} IS NULL",
                 expected,
             )
         )
-        select = f"CAST({n} AS BIGINT)"
+        select = sql.bigint(n, False)
     elif col.type == "date":
-        normal, n, h = date_text(v), ident(normal_name(col.name)), _narrow(v)
+        normal, n, h = date_text(v, sql), ident(normal_name(col.name), sql.name), _narrow(v, sql)
         checks += [
             Check(
                 col.name,
                 "ambiguous date: the year must come first",
-                _matches(h, _DAY_FIRST),
+                sql.full_match(h, _DAY_FIRST),
                 "the year first, such as 2026-01-06, 2026/1/6 or 2026年1月6日",
             ),
             Check(
                 col.name,
                 "a number, not a date",
-                _matches(n, _BARE_NUMBER),
+                sql.full_match(n, _BARE_NUMBER),
                 "a date such as 2026-01-06 (a number is read as an Excel date only from a "
                 "number cell of an .xlsx file)",
             ),
-            # DuckDB alone would accept more forms than the ones described above.
+            # A database alone would accept more forms than the ones described above.
             Check(
                 col.name,
                 "not a valid date",
-                f"NOT {_matches(n, _DATE)} OR TRY_CAST({n} AS DATE) IS NULL",
+                f"NOT {sql.full_match(n, _DATE)} OR {sql.try_cast(n, 'DATE')} IS NULL",
                 expected,
             ),
         ]
@@ -320,11 +365,14 @@ def text_plan(col: Column) -> ColumnPlan:
         conversions = [
             Conversion(col.name, code, predicate)
             for code, predicate in [
-                ("date_serial", f"starts_with({v}, {literal(EXCEL_SERIAL)})"),
-                ("date_time", _matches(h, f"({_YMD}){_TIME}")),
-                ("date_chinese", f"contains({h}, '年')"),
-                ("date_compact", _matches(h, _COMPACT_DATE)),
-                ("date_ymd", f"{_matches(h, _YMD)} AND NOT {_matches(h, _DATE)}"),
+                (
+                    "date_serial",
+                    f"substr({v}, 1, {len(EXCEL_SERIAL)}) = {sql.literal(EXCEL_SERIAL)}",
+                ),
+                ("date_time", sql.full_match(h, f"({_YMD}){_TIME}")),
+                ("date_chinese", f"instr({h}, '年') > 0"),
+                ("date_compact", sql.full_match(h, _COMPACT_DATE)),
+                ("date_ymd", f"{sql.full_match(h, _YMD)} AND NOT {sql.full_match(h, _DATE)}"),
                 ("fullwidth", "TRUE"),
             ]
         ]
@@ -333,22 +381,22 @@ def text_plan(col: Column) -> ColumnPlan:
             Check(
                 col.name,
                 "not a true/false value",
-                f"lower({v}) NOT IN {_in(BOOL_TRUE + BOOL_FALSE)}",
+                f"NOT {sql.is_in(f'lower({v})', BOOL_TRUE + BOOL_FALSE)}",
                 expected,
             )
         )
         select = (
-            f"CASE WHEN lower({v}) IN {_in(BOOL_TRUE)} THEN TRUE "
-            f"WHEN lower({v}) IN {_in(BOOL_FALSE)} THEN FALSE END"
+            f"CASE WHEN {sql.is_in(f'lower({v})', BOOL_TRUE)} THEN TRUE "
+            f"WHEN {sql.is_in(f'lower({v})', BOOL_FALSE)} THEN FALSE END"
         )
-        converted = f"{v} IS NOT NULL AND lower({v}) NOT IN {_in(_BOOL_PLAIN)}"
+        converted = f"{v} IS NOT NULL AND NOT {sql.is_in(f'lower({v})', _BOOL_PLAIN)}"
         conversions = [Conversion(col.name, "bool", "TRUE")]
     elif col.choices:
         checks.append(
             Check(
                 col.name,
                 "not an allowed value",
-                f"lower({v}) NOT IN {_in(col.choices)}",
+                f"NOT {sql.is_in(f'lower({v})', col.choices)}",
                 "one of " + ", ".join(col.choices),
             )
         )
@@ -364,7 +412,9 @@ def text_plan(col: Column) -> ColumnPlan:
     ]
     if normal is not None:
         converted = f"{v} IS NOT NULL AND {n} <> {v}"
-    return ColumnPlan(col.name, _with_default(select, col), checks, conversions, normal, converted)
+    return ColumnPlan(
+        col.name, _with_default(select, col, sql), checks, conversions, normal, converted
+    )
 
 
 def native_plan(col: Column, source_type: str) -> ColumnPlan:
@@ -412,23 +462,26 @@ def is_native(col: Column, source_type: str) -> bool:
     }[col.type] and not (col.type == "string" and col.choices)
 
 
-def _probes(name: str) -> list[str]:
-    v = ident(name)
+def _probes(name: str, sql: Dialect = DUCKDB) -> list[str]:
+    """Return the aggregates telling whether every value of an extra text column reads as a
+    whole number, a number, a date or true/false (and how many values there are)."""
+    v = ident(name, sql.name)
     ok = f"{v} IS NULL OR "
+    not_id = f"NOT {sql.full_match(v, _LEADING_ZERO)}"
     return [
         f"count({v})",
-        f"bool_and({ok}(regexp_full_match({v}, '{_WHOLE}') "
-        f"AND NOT regexp_full_match({v}, '{_LEADING_ZERO}') AND TRY_CAST({v} AS BIGINT) IS NOT NULL))",
-        f"bool_and({ok}(regexp_full_match({v}, '{_PLAIN_NUMBER}') "
-        f"AND NOT regexp_full_match({v}, '{_LEADING_ZERO}')))",
-        f"bool_and({ok}(regexp_full_match({v}, '{_DATE}') AND TRY_CAST({v} AS DATE) IS NOT NULL))",
-        f"bool_and({ok}lower({v}) IN ('true', 'false'))",
+        f"bool_and({ok}({sql.full_match(v, _WHOLE)} AND {not_id} "
+        f"AND {sql.try_cast(v, 'BIGINT')} IS NOT NULL))",
+        f"bool_and({ok}({sql.full_match(v, _PLAIN_NUMBER)} AND {not_id}))",
+        f"bool_and({ok}({sql.full_match(v, _DATE)} AND {sql.try_cast(v, 'DATE')} IS NOT NULL))",
+        f"bool_and({ok}{sql.is_in(f'lower({v})', ('true', 'false'))})",
     ]
 
 
-def _extra_plan(name: str, probe: Sequence[object]) -> ColumnPlan:
+def _extra_plan(name: str, probe: Sequence[object], sql: Dialect = DUCKDB) -> ColumnPlan:
+    """Type an extra text column by what its `_probes` found (as DuckDB would sniff it)."""
     count, *fits = probe
-    v = ident(name)
+    v = ident(name, sql.name)
     if count:
         for ok, sql_type in zip(fits, ("BIGINT", "DOUBLE", "DATE", "BOOLEAN"), strict=True):
             if ok:

@@ -15,8 +15,7 @@ import openpyxl.utils.datetime
 import pyarrow as pa
 
 from pingji.data.contract import ROW_COLUMN
-from pingji.data.folder import check_width
-from pingji.data.validate import EXCEL_SERIAL
+from pingji.data.validate import EXCEL_SERIAL, check_width
 from pingji.errors import DataError
 from pingji.i18n import msg
 

@@ -6,8 +6,11 @@ joined by ';') is portable: `pingji compile` ends its scripts with it in any dia
 
 from __future__ import annotations
 
+from functools import partial
+
 from pingji.engine.columns import col_node
 from pingji.scheme.resolve import ResolvedScheme
+from pingji.sqltext import ident, literal
 
 # The SQL types the output casts to, per dialect
 _TYPES = {
@@ -15,16 +18,6 @@ _TYPES = {
     "postgres": {"double": "DOUBLE PRECISION", "text": "VARCHAR"},
     "pyspark": {"double": "DOUBLE", "text": "STRING"},
 }
-
-
-def _quote(dialect: str):
-    if dialect == "pyspark":
-        return lambda name: "`" + name.replace("`", "``") + "`"
-    return lambda name: '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _listed(shape: str, items: list[str]) -> str:
@@ -66,12 +59,13 @@ def assembly_sql(
     part, `<id>.points` … (Parquet); both DuckDB. text: flat, and lists joined by ';' (CSV,
     Excel, `pingji compile`), in `dialect`.
     """
-    _q = _quote(dialect)
+    _q = partial(ident, dialect=dialect)
     double, text = _TYPES[dialect]["double"], _TYPES[dialect]["text"]
 
     def _list_of_flags(flags: list[tuple[str, str]]) -> str:
         return _listed(
-            shape, [f"CASE WHEN {_q(col)} THEN {_lit(label)} END" for col, label in flags]
+            shape,
+            [f"CASE WHEN {_q(col)} THEN {literal(label, dialect)} END" for col, label in flags],
         )
 
     s = rs.scheme
@@ -134,7 +128,7 @@ def assembly_sql(
         picks = []
         for k in range(min(3, len(leaves))):
             whens = " ".join(
-                f"WHEN __rank{i} = {k} AND {lo} > 0 THEN {_lit(reason_code(n))}"
+                f"WHEN __rank{i} = {k} AND {lo} > 0 THEN {literal(reason_code(n), dialect)}"
                 for i, (n, lo) in enumerate(zip(leaves, lost, strict=True))
             )
             picks.append(f"CASE {whens} END")

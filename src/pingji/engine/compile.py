@@ -17,10 +17,11 @@ import ibis.expr.types as ir
 
 from pingji.engine import plan as planner
 from pingji.engine.assemble import assembly_sql
-from pingji.engine.coverage import coverage_query
+from pingji.engine.coverage import coverage_query, inside_period
 from pingji.engine.frozen import SOURCE, FrozenPlan, Guard
 from pingji.periods import Period
 from pingji.scheme.resolve import ResolvedScheme
+from pingji.sqltext import ident, literal
 
 DIALECTS = ("duckdb", "postgres", "pyspark")  # Ibis' names; `spark` is accepted for pyspark
 
@@ -110,22 +111,15 @@ def sql_type(dtype, dialect: str) -> str:
     return compiler.type_mapper.from_ibis(ibis.dtype(dtype)).sql(compiler.dialect)
 
 
-def quote(name: str, dialect: str) -> str:
-    """Return `name` quoted as an identifier of `dialect`."""
-    if dialect == "pyspark":
-        return "`" + name.replace("`", "``") + "`"
-    return '"' + name.replace('"', '""') + '"'
-
-
 def typed_sql(sql: str, schema, dialect: str) -> str:
     """Return `sql` with every column cast to its type in `schema`. Ibis leaves out a cast to
     the type it already assumes, but a database may type a result more widely (DuckDB sums
     integers as HUGEINT, which would hide an overflow the rest of the plan must see)."""
     cols = ", ".join(
-        f"CAST({quote(c, dialect)} AS {sql_type(t, dialect)}) AS {quote(c, dialect)}"
+        f"CAST({ident(c, dialect)} AS {sql_type(t, dialect)}) AS {ident(c, dialect)}"
         for c, t in schema.items()
     )
-    return f"SELECT {cols} FROM ({sql}) AS {quote('pingji_typed', dialect)}"
+    return f"SELECT {cols} FROM ({sql}) AS {ident('pingji_typed', dialect)}"
 
 
 class _SparkOptions(ibis.config.Config):
@@ -135,9 +129,32 @@ class _SparkOptions(ibis.config.Config):
     treat_nan_as_null: bool = False
 
 
+def _duckdb_compiler():
+    """Return Ibis' DuckDB compiler with its one unordered output made ordered: the columns
+    of `SELECT * EXCLUDE (…)` come from a frozenset, so their order followed the string hash
+    of the process (PYTHONHASHSEED) and two compiles of one scheme differed in text."""
+    from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
+
+    class SortedExcludes(DuckDBCompiler):
+        def visit_DropColumns(self, op, *, parent, columns_to_drop):
+            return super().visit_DropColumns(
+                op, parent=parent, columns_to_drop=sorted(columns_to_drop)
+            )
+
+    return SortedExcludes()
+
+
+_DUCKDB = None  # the compiler above, made on first use
+
+
 def _sql(expr: ir.Expr, dialect: str) -> str:
+    global _DUCKDB
     if dialect == "pyspark" and ibis.options.pyspark is None:
         ibis.options.pyspark = _SparkOptions()
+    if dialect == "duckdb":
+        # as ibis.to_sql does, with the compiler above
+        _DUCKDB = _DUCKDB or _duckdb_compiler()
+        return _DUCKDB.to_sqlglot(expr.unbind()).sql(dialect=_DUCKDB.dialect, pretty=False)
     return str(ibis.to_sql(expr, dialect=dialect, pretty=False))
 
 
@@ -146,16 +163,12 @@ def values_sql(rows: dict[str, list], schema: dict[str, str], dialect: str) -> s
     names = list(schema)
 
     def q(n: str) -> str:
-        return quote(n, dialect)
+        return ident(n, dialect)
 
     def lit(v: Any) -> str:
-        if v is None:
-            return "NULL"
         if isinstance(v, datetime.date):
             return f"DATE '{v.isoformat()}'"
-        if isinstance(v, int | float):
-            return repr(v)
-        return "'" + str(v).replace("'", "''") + "'"
+        return literal(v, dialect)
 
     tuples = ", ".join(
         "(" + ", ".join(lit(v) for v in row) + ")"
@@ -218,7 +231,19 @@ def compile_plan(
         checks=tuple(plan.checks),
         quality=tuple((c.id, c.label, float(c.at_least)) for c in s.checks),
         shapes=shapes,
+        coverage_inside=inside_period(rs, period),
+        notices=tuple((k, t, _sql(q, dialect), c) for k, t, q, c in plan.notices),
     )
 
 
-__all__ = ["DIALECTS", "compile_plan", "dialect_of"]
+def data_guards(rs: ResolvedScheme, data: Any) -> tuple[Guard, ...]:
+    """Return the plan's guards (ratings within their scale, overrides) over every period
+    of `data`, as SQL in its dialect: what `pingji validate --data` runs."""
+    from pingji.engine import guards
+
+    dialect = dialect_of(data.backend)
+    view = _View(data, dialect, None)
+    return tuple(Guard(sql=_sql(q, dialect), **how) for q, how in guards.data_guards(rs, view))
+
+
+__all__ = ["DIALECTS", "compile_plan", "data_guards", "dialect_of"]

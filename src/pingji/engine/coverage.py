@@ -3,14 +3,16 @@
 A period the data does not reach (a typo such as 2052, a month not yet imported) would rate
 every entity on no data at all — all of them C — without a word. `coverage` finds out with
 one query over the fact tables (rows inside the windows, first and last date), before the
-evaluation runs."""
+evaluation runs. A period that begins more than one period's length after the last date of
+the data (or ends that long before the first) is refused too, even when `window: all` or
+`to_date` metrics find older rows."""
 
 from __future__ import annotations
 
 import functools
 import operator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pingji.errors import BadInput
@@ -32,12 +34,45 @@ class Coverage:
     last: date | None
 
     @property
+    def outside(self) -> str | None:
+        """Return "after" when the period begins more than one period's length after the
+        last date of the data, "before" when it ends that long before the first, else None
+        (unknown range: None)."""
+        if self.first is None or self.last is None:
+            return None
+        # a whole period of no data between the two: a month without sales right after the
+        # data's last day is a quiet month (its customers may be "lost"); a period further
+        # away is a typo or data not loaded yet
+        length = timedelta(days=(self.period.end - self.period.start).days + 1)
+        if self.period.start > self.last + length:
+            return "after"
+        if self.period.end < self.first - length:
+            return "before"
+        return None
+
+    @property
     def empty(self) -> bool:
-        """Tell whether the scheme reads windowed facts and none of them has a row there."""
-        return bool(self.tables) and self.rows == 0
+        """Tell whether the scheme reads windowed facts and none of them has a row there, or
+        the period lies wholly after (or before) their data: a period in the future is a
+        mistake even when `window: all` or `to_date` metrics would find older rows."""
+        return bool(self.tables) and (self.rows == 0 or self.outside is not None)
 
     def describe(self) -> Message:
         """Return a sentence saying that the period has no data, and where the data is."""
+        if self.rows and self.outside is not None:
+            return msg(
+                "period {period} ({start} to {end}) begins after the last date of {tables}; "
+                "the data runs from {first} to {last}"
+                if self.outside == "after"
+                else "period {period} ({start} to {end}) ends before the first date of "
+                "{tables}; the data runs from {first} to {last}",
+                period=str(self.period),
+                start=str(self.period.start),
+                end=str(self.period.end),
+                tables=list(self.tables),
+                first=str(self.first),
+                last=str(self.last),
+            )
         if self.first is None:
             where = msg("the tables have no rows at all")
         else:
@@ -87,6 +122,16 @@ def windows(rs: ResolvedScheme, period: Period) -> dict[str, list[tuple[date | N
         if spec is not None and spec.kind == "fact" and spec.date:
             found.setdefault(table, []).append(window)
     return found
+
+
+def inside_period(rs: ResolvedScheme, period: Period) -> bool:
+    """Tell whether every window the scheme reads lies inside the period itself: then a row
+    read by the aggregates is a row of the period, and no query of the data's range is needed."""
+    return all(
+        start is not None and end is not None and start >= period.start and end <= period.end
+        for spans in windows(rs, period).values()
+        for start, end in spans
+    )
 
 
 def coverage(rs: ResolvedScheme, dataset: Any, period: Period) -> Coverage:
@@ -150,8 +195,21 @@ def refusal(rs: ResolvedScheme, found: Coverage) -> EmptyPeriod:
     return EmptyPeriod(
         msg(
             "{coverage}: every entity ({entity}) would be rated on no data. Check the period, "
-            "or evaluate anyway with --allow-empty",
+            "or evaluate anyway with --allow-empty"
+            if not found.rows
+            else "{coverage}: every entity ({entity}) would be rated without any data of the "
+            "period. Check the period, or evaluate anyway with --allow-empty",
             coverage=found.describe(),
             entity=rs.scheme.entity,
         )
+    )
+
+
+def warning(found: Coverage) -> Message:
+    """Return the warning of an evaluation of a period without data (`--allow-empty`)."""
+    if not found.rows:
+        return msg("{coverage}: every entity was rated on no data", coverage=found.describe())
+    return msg(
+        "{coverage}: every entity was rated without any data of the period",
+        coverage=found.describe(),
     )

@@ -41,7 +41,7 @@ class SchemeDigest:
     tables: dict[str, TableSpec]  # the tables it reads, narrowed to the columns it reads
     params: dict[str, tuple[str, Any]]  # name → (type, default)
     calendar: bool  # whether workdays_between() reads a calendar table
-    # per numeric column of the flat output, how CSV rounds it (output/writers.rounding)
+    # per numeric column of the flat output, how CSV rounds it (output/numbers.rounding)
     rounding: dict[str, str] = field(default_factory=dict)
     _resolved: Any = field(default=None, repr=False, compare=False)
 
@@ -97,7 +97,7 @@ def digest_of(rs) -> SchemeDigest:
     """Return the digest of a resolved scheme (keeping the scheme itself)."""
     from pingji import expr
     from pingji.engine.params import param_specs
-    from pingji.output.writers import rounding
+    from pingji.output.numbers import rounding  # imports nothing of the engine
 
     calendar = any(
         isinstance(n, expr.Call) and n.name == "workdays_between"

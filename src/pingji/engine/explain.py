@@ -9,6 +9,9 @@ from pingji.engine.columns import col_metric, col_node
 from pingji.engine.frozen import FrozenPlan
 from pingji.engine.run import Evaluation
 from pingji.errors import BadInput
+from pingji.i18n import msg
+from pingji.output import numbers
+from pingji.output.numbers import NumberFormat
 from pingji.periods import Period
 from pingji.scheme.describe import describe_group, describe_metric, describe_missing, describe_rule
 from pingji.scheme.resolve import NOT_RATED, ResolvedScheme
@@ -42,7 +45,7 @@ def explain_plan(rs: ResolvedScheme, plan: FrozenPlan, params: dict[str, Any]) -
         lines.append("评分树 tree:")
         for rn in rs.nodes.values():
             pad = "  " * (rn.depth + 1)
-            how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn)
+            how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn, params)
             lines.append(
                 f"{pad}{rn.id} {rn.node.label or ''} [满分 {rn.max:g}] {how};{describe_missing(rn)}"
             )
@@ -65,22 +68,36 @@ def explain_plan(rs: ResolvedScheme, plan: FrozenPlan, params: dict[str, Any]) -
     return "\n".join(lines)
 
 
-def explain_entity(ev: Evaluation) -> str:
-    """Return one entity's breakdown: each node's value, rule, points and how parents combined."""
+def _show(v: Any, fmt: NumberFormat | None) -> str:
+    """Return a value as the outputs show it (numbers.text: the scheme's formats), or
+    '—(缺失)' when missing."""
+    return "—(缺失)" if v is None else numbers.text(v, fmt)
+
+
+def explain_entity(ev: Evaluation, params: dict[str, Any] | None = None) -> str:
+    """Return one entity's breakdown: each node's value, rule, points and how parents combined
+    (numbers as the outputs show them; `params`: the values the run used, for the rules)."""
     if ev.table.num_rows == 0:
-        raise BadInput(f"no entity with that id in {ev.scheme.scheme.entity}")
+        raise BadInput(
+            msg(
+                "no entity {entity} in {table}",
+                entity=ev.plan.entity or "",
+                table=ev.scheme.scheme.entity,
+            )
+        )
     row = ev.table.to_pylist()[0]
     raw = ev.raw.to_pylist()[0] if ev.raw is not None else {}
     rs = ev.scheme
     s = rs.scheme
+    sf = numbers.score_format(rs)
     out = [
         f"{s.label or s.id} — {row['entity_id']} — {row['period']}",
-        f"得分 score {_fmt(row['score'])}  分数 points {_fmt(row['points'])}/{_fmt(row['max_points'])}"
-        f"  等级 grade {row['grade'] or '—'}",
+        f"得分 score {_show(row['score'], sf)}  分数 points {_show(row['points'], sf)}"
+        f"/{_show(row['max_points'], sf)}  等级 grade {row['grade'] or '—'}",
     ]
     if "grade_basis" in row:  # the grade bands applied to `grades.on`, not the plain score
         on = " ".join(s.grades.on.split())
-        out.append(f"定级依据 grade basis {_fmt(row['grade_basis'])}  (grades.on: {on})")
+        out.append(f"定级依据 grade basis {_show(row['grade_basis'], sf)}  (grades.on: {on})")
     if row.get("override"):
         out.append(
             f"人工定级 override: {row['grade']}(原因:{row['override']};计算等级 {raw.get('grade_computed')})"
@@ -97,31 +114,35 @@ def explain_entity(ev: Evaluation) -> str:
     out.append("")
     out.append("指标 metrics:")
     for name, m in s.metrics.items():
-        out.append(f"  {name:<24} {_fmt(raw.get(col_metric(name))):>18}  {m.label or ''}")
+        shown = _show(raw.get(col_metric(name)), numbers.metric_format(rs, name))
+        out.append(f"  {name:<24} {shown:>18}  {m.label or ''}")
     if rs.nodes:
         out.append("")
         out.append("评分明细 breakdown:")
         for rn in rs.nodes.values():
             node = row["nodes"][rn.id]
             pad = "  " * (rn.depth + 1)
-            head = f"{pad}{rn.id} {rn.node.label or ''}: {_fmt(node['points'])} / {rn.max:g} 分"
+            head = f"{pad}{rn.id} {rn.node.label or ''}: {_show(node['points'], sf)}"
+            head += f" / {_show(rn.max, sf)} 分"
             if "value" in node:
-                head += f"  (值 value = {_fmt(node['value'])})"
+                value = _show(node["value"], numbers.node_value_format(rs, rn))
+                head += f"  (值 value = {value})"
             if node.get("passed") is not None:
                 head += "  达标" if node["passed"] else "  未达标"
             if rn.id in row["missing"]:
                 head += "  [缺失 missing]"
             out.append(head)
-            how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn)
+            how = describe_group(rs, rn) if rn.node.is_group else describe_rule(rn, params)
             out.append(f"{pad}  ↳ {how}")
     if row.get("reasons"):
         leaves = {reason_code(n): n for n in rs.leaves()}
         parts = []
         for code in row["reasons"]:
             n = leaves[code]
-            parts.append(f"{reason_label(n)} {code}(-{_fmt(raw.get(col_node(n.id, 'lost')))})")
+            lost = _show(raw.get(col_node(n.id, "lost")), sf)
+            parts.append(f"{reason_label(n)} {code}(-{lost})")
         out.append("")
         out.append("主要失分 reasons: " + ";".join(parts))
     for o in s.outputs:
-        out.append(f"{o.label or o.id}: {_fmt(row.get(o.id))}")
+        out.append(f"{o.label or o.id}: {_show(row.get(o.id), numbers.output_format(rs, o.id))}")
     return "\n".join(out)

@@ -16,17 +16,19 @@ count rows of unknown entities, or refuse a period without data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import ibis
 
 from pingji.data.contract import ENGINE_TYPES, TableSpec
 from pingji.engine.assemble import assembly_sql
-from pingji.engine.compile import compile_plan, dialect_of, quote, sql_type
+from pingji.engine.compile import compile_plan, dialect_of, sql_type
 from pingji.errors import BadInput, DataError
 from pingji.i18n import msg
 from pingji.periods import Period
 from pingji.scheme.resolve import ResolvedScheme
+from pingji.sqltext import ident
 
 # Tables an evaluation reads only when the data set has them: left out of a script unless
 # the user says they exist (`present`). A data set's own working-day calendar is not among
@@ -77,7 +79,7 @@ def typed_view(
 ) -> str:
     """Return the statement creating the typed view of table `spec` over the raw table `raw`
     (contract column → the user's column in `renames`)."""
-    q = lambda n: quote(n, dialect)  # noqa: E731
+    q = partial(ident, dialect=dialect)
     text = sql_type("string", dialect)
     cols = []
     for c in spec.columns:
@@ -166,7 +168,7 @@ def export_script(
         renames = dict(getattr(src, "columns", {}) or {})
         shown = ", ".join(f"{renames.get(c.name, c.name)} ({c.type})" for c in spec.columns)
         lines.append(f"--   {raw}: {shown}")
-        qualified = ".".join(quote(part, dialect) for part in raw.split("."))
+        qualified = ".".join(ident(part, dialect) for part in raw.split("."))
         statements.append(typed_view(spec, qualified, renames, dialect, relation))
     absent = [n for n in reads if not tables.has(n)]
     if absent:
@@ -178,13 +180,13 @@ def export_script(
     result = "pingji_result"
     for name, sql in [*plan.steps, (result, plan.sql)]:
         if dialect == "pyspark":  # a cached view: CACHE TABLE … AS cannot replace one
-            statements.append(f"CREATE OR REPLACE TEMPORARY VIEW {quote(name, dialect)} AS\n{sql}")
-            statements.append(f"CACHE TABLE {quote(name, dialect)}")
+            statements.append(f"CREATE OR REPLACE TEMPORARY VIEW {ident(name, dialect)} AS\n{sql}")
+            statements.append(f"CACHE TABLE {ident(name, dialect)}")
         elif dialect == "postgres":
-            statements.append(f"DROP TABLE IF EXISTS {quote(name, dialect)}")
-            statements.append(f"CREATE TEMP TABLE {quote(name, dialect)} AS\n{sql}")
+            statements.append(f"DROP TABLE IF EXISTS {ident(name, dialect)}")
+            statements.append(f"CREATE TEMP TABLE {ident(name, dialect)} AS\n{sql}")
         else:
-            statements.append(f"CREATE OR REPLACE TEMP TABLE {quote(name, dialect)} AS\n{sql}")
-    final = assembly_sql(rs, set(plan.columns), "text", quote(result, dialect), dialect)
+            statements.append(f"CREATE OR REPLACE TEMP TABLE {ident(name, dialect)} AS\n{sql}")
+    final = assembly_sql(rs, set(plan.columns), "text", ident(result, dialect), dialect)
     statements.append(final)
     return "\n".join(lines) + "\n\n" + ";\n\n".join(statements) + ";\n"

@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pingji
+from pingji.sqltext import ident
 
 # A plan compiled by another version of the compiler is never reused: the key holds the
 # package version and the size and time of every source file the plan depends on.
 _SOURCES = ("engine", "expr", "scheme", "data", "periods.py", "errors.py")
-FORMAT = 1  # of the JSON a plan is stored as
+FORMAT = 3  # of the JSON a plan is stored as (2: a guard's `expected` is a message;
+# 3: a guard names its table, not a file: the executor names the file of the data set it runs on)
 MEMORY_PLANS = 64  # plans kept in this process
 DISK_PLANS = 500  # plans kept on disk; the oldest go first
 
@@ -33,14 +35,18 @@ DISK_PLANS = 500  # plans kept on disk; the oldest go first
 @dataclass(frozen=True)
 class Guard:
     """A data check that needs the scheme: a query returning the first offending row, and
-    how the error reads (the message is formatted with that row's values)."""
+    how the error reads: `message` is a message id formatted with that row's values,
+    `expected` a message as `i18n.to_json` stores it (id and parameters, worded when the
+    guard fails, in the reader's language). `table` is the table checked: the error names
+    the file (or database table) holding it in the data set the plan runs on — a cached plan
+    serves every data folder whose tables have the same shapes."""
 
     sql: str
-    source: str
+    table: str
     message: str
     column: str
     value: str
-    expected: str
+    expected: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,16 @@ class FrozenPlan:
     sql: str  # the final query: one row per entity, every plan column
     columns: tuple[str, ...]  # of the final query
     row_counts: tuple[tuple[str, str, str], ...]  # (fact table, query of rows read, column)
-    checks: tuple[tuple[str, str], ...]  # (boolean column, message): must be false everywhere
+    # (boolean column, message as i18n.to_json stores it): must be false everywhere
+    checks: tuple[tuple[str, Any], ...]
     quality: tuple[tuple[str, str | None, float], ...]  # the scheme's checks: id, label, share
     shapes: tuple[tuple[str, str], ...]  # (shape, DuckDB query over SOURCE) of the output
+    # every window lies inside the period (coverage.inside_period): the rows the aggregates
+    # read tell that the period has data, without a query of the data's range
+    coverage_inside: bool = False
+    # (kind, table, query of value/n, choices): rows of ratings and overrides that match
+    # nothing the scheme reads (engine/guards.py), told in warnings
+    notices: tuple[tuple[str, str, str, tuple[str, ...]], ...] = ()
 
     def shape_sql(self, shape: str, source: str) -> str:
         """Return the DuckDB query giving the output in `shape` from the result table."""
@@ -71,7 +84,7 @@ class FrozenPlan:
 
     def script(self) -> str:
         """Return the plan as one SQL script: its steps, then the final query."""
-        parts = [f"CREATE TEMP TABLE {_q(name)} AS\n{sql};" for name, sql in self.steps]
+        parts = [f"CREATE TEMP TABLE {ident(name)} AS\n{sql};" for name, sql in self.steps]
         return "\n\n".join([*parts, self.sql + ";"])
 
     def to_json(self) -> str:
@@ -88,15 +101,12 @@ class FrozenPlan:
         for name in ("tables", "steps", "row_counts", "checks", "quality", "shapes"):
             data[name] = tuple(tuple(x) for x in data[name])
         data["columns"] = tuple(data["columns"])
+        data["notices"] = tuple((k, t, q, tuple(c)) for k, t, q, c in data.get("notices", ()))
         data["coverage_tables"] = tuple(data["coverage_tables"])
         return cls(**data)
 
 
 SOURCE = '"pingji__result"'  # stands for the result table in `shapes`
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # ------------------------------------------------------------------------------- the key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -44,9 +45,15 @@ def values_of(
     values: dict[str, Any] = {name: default for name, (_, default) in specs.items()}
     for name, raw in (given or {}).items():
         if name not in specs:
-            known = ", ".join(specs) or "none"
+            close = difflib.get_close_matches(name, list(specs), n=1)
             raise BadInput(
-                f"unknown parameter '{name}' for scheme {scheme_id} (parameters: {known})"
+                msg(
+                    "unknown parameter '{name}' for scheme {scheme} (parameters: {known}){hint}",
+                    name=name,
+                    scheme=scheme_id,
+                    known=", ".join(specs) if specs else msg("none"),
+                    hint=msg(" (did you mean '{word}'?)", word=close[0]) if close else "",
+                )
             )
         kind = specs[name][0]
         try:

@@ -12,13 +12,12 @@ import ibis
 import ibis.expr.types as ir
 
 from pingji import expr
-from pingji.data.contract import ROW_COLUMN
-from pingji.engine import history, population, rules
+from pingji.engine import guards, history, population, rules
 from pingji.engine.columns import ROUND, col_metric, col_node
 from pingji.engine.coverage import window_bounds
 from pingji.engine.params import resolve_params
 from pingji.engine.workdays import WorkingDays
-from pingji.i18n import msg
+from pingji.i18n import Message, msg, to_json
 from pingji.periods import Period
 from pingji.scheme.resolve import NOT_RATED, ResolvedNode, ResolvedScheme
 
@@ -45,6 +44,9 @@ class Plan:
     checks: list[tuple[str, str]] = field(default_factory=list)
     # (query of offending rows, how to report the first): data checks run before the plan
     guards: list[tuple[ir.Table, dict[str, Any]]] = field(default_factory=list)
+    # (kind, table, query of labels and rows, choices): rows of ratings and overrides that
+    # match nothing the scheme reads, told in warnings (guards.py)
+    notices: list[tuple[str, str, ir.Table, tuple[str, ...]]] = field(default_factory=list)
 
     def sql(self, dialect: str | None = None) -> str:
         """Return the SQL the plan compiles to."""
@@ -87,8 +89,9 @@ class Compiler:
         # scheme (ratings within their scale, overrides naming known grades), run first
         self.guards: list[tuple[ir.Table, dict[str, Any]]] = []
         self.orphans: dict[str, ir.Table] = {}  # fact aggregates with `__rows` per key
+        self.notices: list[tuple[str, str, ir.Table, tuple[str, ...]]] = []
         # (boolean column, message): the run fails naming entities where the column is true
-        self.failures: list[tuple[str, str]] = []
+        self.failures: list[tuple[str, Message]] = []
         self.ds = dataset
         self.params = params
         self.entity_filter = entity_filter
@@ -238,12 +241,6 @@ class Compiler:
             t = t.filter(t[self.key] == self.entity_filter)
         return t
 
-    def window_bounds(self, window, period: Period) -> tuple[date | None, date | None]:
-        """Return the first and last day a metric window reads for `period` (None: open).
-
-        Public: the web scorecard lists the fact rows behind a metric with the same bounds."""
-        return window_bounds(window, period)
-
     # --------------------------------------------------------------- metrics
     def base(self, period: Period) -> ir.Table:
         """Return one row per entity with every metric as a column `m__<name>`."""
@@ -287,7 +284,12 @@ class Compiler:
         # manual ratings
         rated = [n for n, m in metrics.items() if m.rating is not None]
         if rated:
-            t = self._join(t, self._ratings(rated, [period]))
+            agg = self._ratings(rated, [period])
+            if "ratings" not in self.orphans:  # rows for unknown entities: a warning
+                self.orphans["ratings"] = agg
+                t = self._join(t, agg.rename({"r__ratings": "__rows"}))
+            else:
+                t = self._join(t, agg.drop("__rows"))
         # aggregations that found no rows take their default before anything derives from them
         t = self.defaults(t)
         # derived metrics, one projection per layer of the dependency order (fewer nested
@@ -357,7 +359,7 @@ class Compiler:
         if spec.date:
             needed.add(spec.date)
         f = self._fact(table, sorted(needed), msg("scheme {id}", id=self.rs.id))
-        windows = {n: self.window_bounds(metrics[n].window, period) for n in names}
+        windows = {n: window_bounds(metrics[n].window, period) for n in names}
         # prefilter on the union of the windows so the scan reads only what any metric needs
         if spec.date and all(w != (None, None) for w in windows.values()):
             starts = [w[0] for w in windows.values()]
@@ -373,42 +375,43 @@ class Compiler:
             lambda x: self.fact_resolver(x, period),
             period,
         )
-        aggs: dict[str, ir.Value] = {}
-        for n in names:
-            m = metrics[n]
-            start, end = windows[n]
-            # a column condition (never a bare literal): `ifelse(True, 1, 0).sum()` would be
-            # a scalar, not an aggregate over the rows (count over `window: all`)
-            cond = f[spec.key].notnull()
-            if spec.date and end is not None:
-                cond = f[spec.date] <= end
-                if start is not None:
-                    cond = cond & (f[spec.date] >= start)
-            if m.where:
-                where = expr.compile_expr(
-                    self.rs.exprs[("metrics", n, "where")],
-                    self.fact_resolver(f, period),
-                    workdays=workdays,
-                )
-                cond = cond & where
-            kind = m.aggregation
-            col = getattr(m, kind).partition(".")[2]
-            if kind == "count":
-                value = ibis.ifelse(cond, 1, 0).sum()
-            elif kind == "count_distinct":
-                # a row without a value counts as its own (batches = rows when batch_id is absent)
-                value = f[col].nunique(where=cond) + ibis.ifelse(cond & f[col].isnull(), 1, 0).sum()
-            elif kind == "sum":
-                value = f[col].sum(where=cond)
-            elif kind == "mean":
-                value = f[col].mean(where=cond)
-            elif kind in ("min", "first"):
-                value = f[col].min(where=cond)
-            else:  # max, last
-                value = f[col].max(where=cond)
-            aggs[col_metric(n)] = value
+        aggs: dict[str, ir.Value] = {
+            col_metric(n): aggregated(
+                metrics[n], f, self.selects(f, n, period, windows[n], workdays)
+            )
+            for n in names
+        }
         aggs["__rows"] = f.count()  # rows read per key, for the warning about unknown keys
         return f.group_by(__k=f[spec.key].cast("string")).aggregate(**aggs)
+
+    def selects(
+        self,
+        f: ir.Table,
+        name: str,
+        period: Period,
+        bounds: tuple[date | None, date | None],
+        workdays=None,
+    ) -> ir.Value:
+        """Return the condition choosing the rows of fact table `f` that aggregation metric
+        `name` reads: its window `bounds` on the table's date, and its `where` (`workdays`:
+        the hook calendar.add returned for `f`). Public: engine/behind.py lists those rows."""
+        m = self.s.metrics[name]
+        spec = self.rs.tables[getattr(m, m.aggregation).partition(".")[0]]
+        start, end = bounds
+        # a column condition (never a bare literal): `ifelse(True, 1, 0).sum()` would be
+        # a scalar, not an aggregate over the rows (count over `window: all`)
+        cond = f[spec.key].notnull()
+        if spec.date and end is not None:
+            cond = f[spec.date] <= end
+            if start is not None:
+                cond = cond & (f[spec.date] >= start)
+        if m.where:
+            cond = cond & expr.compile_expr(
+                self.rs.exprs[("metrics", name, "where")],
+                self.fact_resolver(f, period),
+                workdays=workdays,
+            )
+        return cond
 
     def _stage(self, t: ir.Table) -> ir.Table:
         """Materialise a step on the backend when running (not when explaining).
@@ -424,21 +427,16 @@ class Compiler:
 
     def defaults(self, t: ir.Table) -> ir.Table:
         """Fill aggregation metrics that found no rows with their default (sum/count: 0)."""
-        fills = {}
-        for n, m in self.s.metrics.items():
-            if not m.aggregation:
-                continue
-            default = m.default
-            if default is None and m.aggregation in ("sum", "count", "count_distinct"):
-                default = 0
-            if default is not None:
-                c = t[col_metric(n)]
-                fills[col_metric(n)] = ibis.coalesce(c, ibis.literal(default).cast(c.type()))
+        fills = {
+            col_metric(n): defaulted(m, t[col_metric(n)])
+            for n, m in self.s.metrics.items()
+            if m.aggregation and default_of(m) is not None
+        }
         return t.mutate(**fills) if fills else t
 
     def fact_resolver(self, f: ir.Table, period: Period):
         """Return the name resolver for a metric's `where` over fact table `f` (columns,
-        parameters, period_start/period_end). Public for the same reason as window_bounds."""
+        parameters, period_start/period_end). Public: engine/behind.py compiles with it."""
 
         def resolve(name: str) -> ir.Value:
             value = self._common_name(name, period)
@@ -460,10 +458,13 @@ class Compiler:
         spec = self.rs.tables[table]
         cols = [self.s.metrics[n].latest.partition(".")[2] for n in names]
         f = self._fact(table, [spec.key, spec.date, *cols], msg("scheme {id}", id=self.rs.id))
-        f = f.filter(f[spec.date] <= period.end)
-        ranked = f.mutate(
-            __rn=ibis.row_number().over(group_by=f[spec.key], order_by=ibis.desc(f[spec.date]))
-        )
+        f = f.filter(as_of(f, spec.date, period))
+        # Rows sharing the latest date: the one with the largest values of the columns read,
+        # in the scheme's order (null smallest), so that the result never depends on the
+        # order rows are read in (docs/scheme-language.md §4.4).
+        ties = [c for c in dict.fromkeys(cols) if c != spec.date]
+        order = [ibis.desc(f[c], nulls_first=False) for c in [spec.date, *ties]]
+        ranked = f.mutate(__rn=ibis.row_number().over(group_by=f[spec.key], order_by=order))
         ranked = ranked.filter(ranked["__rn"] == 0)
         return ranked.select(
             __k=ranked[spec.key].cast("string"),
@@ -482,48 +483,25 @@ class Compiler:
             r = r.filter(r.entity_id == self.entity_filter)
         labels = [str(p) for p in periods]
         indicators = sorted({metrics[n].rating for n in names})
+        if "ratings" not in self.orphans and self.entity_filter is None:
+            self.notices += guards.rating_notices(r, indicators, periods[0])
         r = r.filter(r.period.isin(labels) & r.indicator.isin(indicators))
         self._check_scales(r, names)
-        period = labels[0]
-        aggs = {
-            col_metric(n): r.score.mean(
-                where=(r.indicator == metrics[n].rating) & (r.period == period)
-            )
-            for n in names
-        }
-        return r.group_by(__k=r.entity_id.cast("string")).aggregate(**aggs)
+        if "ratings" not in self.orphans and self.entity_filter is None and "rater" in r.columns:
+            self.notices += guards.rater_notices(r)
+        v = rater_votes(r)  # the mean over raters: each rater's rows averaged first
+        aggs = {col_metric(n): v.score.mean(where=rated(v, metrics[n], periods[0])) for n in names}
+        return v.group_by(__k=v.entity_id.cast("string")).aggregate(**aggs, __rows=v.n.sum())
 
     def _check_scales(self, r: ir.Table, names: list[str]) -> None:
         """A rating outside its declared scale is an error, never silently clamped."""
-        conds = []
-        for n in names:
-            m = self.s.metrics[n]
-            if m.rating in self._checked_ratings:
-                continue
-            self._checked_ratings.add(m.rating)
-            lo, hi = m.scale
-            conds.append(
-                ((r.indicator == m.rating) & ((r.score < lo) | (r.score > hi)), m.rating, lo, hi)
-            )
-        if not conds:
-            return
-        cols = ["entity_id", "period", "indicator", "score"]
-        if ROW_COLUMN in r.columns:
-            cols.append(ROW_COLUMN)
-        for cond, _indicator, lo, hi in conds:  # one query each: the error names its scale
-            self.guards.append(
-                (
-                    r.filter(cond).select(*cols).limit(1),
-                    {
-                        "source": self.ds.source("ratings"),
-                        "message": "rating of '{indicator}' for {entity_id} in {period} "
-                        "is outside its scale",
-                        "column": "score",
-                        "value": "score",
-                        "expected": f"a score from {lo:g} to {hi:g} (scheme {self.rs.id})",
-                    },
-                )
-            )
+        new = [
+            i
+            for i in dict.fromkeys(self.s.metrics[n].rating for n in names)
+            if i not in self._checked_ratings
+        ]
+        self._checked_ratings.update(new)
+        self.guards += guards.scale_guards(self.rs, r, new)
 
     # ------------------------------------------------------------------ tree
     def score_tree(self, t: ir.Table, period: Period) -> ir.Table:
@@ -632,8 +610,13 @@ class Compiler:
                 self.failures.append(
                     (
                         f"wb__{rn.id}__unmatched",
-                        f"group '{rn.id}' chooses its weights by {wb.by}, but these entities have "
-                        f"a value with no profile ({', '.join(known)}; or give `default`)",
+                        msg(
+                            "group '{id}' chooses its weights by {by}, but these entities have "
+                            "a value with no profile ({profiles}; or give `default`)",
+                            id=rn.id,
+                            by=wb.by,
+                            profiles=", ".join(known),
+                        ),
                     )
                 )
         return t.mutate(**cols) if cols else t
@@ -748,44 +731,25 @@ class Compiler:
 
     def _overrides(self, t: ir.Table, period: Period) -> ir.Table:
         o = self.ds.table("overrides")
+        first = "overrides" not in self.orphans  # the evaluated period's comes first
+        if first and self.entity_filter is None:
+            self.notices += guards.period_notices("overrides", o, period)
         o = o.filter(o.period == str(period))
         if self.entity_filter is not None:
             o = o.filter(o.entity_id == self.entity_filter)
-        codes = [lv.grade for lv in self.s.grades.levels]
-        bad = o.filter(~o.grade.isin(codes))
-        cols = ["entity_id", "grade"] + ([ROW_COLUMN] if ROW_COLUMN in o.columns else [])
-        self.guards.append(
-            (
-                bad.select(*cols).limit(1),
-                {
-                    "source": self.ds.source("overrides"),
-                    "message": "override for {entity_id} names an unknown grade",
-                    "column": "grade",
-                    "value": "grade",
-                    "expected": f"one of {', '.join(codes)} (scheme {self.rs.id})",
-                },
-            )
-        )
-        dup = (
-            o.group_by("entity_id")
-            .aggregate(n=o.count())
-            .filter(lambda d: d.n > 1)
-            .mutate(period=ibis.literal(str(period)))
-        )
-        self.guards.append(
-            (
-                dup.order_by("entity_id").limit(1),
-                {
-                    "source": self.ds.source("overrides"),
-                    "message": "{n} overrides for {entity_id} in {period}: keep one",
-                    "column": "entity_id",
-                    "value": "entity_id",
-                    "expected": "at most one override per entity and period",
-                },
-            )
-        )
+        self.guards += guards.override_guards(self.rs, o)
         reason = o.reason.cast("string") if "reason" in o.columns else ibis.literal("")
-        o = o.select(__k=o.entity_id.cast("string"), __g=o.grade, __r=ibis.coalesce(reason, ""))
+        o = o.select(
+            __k=o.entity_id.cast("string"),
+            __g=o.grade,
+            __r=ibis.coalesce(reason, ""),
+            __rows=ibis.literal(1, type="int64"),  # one per entity (a guard): rows for
+        )  # unknown entities are the rows of the period minus those joined
+        if first:
+            self.orphans["overrides"] = o
+            o = o.rename({"r__overrides": "__rows"})
+        else:
+            o = o.drop("__rows")
         t = t.left_join(o, t.entity_id == o["__k"]).drop("__k")
         rank_of = ibis.cases(
             *[
@@ -910,6 +874,74 @@ class Compiler:
         return t.mutate(**cols) if cols else t
 
 
+def aggregated(m, f: ir.Table, cond: ir.Value) -> ir.Scalar:
+    """Return aggregation metric `m` computed over the rows of `f` where `cond` holds, its
+    default not yet applied (`defaulted` does: no row chosen gives NULL here)."""
+    kind = m.aggregation
+    col = getattr(m, kind).partition(".")[2]
+    if kind == "count":
+        return ibis.ifelse(cond, 1, 0).sum()
+    if kind == "count_distinct":
+        # a row without a value counts as its own (batches = rows when batch_id is absent)
+        return f[col].nunique(where=cond) + ibis.ifelse(cond & f[col].isnull(), 1, 0).sum()
+    if kind == "sum":
+        return f[col].sum(where=cond)
+    if kind == "mean":
+        return f[col].mean(where=cond)
+    if kind in ("min", "first"):
+        return f[col].min(where=cond)
+    if kind in ("max", "last"):
+        return f[col].max(where=cond)
+    raise ValueError(f"no rule for aggregation {kind!r}")  # the scheme model allows no other
+
+
+def default_of(m) -> Any:
+    """Return an aggregation metric's value when it finds no rows (sum and counts: 0)."""
+    if m.default is None and m.aggregation in ("sum", "count", "count_distinct"):
+        return 0
+    return m.default
+
+
+def defaulted(m, value: ir.Value) -> ir.Value:
+    """Return an aggregation metric's `value` with its default where it is NULL."""
+    default = default_of(m)
+    if default is None:
+        return value
+    return ibis.coalesce(value, ibis.literal(default).cast(value.type()))
+
+
+def as_of(f: ir.Table, date_column: str, period: Period) -> ir.Value:
+    """Return the condition choosing the rows of `f` a `latest` metric reads in `period`
+    (up to its end; the latest of them gives the value)."""
+    return f[date_column] <= period.end
+
+
+def rater_votes(r: ir.Table) -> ir.Table:
+    """Return one row per rater of an entity, period and indicator in the ratings `r`: the
+    mean of that rater's rows (`score`) and how many there were (`n`). A row without a rater
+    is a rater of its own. A rating metric is the mean of these (the mean over raters)."""
+    keys = ["entity_id", "period", "indicator"]
+    if "rater" not in r.columns:
+        return r.select(*keys, score=r.score.cast("float64"), n=ibis.literal(1, type="int64"))
+    named = r.filter(r.rater.notnull())
+    per_rater = (
+        named.group_by([*keys, "rater"])
+        .aggregate(score=named.score.cast("float64").mean(), n=named.count())
+        .select(*keys, "score", "n")
+    )
+    anonymous = r.filter(r.rater.isnull())
+    anonymous = anonymous.select(
+        *keys, score=anonymous.score.cast("float64"), n=ibis.literal(1, type="int64")
+    )
+    return per_rater.union(anonymous)
+
+
+def rated(r: ir.Table, m, period: Period) -> ir.Value:
+    """Return the condition choosing the manual ratings `r` that rating metric `m` averages
+    in `period`."""
+    return (r.indicator == m.rating) & (r.period == str(period))
+
+
 def history_source(fn: str, name: str) -> str:
     """Return the column of a period's own table that score_at, grade_at, points_at or
     value_at reads (of the node or metric `name`)."""
@@ -981,19 +1013,23 @@ def build_plan(
         t = t.filter(t.entity_id == entity)
     # not ordered: the output shapes sort their (fewer) columns by entity id
     t = t.mutate(period=ibis.literal(str(period)))
-    plan = Plan(rs, period, values, t, guards=c.guards)
+    plan = Plan(rs, period, values, t, guards=c.guards, notices=c.notices)
     if entity is None:
         plan.row_counts = [
             (table, agg["__rows"].sum(), f"r__{table}") for table, agg in sorted(c.orphans.items())
         ]
-    plan.checks = [
+    failing = [
         (
             col_node(n.id, "missing"),
-            f"indicator '{n.id}' has no input and its missing policy is `fail`",
+            msg("indicator '{id}' has no input and its missing policy is `fail`", id=n.id),
         )
         for n in rs.nodes.values()
         if n.missing == "fail"
-    ] + list(dict.fromkeys(c.failures))  # earlier periods (score_at …) add the same ones again
+    ]
+    # earlier periods (score_at …) add the same ones again: one per column; the messages
+    # are stored as i18n.to_json does (worded when the check fails, in the reader's language)
+    failing += {col: message for col, message in c.failures}.items()
+    plan.checks = [(col, to_json(message)) for col, message in failing]
     return plan
 
 

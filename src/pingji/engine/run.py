@@ -8,23 +8,29 @@ the output shapes and files are made without a round trip.
 
 from __future__ import annotations
 
+import difflib
+import os
+import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from pingji.data import limits
 from pingji.data.contract import ROW_COLUMN
 from pingji.engine.columns import ROUND
-from pingji.engine.coverage import Coverage, from_rows, refusal
+from pingji.engine.coverage import Coverage, from_rows, refusal, warning
 from pingji.engine.digest import SchemeDigest, digest_of
-from pingji.engine.frozen import PLANS, FrozenPlan, plan_key
+from pingji.engine.frozen import PLANS, FrozenPlan, Guard, plan_key
 from pingji.engine.params import resolve_params
 from pingji.errors import BadInput, DataError, EvaluationError
-from pingji.i18n import msg
+from pingji.i18n import Message, from_json, msg
 from pingji.periods import Period
+from pingji.sqltext import ident
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -48,7 +54,8 @@ class Evaluation:
     """The result of evaluating a scheme for one period.
 
     The plan's result (one row per entity, every metric and node column) stays in a DuckDB
-    table `source` on `duck`, so output shapes and files are made there without a round trip.
+    table `source` on `duck`, so output shapes and files are made there without a round trip
+    (a view computed by each reader when the evaluation was not materialised).
     """
 
     info: SchemeDigest
@@ -94,10 +101,6 @@ class Evaluation:
     def table(self) -> pa.Table:
         """Return one row per entity in the shape of "Output of one evaluation" (templates.md)."""
         return self.shaped("nested")
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def table_shapes(info: SchemeDigest, data: Any) -> dict[str, Any]:
@@ -148,55 +151,133 @@ def plan_for(
     return plan
 
 
+def run_guards(guards: Iterable[Guard], dataset: Any) -> None:
+    """Run guard queries on the data set; raise DataError naming the data set's own file
+    (or table), row and column of the first offending row."""
+    for guard in guards:
+        with timed("guard"):
+            rows = dataset.fetch(guard.sql)
+        if rows:
+            row = rows[0]
+            raise DataError(
+                dataset.source(guard.table),
+                msg(guard.message, **{k: v for k, v in row.items() if k.isidentifier()}),
+                row=row.get(ROW_COLUMN),
+                column=guard.column,
+                value=row.get(guard.value),
+                expected=from_json(guard.expected),
+            )
+
+
+def notices(plan: FrozenPlan, dataset: Any) -> list[Message]:
+    """Return warnings about rows of ratings and overrides that match nothing the scheme
+    reads (an indicator it does not rate, a period written otherwise), and raters who rated
+    an entity twice (a few examples each)."""
+    found: list[Message] = []
+    for kind, table, sql, choices in plan.notices:
+        for row in dataset.fetch(sql):
+            if kind == "indicator":
+                close = difflib.get_close_matches(str(row["value"]), list(choices), n=1)
+                found.append(
+                    msg(
+                        "{count} row(s) of {table} in {period} rate '{indicator}', which the "
+                        "scheme does not rate (it rates {choices}): ignored{hint}",
+                        count=row["n"],
+                        table=table,
+                        period=plan.period,
+                        indicator=row["value"],
+                        choices=", ".join(choices),
+                        hint=msg("; did you mean '{word}'?", word=close[0]) if close else "",
+                    )
+                )
+            elif kind == "rater":
+                example = msg(
+                    "{rater} rated {entity} on '{indicator}' {count} times",
+                    rater=row["rater"],
+                    entity=row["value"],
+                    indicator=row["indicator"],
+                    count=row["n"],
+                )
+                found.append(
+                    msg(
+                        "{table} in {period}: {example}; a rater's rows are averaged into one score"
+                        if row["total"] == 1
+                        else "{table} in {period}: {total} times a rater rated an entity on an "
+                        "indicator more than once (e.g. {example}); a rater's rows are averaged "
+                        "into one score",
+                        table=table,
+                        period=plan.period,
+                        example=example,
+                        total=row["total"],
+                    )
+                )
+            else:
+                found.append(
+                    msg(
+                        "{count} row(s) of {table} name the period '{label}', which is not "
+                        "written like {example}: ignored",
+                        count=row["n"],
+                        table=table,
+                        label=row["value"],
+                        example=plan.period,
+                    )
+                )
+    return found
+
+
 def execute(
     plan: FrozenPlan,
     dataset: Any,
     rs: ResolvedScheme | SchemeDigest,
     allow_empty: bool = False,
+    materialise: bool = True,
 ) -> Evaluation:
     """Run a compiled plan on the data set's connection; check its result; return it.
 
     First the guard queries (data checks that need the scheme), then the steps; then the
-    coverage of the period (refused when empty unless `allow_empty`), and the final query."""
-    for guard in plan.guards:
-        rows = dataset.fetch(guard.sql)
-        if rows:
-            row = rows[0]
-            raise DataError(
-                guard.source,
-                msg(guard.message, **{k: v for k, v in row.items() if k.isidentifier()}),
-                row=row.get(ROW_COLUMN),
-                column=guard.column,
-                value=row.get(guard.value),
-                expected=guard.expected,
-            )
+    coverage of the period (refused when empty unless `allow_empty`), and the final query.
+    On DuckDB, `materialise=False` keeps the final query a view that each reader computes
+    (only the columns it reads): for a caller that reads the result once, such as writing
+    one file, which then goes straight from the query to the file."""
+    run_guards(plan.guards, dataset)
     for name, sql in plan.steps:
-        dataset.create_step(name, sql)
+        with timed(f"step {name}"):
+            dataset.create_step(name, sql)
     # rows read per fact table (the aggregate steps): the warning about unknown keys, and
     # whether the period has data at all
     totals = {table: int(dataset.fetch(total)[0]["n"] or 0) for table, total, _ in plan.row_counts}
     found = None
     if plan.coverage is not None:
         period = Period.parse(plan.period, rs.scheme.period)
-        if set(plan.coverage_tables) <= set(totals) and any(totals.values()):
-            # the aggregates read exactly the rows inside the windows: no scan of their own
-            found = Coverage(period, plan.coverage_tables, sum(totals.values()), None, None)
-        else:  # no row, or tables read by `latest` only: ask, and learn the data's range
+        read = set(plan.coverage_tables) <= set(totals)
+        read = read and sum(totals[t] for t in plan.coverage_tables)
+        if read and plan.coverage_inside:
+            # the aggregates read exactly the rows inside the windows, all inside the period:
+            # no scan of their own
+            found = Coverage(period, plan.coverage_tables, read, None, None)
+        else:  # no row, windows outside the period or open, tables read by `latest` only:
+            # ask, and learn the data's range (a period after all of it is refused too)
             found = from_rows(period, plan.coverage_tables, dataset.fetch(plan.coverage))
         if found.empty and not allow_empty:
             raise refusal(rs, found)
     if dataset.duck is not None:
         # kept where it was computed: no round trip through Arrow
         duck, source = dataset.duck, f"pingji_result_{uuid.uuid4().hex[:12]}"
-        duck.execute(f"CREATE TEMP TABLE {source} AS {plan.sql}")
+        kind = "TABLE" if materialise else "VIEW"
+        with timed("final query"):
+            duck.execute(f"CREATE TEMP {kind} {source} AS {plan.sql}")
     else:
         duck, source = duckdb.connect(), "raw"
-        duck.register("raw", dataset.fetch_arrow(plan.sql))
+        limits.apply(duck)  # the result is assembled and written here
+        with timed("final query"):
+            duck.register("raw", dataset.fetch_arrow(plan.sql))
     columns = list(plan.columns)
     warnings: list[str] = []
-    for table, _, column in plan.row_counts:
+    # rows matched per fact table, in one query (on a view: only the joins are computed)
+    sums = ", ".join(f"coalesce(sum({ident(column)}), 0)" for _, _, column in plan.row_counts)
+    matches = duck.execute(f"SELECT {sums} FROM {source}").fetchone() if sums else ()
+    for (table, _, _), matched in zip(plan.row_counts, matches, strict=True):
         read = totals[table]
-        matched = duck.execute(f"SELECT coalesce(sum({_q(column)}), 0) FROM {source}").fetchone()[0]
         if read > matched:
             warnings.append(
                 msg(
@@ -206,20 +287,21 @@ def execute(
                     entity=plan.entity_table,
                 )
             )
+    warnings += notices(plan, dataset)
     for col, message in plan.checks:  # `fail` policies, values without a weight profile
         if col not in columns:
             continue
-        n = duck.execute(f"SELECT count(*) FROM {source} WHERE {_q(col)}").fetchone()[0]
+        n = duck.execute(f"SELECT count(*) FROM {source} WHERE {ident(col)}").fetchone()[0]
         if n:
             rows = duck.execute(
-                f"SELECT entity_id FROM {source} WHERE {_q(col)} ORDER BY entity_id LIMIT 5"
+                f"SELECT entity_id FROM {source} WHERE {ident(col)} ORDER BY entity_id LIMIT 5"
             ).fetchall()
             raise EvaluationError(
                 msg(
                     "{message}: {count} entity (e.g. {examples})"
                     if n == 1
                     else "{message}: {count} entities (e.g. {examples})",
-                    message=message,
+                    message=from_json(message),
                     count=n,
                     examples=", ".join(str(r[0]) for r in rows),
                 )
@@ -227,8 +309,8 @@ def execute(
     checks = []
     for cid, label, at_least in plan.quality:
         num, den = duck.execute(
-            f"SELECT count(*) FILTER (WHERE {_q(f'k__{cid}__num')} AND {_q(f'k__{cid}__den')}),"
-            f" count(*) FILTER (WHERE {_q(f'k__{cid}__den')}) FROM {source}"
+            f"SELECT count(*) FILTER (WHERE {ident(f'k__{cid}__num')} AND {ident(f'k__{cid}__den')}),"
+            f" count(*) FILTER (WHERE {ident(f'k__{cid}__den')}) FROM {source}"
         ).fetchone()
         share = num / den if den else None
         # no entity to check (e.g. no key customers) is not a failed check
@@ -245,9 +327,7 @@ def execute(
                 )
             )
     if found is not None and found.empty:
-        warnings.append(
-            msg("{coverage}: every entity was rated on no data", coverage=found.describe())
-        )
+        warnings.append(warning(found))
     info = rs if isinstance(rs, SchemeDigest) else digest_of(rs)
     return Evaluation(info, plan, duck, source, columns, warnings, checks, found)
 
@@ -259,23 +339,54 @@ def evaluate(
     params: dict[str, str] | None = None,
     entity: str | None = None,
     allow_empty: bool = False,
+    materialise: bool = True,
 ) -> Evaluation:
     """Evaluate a scheme for one period over every entity of a data set (or just one).
 
     A period in which no fact table has a row inside the scheme's windows is refused
-    (EmptyPeriod, exit 2) unless `allow_empty`; then the evaluation says so in a warning."""
+    (EmptyPeriod, exit 2) unless `allow_empty`; then the evaluation says so in a warning.
+    `materialise=False`: the result is read once (see `execute`)."""
     if not isinstance(period, Period):
         period = Period.parse(period, scheme.scheme.period)
     elif period.kind != scheme.scheme.period:
         period = Period.parse(str(period), scheme.scheme.period)
     info = scheme if isinstance(scheme, SchemeDigest) else digest_of(scheme)
-    with _whole_numbers_in_range():
-        plan = plan_for(info, dataset, period, params, entity)
-        return execute(plan, dataset, info, allow_empty)
+    with whole_numbers_in_range():
+        with timed("data loaded and checked, plan"):
+            plan = plan_for(info, dataset, period, params, entity)
+        return execute(plan, dataset, info, allow_empty, materialise)
+
+
+TIMING_ENV = "PINGJI_TIMING"  # set (to anything but 0): each phase's time on stderr
 
 
 @contextmanager
-def _whole_numbers_in_range() -> Iterator[None]:
+def timed(phase: str) -> Iterator[None]:
+    """Report how long a phase took on stderr when PINGJI_TIMING is set (off by default):
+    wall and CPU time (user + system, every thread of the process) and the peak memory."""
+    if os.environ.get(TIMING_ENV, "0") in ("", "0"):
+        yield
+        return
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        yield
+    finally:
+        peak = ""
+        try:
+            import resource  # not on Windows
+
+            peak = f", peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB"
+        except ImportError:
+            pass
+        print(
+            f"pingji timing: {phase}: {time.perf_counter() - wall:.2f} s wall, "
+            f"{time.process_time() - cpu:.2f} s CPU{peak}",
+            file=sys.stderr,
+        )
+
+
+@contextmanager
+def whole_numbers_in_range() -> Iterator[None]:
     """Turn a 64-bit integer overflow in the database into bad input (exit 2) that says what to do.
 
     `count * 10000000000 * 10000000000` is computed in whole numbers and goes beyond them; the

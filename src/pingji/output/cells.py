@@ -14,6 +14,8 @@ from typing import Any
 
 import duckdb
 
+from pingji.sqltext import ident
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -35,10 +37,6 @@ def neutralise_sql(expr: str) -> str:
     return f"CASE WHEN left({expr}, 1) IN ({starts}) THEN '''' || {expr} ELSE {expr} END"
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def neutralised_query(
     con: duckdb.DuckDBPyConnection,
     sql: str,
@@ -55,10 +53,10 @@ def neutralised_query(
     described = con.execute(f"DESCRIBE {sql}", params or []).fetchall()
     columns = []
     for name, kind, *_ in described:
-        column = f"q.{_ident(name)}"
+        column = f"q.{ident(name)}"
         if kind == "VARCHAR" and name not in numeric_text:
             column = neutralise_sql(column)
-        columns.append(f"{column} AS {_ident(neutralise(name))}")
+        columns.append(f"{column} AS {ident(neutralise(name))}")
     return f"SELECT {', '.join(columns)} FROM ({sql}) q"
 
 

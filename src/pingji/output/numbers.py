@@ -241,6 +241,16 @@ def column_formats(rs: ResolvedScheme) -> dict[str, NumberFormat]:
     return out
 
 
+def rounding(rs: ResolvedScheme) -> dict[str, str]:
+    """Return, per numeric column of the flat output, the DuckDB SQL rounding it as it is
+    shown, with COLUMN standing for the column (kept in a scheme's digest, engine/digest.py,
+    and applied by writers.rounded_sql)."""
+    return {name: fmt.sql(COLUMN) for name, fmt in column_formats(rs).items()}
+
+
+COLUMN = "__pingji_column__"
+
+
 def duplicate_columns(rs: ResolvedScheme) -> set[str]:
     """Return the flat output columns that repeat others: the root node's points and score
     are the result's own `points` and `score` (spreadsheets show them once)."""

@@ -14,8 +14,11 @@ import duckdb
 
 from pingji.engine.run import Evaluation
 from pingji.errors import BadInput
+from pingji.i18n import msg
 from pingji.output import numbers
 from pingji.output.cells import excel_cell, excel_row, neutralised_query
+from pingji.output.numbers import COLUMN
+from pingji.sqltext import ident, literal
 
 if TYPE_CHECKING:
     from pingji.scheme.resolve import ResolvedScheme
@@ -53,8 +56,9 @@ def column_labels(rs: ResolvedScheme) -> dict[str, str]:
     return labels
 
 
-def write(ev: Evaluation, fmt: str, out: str | Path | None, stdout: IO | None = None) -> None:
-    """Write an evaluation's results in a format to a file (atomically) or to stdout.
+def write(ev: Evaluation, fmt: str, out: str | Path | None, stdout: IO | None = None) -> int | None:
+    """Write an evaluation's results in a format to a file (atomically) or to stdout; return
+    the number of rows written (None for Excel).
 
     The rows go from the plan's result to the file inside DuckDB: JSON lines nested as in
     "Output of one evaluation"; CSV, Excel and Parquet flat (`<id>.points`, `<id>.score`, …).
@@ -67,72 +71,63 @@ def write(ev: Evaluation, fmt: str, out: str | Path | None, stdout: IO | None = 
     if out is None:
         with tempfile.TemporaryDirectory(prefix="pingji-") as tmp:
             path = os.path.join(tmp, f"result.{fmt}")
-            con.execute(_copy_sql(ev, fmt, path))
+            written = con.execute(_copy_sql(ev, fmt, path)).fetchone()[0]  # COPY: its rows
             with open(path, encoding="utf-8") as fh:
                 shutil.copyfileobj(fh, stdout or sys.stdout, 1 << 20)
         (stdout or sys.stdout).flush()
-        return
+        return written
     target = Path(out)
     if target.parent and not target.parent.exists():
-        raise BadInput(f"cannot write {target}: folder {target.parent} does not exist")
+        raise BadInput(
+            msg(
+                "cannot write {path}: folder {folder} does not exist",
+                path=str(target),
+                folder=str(target.parent),
+            )
+        )
     # write next to the target, then rename: a failed run never leaves a half-written file
     fd, tmp = tempfile.mkstemp(
         prefix=f".{target.name}.", suffix=f".{fmt}", dir=target.parent or "."
     )
     os.close(fd)
+    written = None
     try:
         if fmt == "xlsx":
             _write_xlsx(con, ev, tmp)
         else:
-            con.execute(_copy_sql(ev, fmt, tmp))
+            written = con.execute(_copy_sql(ev, fmt, tmp)).fetchone()[0]
         os.replace(tmp, target)
+        return written
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def _path(p: str) -> str:
-    return str(p).replace("'", "''")
-
-
 def _copy_sql(ev: Evaluation, fmt: str, path: str) -> str:
     if fmt == "jsonl":
-        return f"COPY ({ev.shaped_sql('nested')}) TO '{_path(path)}' (FORMAT JSON)"
+        return f"COPY ({ev.shaped_sql('nested')}) TO {literal(path)} (FORMAT JSON)"
     if fmt == "csv":  # text cells that could start a formula get a leading ' (output.cells)
         rows = neutralised_query(
             ev.duck, rounded_sql(ev.duck, ev.info.rounding, ev.shaped_sql("text"))
         )
-        return f"COPY ({rows}) TO '{_path(path)}' (FORMAT CSV, HEADER)"
+        return f"COPY ({rows}) TO {literal(path)} (FORMAT CSV, HEADER)"
     # Parquet is flat too (one column per node part): what BI tools and spreadsheets read
-    return f"COPY ({ev.shaped_sql('flat')}) TO '{_path(path)}' (FORMAT PARQUET)"
+    return f"COPY ({ev.shaped_sql('flat')}) TO {literal(path)} (FORMAT PARQUET)"
 
 
 _NUMERIC = ("DOUBLE", "FLOAT", "REAL", "DECIMAL", "BIGINT", "INTEGER", "HUGEINT", "SMALLINT")
 
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def rounding(rs: ResolvedScheme) -> dict[str, str]:
-    """Return, per numeric column of the flat output, the DuckDB SQL rounding it as it is
-    shown, with COLUMN standing for the column (kept in a scheme's digest, engine/digest.py)."""
-    return {name: fmt.sql(COLUMN) for name, fmt in numbers.column_formats(rs).items()}
-
-
-COLUMN = "__pingji_column__"
-
-
 def rounded_sql(con: duckdb.DuckDBPyConnection, formats: dict[str, str], sql: str) -> str:
     """Return `sql` with its numeric result columns rounded as they are shown
     (output.numbers: scores to the scheme's precision, a rate 0.92345 with one decimal of
-    percent to 0.923, money to cents; `formats` from `rounding`); other columns as they are.
-    Set-based, in DuckDB."""
+    percent to 0.923, money to cents; `formats` from `numbers.rounding`); other columns as
+    they are. Set-based, in DuckDB."""
     replaced = []
     for name, kind, *_ in con.execute(f"DESCRIBE {sql}").fetchall():
         fmt = formats.get(name)
         if fmt is not None and kind.startswith(_NUMERIC):
-            replaced.append(f"{fmt.replace(COLUMN, 'q.' + _ident(name))} AS {_ident(name)}")
+            replaced.append(f"{fmt.replace(COLUMN, 'q.' + ident(name))} AS {ident(name)}")
     if not replaced:
         return sql
     return f"SELECT * REPLACE ({', '.join(replaced)}) FROM ({sql}) q"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pingji.scheme.models import Band, Bands, Metric
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 
@@ -43,13 +45,22 @@ def describe_bands(bands: Bands) -> str:
     return text + f"；其他 → {_n(bands.else_)} 分"
 
 
-def describe_rule(rn: ResolvedNode) -> str:
-    """Return how an indicator turns its value into points, in words."""
+def describe_rule(rn: ResolvedNode, params: dict | None = None) -> str:
+    """Return how an indicator turns its value into points, in words (a bound given as a
+    parameter named with its value in `params`, when given)."""
     rule = rn.node.rule
     mx = _n(rn.max)
     kind = rule.kind
     if kind == "linear":
         z, f = rule.linear.zero_at, rule.linear.full_at
+        # a bound given as a parameter: named, with its value, which gives the direction
+        given = {
+            b: float(params[b])
+            for b in (z, f)
+            if isinstance(b, str) and isinstance((params or {}).get(b), int | float | Decimal)
+        }
+        z_text, f_text = (f"{b}（= {_n(given[b])}）" if b in given else _n(b) for b in (z, f))
+        z, f = given.get(z, z), given.get(f, f)
         direction = (
             "越高越好"
             if _is_num(z) and _is_num(f) and f > z
@@ -57,7 +68,7 @@ def describe_rule(rn: ResolvedNode) -> str:
             if _is_num(z) and _is_num(f)
             else ""
         )
-        return f"线性计分：{_n(z)} 得 0 分，{_n(f)} 得满分 {mx} 分，之间按比例，超出取端点{'（' + direction + '）' if direction else ''}"
+        return f"线性计分：{z_text} 得 0 分，{f_text} 得满分 {mx} 分，之间按比例，超出取端点{'（' + direction + '）' if direction else ''}"
     if kind == "bands":
         return "分段计分：" + describe_bands(rule.bands)
     if kind == "mapping":

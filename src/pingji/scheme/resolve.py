@@ -793,7 +793,8 @@ def _columns_read(
             table, _, column = m.latest.partition(".")
             reads.setdefault(table, set()).add(column)
         elif m.rating:
-            reads.setdefault("ratings", set()).update(("period", "indicator", "score"))
+            # the rater too (optional): a rating is the mean over raters
+            reads.setdefault("ratings", set()).update(("period", "indicator", "score", "rater"))
     if scheme.grades is not None and scheme.grades.overrides:
         reads.setdefault("overrides", set()).update(("period", "grade", "reason"))
     out: dict[str, frozenset[str]] = {}
