@@ -82,7 +82,7 @@ SORTS = ("-score", "score", "entity_id", "-entity_id", "grade", "-grade")
 
 
 def _demo_password() -> str:
-    from pingji.cli.demo import DEMO_PASSWORD
+    from pingji.templates.demo import DEMO_PASSWORD
 
     return os.environ.get(DEMO_PASSWORD_ENV, DEMO_PASSWORD)
 
@@ -202,7 +202,18 @@ class Browser:
         head = {"Host": f"{self.host}:{self.port}", **(headers or {})}
         if self.cookies:
             head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        reused = self.con is not None
         try:
+            con = self._connection()
+            con.request(method, path, body=body, headers=head)
+            response = con.getresponse()
+            data = response.read()
+        except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+            self.close()
+            if not (reused and method == "GET"):
+                raise
+            # the server closed an idle keep-alive connection (gunicorn: after 75 s) just as
+            # we sent: a browser sends an idempotent GET again on a new connection, once
             con = self._connection()
             con.request(method, path, body=body, headers=head)
             response = con.getresponse()

@@ -153,8 +153,9 @@ def _median_ms(fn, repeat: int, warm: int = 1) -> tuple[float, list[float]]:
 def _excel(run, grade: str | None, user) -> None:
     """Time the Excel export of one grade: the file the export task writes (exports.write_xlsx)."""
     from pingji.web.runs import exports
+    from pingji.web.runs.filters import Filters
 
-    f = exports.Filters(grade=grade)
+    f = Filters(grade=grade)
     t = time.perf_counter()
     n_grade = exports.count(run, f)
     path = exports.xlsx_file(run, f, user)
@@ -220,9 +221,9 @@ def _run(args, work: Path, home: Path) -> int:
     from pingji.web.imports.models import ImportBatch
     from pingji.web.lib import workspace
     from pingji.web.lib.access import ensure_roles
+    from pingji.web.runs.execution import summarise
     from pingji.web.runs.models import Run
-    from pingji.web.runs.services import resolve_version, summarise
-    from pingji.web.schemes.services import add_version, publish
+    from pingji.web.schemes.services import add_version, publish, resolve_version
 
     ensure_roles()
     user = get_user_model().objects.create_user("bench", "bench@example.com", "bench-pass-1")
@@ -338,9 +339,10 @@ def _run(args, work: Path, home: Path) -> int:
     print(f"  pandas read_parquet({len(cols)} columns) + sort + slice {pandas_ms:7.1f} ms")
 
     from pingji.web.runs import exports
+    from pingji.web.runs.filters import Filters
 
     t = time.perf_counter()
-    size = sum(len(chunk) for chunk in exports.csv_stream(run, exports.Filters()))
+    size = sum(len(chunk) for chunk in exports.csv_stream(run, Filters()))
     csv_s = time.perf_counter() - t
     print("\nonce each:")
     print(f"  run summary (grades, histogram, classes …)     {summary_ms:7.1f} ms")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from pingji.cli.demo import DEMO_PASSWORD
+from pingji.templates.demo import DEMO_PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 ON_CI = os.environ.get("CI", "").lower() == "true"
@@ -61,7 +61,7 @@ USERS: tuple[tuple[str, str, str | None], ...] = (
 )
 START_TIMEOUT = 90  # seconds for migrations, static files and the first answer
 DEMO_ENTITIES = 40  # entities per sample data set on the demo server
-# setup_demo's users (see its DEMO_USERS) and the password `make demo` prints
+# setup_demo's users (see pingji.templates.demo.DEMO_USERS) and the password `make demo` prints
 DEMO_USERS = ("admin", "demo", "rater", "rater_f", "viewer")
 
 

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
 TABLET = {"width": 768, "height": 1024}  # the menu is folded, the tables scroll
 DESKTOP = {"width": 1280, "height": 800}
+TAP = 40  # px: the least height of a button, field or cell link a finger taps on a phone
 MAX_PAGES = 60  # per role and width: enough for one page of every kind
 # Addresses not to follow: leaving, switching language, Django's own admin, files, downloads.
 NOT_FOLLOWED = re.compile(
@@ -98,11 +99,15 @@ def layout_problems(page) -> list[str]:
 
 def kind_of(path: str) -> str:
     """The kind of page an address shows: numbers and ids become '#', a query keeps only its
-    names, and a rating cell or scheme page is one kind whatever scheme it names."""
+    names, and a rating cell or scheme page is one kind whatever scheme it names (but the
+    rating sheet, review and assignments, a scheme's versions, diff and upload are kinds
+    of their own)."""
     address, _, query = path.partition("?")
     parts = ["#" if re.search(r"\d", part) else part for part in address.split("/")]
-    if len(parts) > 3 and parts[1] in ("schemes", "ratings"):
-        parts[2:-1] = ["*"] * len(parts[2:-1])
+    if len(parts) > 3 and parts[1] == "schemes" and parts[2] != "upload":
+        parts[2] = "*"  # /schemes/<code>/…
+    if len(parts) > 5 and parts[1] == "ratings":  # /ratings/<scheme>/<period>/<entity>/<indicator>/
+        parts[2:-1] = ["*"]
     if "why" in parts:  # /runs/#/entities/#/why/<metric>/
         parts[parts.index("why") + 1 : -1] = ["*"]
     names = sorted(item.split("=")[0] for item in query.split("&") if item)
@@ -295,14 +300,18 @@ def test_a_rater_rates_on_a_phone(browser, demo_server, shot):
     page.goto("/ratings/?scheme=customer-composite&period=2025")
     cell = page.locator("table.ratings td.cell a").last  # the last customer: no other test uses it
     cell.scroll_into_view_if_needed()
+    # a finger hits the cell, the filter and the links between the worklist and the sheet
+    for target in (cell, page.locator(".links a").first, page.locator(".toolbar select").first):
+        assert target.bounding_box()["height"] >= TAP, target
     cell.click()
     expect(page.locator("h1")).to_contain_text("客户经理评分")
     score = page.locator("input[name=score]")
     save = page.get_by_role("button", name="保存草稿", exact=True)
     submit = page.get_by_role("button", name="提交审批", exact=True)
-    for control in (score, save, submit):  # whole, inside the screen's width
+    for control in (score, save, submit):  # whole, inside the screen's width, big for a finger
         box = control.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        assert box["height"] >= TAP, box
     assert save.bounding_box()["height"] < 50  # a button on one line, not vertical text
     assert layout_problems(page) == []
     shot(page, "phone-rating-form")

@@ -59,7 +59,7 @@ def test_it_rates_with_the_keyboard_saves_drafts_and_submits_all(page_as, demo_s
     page.get_by_role("button", name="保存草稿").click()
     expect(page.locator("ul.messages")).to_contain_text("本页未保存")
     error = page.locator("td.has-error .sheet-error")
-    expect(error).to_have_text("16 超出量表;允许 0 至 15")
+    expect(error).to_have_text("16 超出量表；允许 0 至 15")
     expect(page.locator(f"input[name='{right}']")).to_be_focused()
     expect(first).to_have_value("12")
     expect(page.locator(f"input[name='{below}']")).to_have_value("9.5")
@@ -78,7 +78,7 @@ def test_it_rates_with_the_keyboard_saves_drafts_and_submits_all(page_as, demo_s
     page.get_by_role("button", name="全部提交").click()
     expect(page.locator("ul.messages")).to_contain_text("已提交 3 项评分")
     expect(page.locator(f"input[name='{right}']")).to_have_count(0)
-    expect(page.locator(".sheet-summary")).to_contain_text("已提交 3 / 80 项,77 项待评分")
+    expect(page.locator(".sheet-summary")).to_contain_text("已提交 3 / 80 项，77 项待评分")
     assert problems == []
 
 

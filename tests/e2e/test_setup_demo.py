@@ -91,9 +91,9 @@ class SetupDemoTest(WebTestCase):
         # satisfaction-survey's two indicators (2 × 20), nothing submitted yet
         self.login(get_user_model().objects.get(username="rater"))
         page = self.client.get("/").content.decode()
-        due = f'<span class="">截止 {deadline.isoformat()}</span>'
-        self.assertIn(f"<b>20 项待评分,{due}</b>", page)
-        self.assertIn(f"<b>40 项待评分,{due}</b>", page)
+        due = f'<span class="">，截止 {deadline.isoformat()}</span>'
+        self.assertIn(f"<b>20 项待评分{due}</b>", page)
+        self.assertIn(f"<b>40 项待评分{due}</b>", page)
         self.assertIn("期间 2025", page)
 
     def test_it_imports_each_distinct_sample_file_once(self):
@@ -146,8 +146,8 @@ class SetupDemoTest(WebTestCase):
         from pingji.data import open_dataset
         from pingji.engine import evaluate
         from pingji.templates import resolve_scheme
+        from pingji.web.runs.files import results_file
         from pingji.web.runs.models import Run
-        from pingji.web.runs.services import results_file
 
         for run in Run.objects.select_related("scheme_version__scheme"):
             code = run.scheme_version.scheme.code

@@ -36,7 +36,7 @@ class FailedRunTest(WebTestCase):
         cls.sales_file = folder / "sales.csv"
         # the run reads this folder instead of the imported batches (which are clean)
         with mock.patch(
-            "pingji.web.runs.services.open_batches", lambda batches: open_dataset(str(folder))
+            "pingji.web.runs.execution.open_batches", lambda batches: open_dataset(str(folder))
         ):
             cls.failed_run = create_run(cls.version, "2025", {}, cls.analyst)
 

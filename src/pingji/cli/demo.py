@@ -17,7 +17,6 @@ Ctrl-C. ``--no-web`` stops after the command-line part, ``--no-serve`` after the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 import sys
@@ -33,10 +32,9 @@ from rich.table import Table
 from rich.text import Text
 
 from pingji.errors import PingjiError
+from pingji.templates.demo import DEMO_PASSWORD, DEMO_USERS, prepare_data
 
 console = Console(highlight=False)
-STAMP = ".pingji-sample.json"
-DEMO_PASSWORD = "pingji-demo"  # written after the sample data is complete: what made it
 
 
 @dataclass
@@ -89,24 +87,6 @@ def _display(path: Path) -> str:
 def _pingji_command() -> str:
     exe = Path(sys.executable).parent / "pingji"
     return _display(exe) if exe.exists() else "pingji"
-
-
-def prepare_data(scheme: str, folder: Path, entities: int, seed: int) -> bool:
-    """Generate sample data into folder unless the same data is already there; return True if new."""
-    from pingji.templates.sample import generate
-
-    wanted = {"scheme": scheme, "entities": entities, "seed": seed}
-    stamp = folder / STAMP
-    if stamp.exists():
-        try:
-            if json.loads(stamp.read_text(encoding="utf-8")) == wanted:
-                return False
-        except (OSError, ValueError):
-            pass  # an unreadable stamp: generate again
-    stamp.unlink(missing_ok=True)
-    generate(scheme, folder, entities=entities, seed=seed)
-    stamp.write_text(json.dumps(wanted), encoding="utf-8")
-    return True
 
 
 def run_scheme(scheme: str, out: Path, entities: int, seed: int) -> None:
@@ -337,8 +317,6 @@ def run_web_demo(args: argparse.Namespace) -> int:
     try:
         prepare()
         from django.core.management import call_command
-
-        from pingji.web.runs.management.commands.setup_demo import DEMO_USERS
 
         call_command(
             "setup_demo",

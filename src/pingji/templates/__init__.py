@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from pingji.errors import BadInput
+from pingji.i18n import msg
 from pingji.scheme import ResolvedScheme, load_scheme
 
 _PACKAGE = "pingji.templates"
@@ -28,8 +29,11 @@ def builtin_path(name: str) -> Path:
         if p.name.endswith(".yaml") and p.name.split("-", 1)[1].removesuffix(".yaml") == name:
             return Path(str(p))
     raise BadInput(
-        f"'{name}' is neither a scheme file nor a built-in scheme "
-        f"(built-ins: {', '.join(builtin_names())})"
+        msg(
+            "'{name}' is neither a scheme file nor a built-in scheme (built-ins: {names})",
+            name=name,
+            names=builtin_names(),
+        )
     )
 
 

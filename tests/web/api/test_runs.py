@@ -11,8 +11,9 @@ from pingji.web.accounts.models import ApiToken
 from pingji.web.audit.models import AuditEvent
 from pingji.web.imports.services import commit_batch
 from pingji.web.lib.testing import WebTestCase
+from pingji.web.runs.files import results_file
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import create_run, results_file
+from pingji.web.runs.services import create_run
 from pingji.web.schemes.services import add_version, publish
 
 ENTITIES = 40

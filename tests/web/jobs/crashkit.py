@@ -132,11 +132,12 @@ def driver(command: str, *args: str) -> object:
         return upload.id
     if command == "export":
         from pingji.web.runs import exports
+        from pingji.web.runs.filters import Filters
         from pingji.web.runs.models import Run
         from pingji.web.runs.tasks import export_xlsx_task
 
         run = Run.objects.get(pk=int(args[0]))
-        job = exports.start_job(run, exports.Filters(), user, 8)
+        job = exports.start_job(run, Filters(), user, 8)
         exports.queued(job, str(export_xlsx_task.enqueue(run.pk, job.id).id))
         return job.id
     if command == "recover":

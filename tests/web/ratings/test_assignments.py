@@ -61,7 +61,7 @@ class AssignmentsTest(RatingsTestCase):
         self.login(self.analyst)
         r = self.add(self.purchasing, "C000003, X1, X2")
         self.assertEqual(r.status_code, 200)
-        self.assertContains(r, "2 个编号不在已导入的客户数据中:X1, X2")
+        self.assertContains(r, "2 个编号不在已导入的客户数据中：X1, X2")
         self.assertFalse(Assignment.objects.filter(department=self.purchasing).exists())
 
     def test_it_refuses_an_indicator_that_is_not_manual(self):

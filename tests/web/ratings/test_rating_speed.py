@@ -68,12 +68,12 @@ class BlindRatingTest(SheetTestCase):
         self.rate(colleague, 2, status="approved", indicator=SERVICE)
         self.login(self.rater)
         r = self.client.get(self.cell())
-        self.assertContains(r, "盲评:提交您的评分之后,才能看到其他评分人的分值。")
+        self.assertContains(r, "盲评：提交您的评分之后，才能看到其他评分人的分值。")
         self.assertEqual(r.context["ratings"], [])
         self.assertIsNone(r.context["approved_mean"])
         self.client.post(self.cell(), {"score": "5", "submit": "1"})
         r = self.client.get(self.cell())
-        self.assertNotContains(r, "盲评:")
+        self.assertNotContains(r, "盲评：")
         self.assertEqual(
             sorted(x.rater.username for x in r.context["ratings"]), ["rater", "rater2"]
         )
@@ -103,7 +103,7 @@ class OutliersOnReviewTest(SheetTestCase):
         }
         # rater 10 vs mean(80, 84) = 82: flagged; rater2 80 vs mean(10, 84) = 47, sd 37 → no
         self.assertEqual(flagged, {"rater": 82.0})
-        self.assertContains(r, "偏离(他人均 82)")
+        self.assertContains(r, "偏离（他人均 82）")
 
     def test_it_flags_the_outlier_on_the_cell_page_for_approvers_only(self):
         colleague = self.make_user("rater2", "rater", self.sales)
@@ -111,7 +111,7 @@ class OutliersOnReviewTest(SheetTestCase):
         self.rate(colleague, 80, status="submitted")
         self.rate(self.rater_q, 84, status="approved")
         self.login(self.analyst)
-        self.assertContains(self.client.get(self.cell_url()), "偏离(他人均 82)", count=1)
+        self.assertContains(self.client.get(self.cell_url()), "偏离（他人均 82）", count=1)
         self.login(colleague)
         self.assertNotContains(self.client.get(self.cell_url()), "偏离")
 
@@ -126,7 +126,7 @@ class HomePageTest(SheetTestCase):
         self.rate(self.rater, 70, status="submitted")
         self.login(self.rater)
         r = self.client.get("/")
-        self.assertContains(r, f'79 项待评分,<span class="">截止 {self.deadline:%Y-%m-%d}</span>')
+        self.assertContains(r, f'79 项待评分<span class="">，截止 {self.deadline:%Y-%m-%d}</span>')
         self.assertContains(r, "已提交 1 / 80")
         self.assertContains(r, f"/ratings/sheet/?scheme={SCHEME}&amp;period=2025")
 
@@ -136,7 +136,7 @@ class HomePageTest(SheetTestCase):
         self.login(self.rater)
         self.assertContains(
             self.client.get("/"),
-            f'80 项待评分,<span class="overdue">已过截止日期 {late:%Y-%m-%d}</span>',
+            f'80 项待评分<span class="overdue">，已过截止日期 {late:%Y-%m-%d}</span>',
         )
 
     def test_it_shows_readers_no_rating_work(self):

@@ -140,12 +140,12 @@ class ReminderEmailTest(SheetTestCase):
         [sent] = mail.outbox
         self.assertEqual((sent.to, sent.from_email), (["rater@example.com"], "pingji@example.com"))
         # 40 customers × 2 indicators assigned to sales, none submitted
-        self.assertEqual(sent.subject, f"【评级】80 项待评分,截止 {d}")
+        self.assertEqual(sent.subject, f"【评级】80 项待评分，截止 {d}")
         self.assertEqual(
             sent.body,
-            "晓明 王,您好:\n"
+            "晓明 王，您好：\n"
             "\n"
-            f"客户综合评价,期间 2025:80 项待评分(已提交 0 / 80),截止 {d}\n"
+            f"客户综合评价，期间 2025：80 项待评分（已提交 0 / 80），截止 {d}\n"
             f"  {LINK}\n"
             "\n"
             "此邮件由评级系统自动发送。",
@@ -160,9 +160,9 @@ class ReminderEmailTest(SheetTestCase):
         [reminder] = due_reminders(days=0)
         subject, body = reminder_text(reminder)
         past = (timezone.localdate() - timedelta(days=1)).isoformat()
-        self.assertEqual(subject, f"【评级】77 项待评分,截止 {past}")
+        self.assertEqual(subject, f"【评级】77 项待评分，截止 {past}")
         self.assertIn(
-            f"客户综合评价,期间 2025:77 项待评分(已提交 3 / 80),截止 {past}(已逾期)\n", body
+            f"客户综合评价，期间 2025：77 项待评分（已提交 3 / 80），截止 {past}（已逾期）\n", body
         )
 
     @override_settings(LANGUAGE_CODE="en")

@@ -17,7 +17,8 @@ from pingji.web.ratings.services import (
     save_rating,
 )
 from pingji.web.ratings.testing import INDICATOR, RatingsTestCase
-from pingji.web.runs.services import create_run, raw_file, results_file
+from pingji.web.runs.files import raw_file, results_file
+from pingji.web.runs.services import create_run
 
 
 class RatingServiceTest(RatingsTestCase):
@@ -165,7 +166,8 @@ class RatingsFeedRunsTest(RatingsTestCase):
                 "WHERE entity_id IN ('C000001', 'C000003', 'C000007')"
             ).fetchall()
         )
-        self.assertAlmostEqual(raw["C000001"], (75 + 85 + 80 + 91) / 4)  # 82.75
+        # the mean over raters: 孙超's imported 75 and 85 count once (80) → (80 + 80 + 91) / 3
+        self.assertAlmostEqual(raw["C000001"], (80 + 80 + 91) / 3)
         self.assertAlmostEqual(raw["C000003"], 60.0)
         self.assertIsNone(raw["C000007"])  # no rating of any kind
         points = dict(
@@ -174,5 +176,5 @@ class RatingsFeedRunsTest(RatingsTestCase):
                 f"'{results_file(run)}') WHERE entity_id IN ('C000001', 'C000003')"
             ).fetchall()
         )
-        self.assertAlmostEqual(points["C000001"], 8.275)  # 82.75 / 100 × 10
+        self.assertAlmostEqual(points["C000001"], 8.366666667)  # 83.67 / 100 × 10, 9 places
         self.assertAlmostEqual(points["C000003"], 6.0)

@@ -32,7 +32,7 @@ class SheetAccessTest(SheetTestCase):
         self.assertContains(r, "量表 1–5")
         self.assertContains(r, "人工评分，按评分量表折算为 0–10 分")  # the rule in words
         self.assertContains(r, "盲评")
-        self.assertContains(r, "已提交 0 / 80 项,80 项待评分")
+        self.assertContains(r, "已提交 0 / 80 项，80 项待评分")
         self.assertContains(r, f"截止 {self.deadline:%Y-%m-%d}")
         self.assertContains(r, "pingji/ratings-sheet.js")
         page = r.content.decode()
@@ -120,7 +120,7 @@ class SheetSavingTest(SheetTestCase):
         self.assertEqual(AuditEvent.objects.filter(action="rating.save").count(), 3)
         page = self.client.get(SHEET)
         self.assertContains(page, 'value="4.5"')
-        self.assertContains(page, "已提交 0 / 80 项,80 项待评分")  # drafts are not done
+        self.assertContains(page, "已提交 0 / 80 项，80 项待评分")  # drafts are not done
 
     def test_it_keeps_every_typed_value_and_shows_the_error_and_range_at_its_cell(self):
         self.login(self.rater)
@@ -135,12 +135,12 @@ class SheetSavingTest(SheetTestCase):
         )
         self.assertEqual(r.status_code, 200)
         self.assertFalse(Rating.objects.exists())  # all or nothing: the page is one transaction
-        self.assertContains(r, "有 2 个单元格的分值无效,本页未保存")
+        self.assertContains(r, "有 2 个单元格的分值无效，本页未保存")
         first = r.context["rows"][0]["cells"]
         self.assertEqual((first[0]["value"], first[0]["error"]), ("80", ""))
-        self.assertEqual((first[1]["value"], first[1]["error"]), ("7", "7 超出量表;允许 1 至 5"))
+        self.assertEqual((first[1]["value"], first[1]["error"]), ("7", "7 超出量表；允许 1 至 5"))
         second = r.context["rows"][1]["cells"][0]
-        self.assertEqual(second["error"], "“abc”不是数字;允许 0 至 100")
+        self.assertEqual(second["error"], "“abc”不是数字；允许 0 至 100")
         self.assertContains(r, 'value="abc"')
         self.assertContains(r, 'aria-invalid="true"', count=2)
 
@@ -161,7 +161,7 @@ class SheetSavingTest(SheetTestCase):
         self.assertEqual(Rating.objects.get(rater=self.rater_q).status, "draft")
         self.assertEqual(AuditEvent.objects.filter(action="rating.submit").count(), 3)
         page = self.client.get(SHEET)
-        self.assertContains(page, "已提交 3 / 80 项,77 项待评分")
+        self.assertContains(page, "已提交 3 / 80 项，77 项待评分")
         self.assertNotContains(page, 'name="v|manager_rating|C000001"')  # read-only now
 
     def test_it_leaves_a_returned_rating_returned_when_its_value_is_not_changed(self):
@@ -181,7 +181,7 @@ class SheetSavingTest(SheetTestCase):
         with mock.patch.object(Rating.objects, "bulk_create", side_effect=crossed):
             r = self.client.post(SHEET, {cell(INDICATOR, "C000001"): "66", "save": "1"})
         self.assertEqual(r.status_code, 200)
-        self.assertContains(r, "同一时间另有一次保存,本页未保存;请再保存一次。")
+        self.assertContains(r, "同一时间另有一次保存，本页未保存；请再保存一次。")
         self.assertEqual(r.context["rows"][0]["cells"][0]["value"], "66")
         self.assertFalse(Rating.objects.exists())
         self.assertFalse(AuditEvent.objects.filter(action__startswith="rating.").exists())

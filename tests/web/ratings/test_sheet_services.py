@@ -145,7 +145,7 @@ class SheetServicesTest(SheetTestCase):
             "2025",
             {("C000001", INDICATOR): "100", ("C000001", SERVICE): "0.5"},
         )
-        self.assertEqual(result.errors, {("C000001", SERVICE): "0.5 超出量表;允许 1 至 5"})
+        self.assertEqual(result.errors, {("C000001", SERVICE): "0.5 超出量表；允许 1 至 5"})
         self.assertEqual(result.saved, 0)
         self.assertEqual(
             sheet.page_ratings(self.rater, rated, "2025", [("C000001", INDICATOR)]), {}
@@ -178,8 +178,8 @@ class RemindersTest(SheetTestCase):
         )
         [sent] = mail.outbox
         self.assertEqual(sent.to, ["rater@example.com"])
-        self.assertEqual(sent.subject, f"【评级】80 项待评分,截止 {self.deadline.isoformat()}")
-        self.assertIn("客户综合评价,期间 2025:80 项待评分(已提交 0 / 80)", sent.body)
+        self.assertEqual(sent.subject, f"【评级】80 项待评分，截止 {self.deadline.isoformat()}")
+        self.assertIn("客户综合评价，期间 2025：80 项待评分（已提交 0 / 80）", sent.body)
         self.assertIn(
             "https://pj.example.com/ratings/sheet/?scheme=customer-composite&period=2025", sent.body
         )

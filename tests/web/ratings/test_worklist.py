@@ -67,7 +67,7 @@ class WorklistTest(RatingsTestCase):
         self.assertEqual(len(rows(first)), 15)
         self.assertEqual(rows(last), [f"C0000{i}" for i in range(31, 41)])
         self.assertEqual(last.context["pages"], 3)
-        self.assertContains(last, "第 3 / 3 页,共 40 个评价对象")
+        self.assertContains(last, "第 3 / 3 页，共 40 个评价对象")
 
     def test_it_shows_readers_every_department_with_the_mean_of_approved_ratings(self):
         self.rating(self.rater, 80, status="approved")

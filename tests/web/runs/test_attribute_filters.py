@@ -14,6 +14,7 @@ from tests.web.runs.support import finished_run, import_small, small_scheme
 
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs import exports, results
+from pingji.web.runs.filters import Filters
 
 
 class AttributeFilterTest(WebTestCase):
@@ -75,7 +76,7 @@ class AttributeFilterTest(WebTestCase):
         text = b"".join(response.streaming_content).decode("utf-8-sig")
         rows = list(csv.reader(io.StringIO(text)))
         self.assertEqual([r[0] for r in rows[1:]], ["K01", "K05", "K07"])
-        f = exports.Filters(attrs={"region": "华东"})
+        f = Filters(attrs={"region": "华东"})
         self.assertEqual(exports.count(self.done, f), 3)
         self.assertEqual(f.describe(), "region=华东")
 

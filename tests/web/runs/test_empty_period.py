@@ -53,3 +53,42 @@ class EmptyPeriodTest(WebTestCase):
         run = Run.objects.get()
         self.assertRedirects(response, reverse("runs:detail", args=[run.pk]))
         self.assertFalse(any("no row" in w for w in run.summary["warnings"]))
+
+
+class PeriodAfterTheDataTest(WebTestCase):
+    """A period that begins after the data's last day is empty even when `window: all` or
+    `to_date` metrics find older rows (the engine's rule, engine/coverage.py)."""
+
+    def test_a_period_after_the_data_is_empty_and_says_where_the_data_is(self):
+        from datetime import date
+
+        from django.utils import translation
+
+        from pingji.web.runs.coverage import PeriodCoverage
+
+        found = PeriodCoverage(
+            period="2052-01",
+            tables=("sales",),
+            rows=40,  # rows of `window: all` before the period
+            first=date(2024, 1, 3),
+            last=date(2025, 12, 28),
+            start=None,
+            end=date(2052, 1, 31),
+            outside="after",
+        )
+        self.assertTrue(found.empty)
+        self.assertFalse(found.partial)
+        with translation.override("zh-hans"):
+            self.assertEqual(
+                found.describe(),
+                "期间 2052-01 在数据的最后一天之后开始（数据的日期范围：2024-01-03 ~ 2025-12-28）。",
+            )
+        with translation.override("en"):
+            self.assertEqual(
+                found.describe(),
+                "Period 2052-01 begins after the last day of the data (the data runs "
+                "2024-01-03 ~ 2025-12-28).",
+            )
+        self.assertEqual(PeriodCoverage.from_json(found.as_json()), found)
+        inside = PeriodCoverage.from_json({**found.as_json(), "outside": None})
+        self.assertFalse(inside.empty)

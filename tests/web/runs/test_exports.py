@@ -123,7 +123,7 @@ class ExportTest(WebTestCase):
                 reverse("runs:export", args=[self.done.pk, "xlsx"]), follow=True
             )
         self.assertRedirects(response, reverse("runs:detail", args=[self.done.pk]))
-        self.assertContains(response, "筛选后共 8 行,超过 Excel 单个工作表的上限 5 行")
+        self.assertContains(response, "筛选后共 8 行，超过 Excel 单个工作表的上限 5 行")
         with mock.patch.object(exports, "EXCEL_MAX_ROWS", 5):
             self.get("xlsx", "?grade=C")  # 3 rows fit
 

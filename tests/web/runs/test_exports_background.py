@@ -25,6 +25,7 @@ from tests.web.runs.support import finished_run, import_small, small_scheme
 
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs import exports
+from pingji.web.runs.files import exports_dir
 from pingji.web.runs.models import ExportJob
 
 DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
@@ -44,7 +45,7 @@ class BackgroundExportCase(WebTestCase):
         LOW.start()
         self.addCleanup(LOW.stop)
         # the workspace is the class's: no export left over from another test
-        shutil.rmtree(exports.exports_dir(self.done.pk), ignore_errors=True)
+        shutil.rmtree(exports_dir(self.done.pk), ignore_errors=True)
         self.login(self.viewer)  # viewers may export
 
     def export_url(self, query: str = "", fmt: str = "xlsx") -> str:
@@ -182,7 +183,7 @@ class BackgroundExportTest(BackgroundExportCase):
         with mock.patch.object(exports, "EXCEL_MAX_ROWS", 6):
             r = self.client.post(self.export_url(), follow=True)
         self.assertRedirects(r, reverse("runs:detail", args=[self.done.pk]))
-        self.assertContains(r, "筛选后共 8 行,超过 Excel 单个工作表的上限 6 行")
+        self.assertContains(r, "筛选后共 8 行，超过 Excel 单个工作表的上限 6 行")
 
     def test_unknown_jobs_and_jobs_of_another_run_are_not_found(self):
         job = self.start()

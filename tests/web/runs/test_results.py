@@ -6,7 +6,7 @@ from tests.web.runs.support import finished_run, import_small, small_scheme
 from pingji.web.imports.services import commit_batch
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs import results
-from pingji.web.runs.services import results_file
+from pingji.web.runs.files import results_file
 
 
 class ResultsQueryTest(WebTestCase):

@@ -76,7 +76,7 @@ class RunPageTest(WebTestCase):
         self.assertContains(response, "满分线(元)")
         self.assertContains(response, "测试客户评价")
         self.assertContains(response, "2025")
-        self.assertContains(response, "0 条(仅已审批)")
+        self.assertContains(response, "0 条（仅已审批）")
 
     def test_it_lists_results_by_score_best_first(self):
         response = self.page()
@@ -99,7 +99,7 @@ class RunPageTest(WebTestCase):
         response = self.page("?grade=B&class=small")
         self.assertEqual(self.ids(response), ["K04", "K05"])
         self.assertEqual(response.context["page"].total, 2)
-        self.assertContains(response, "符合条件的 2 个(共 8 个)")
+        self.assertContains(response, "符合条件的 2 个（共 8 个）")
 
     def test_it_searches_the_start_of_the_id_and_any_part_of_the_name(self):
         self.assertEqual(self.ids(self.page("?q=k0")), BY_SCORE)
@@ -133,7 +133,7 @@ class RunPageTest(WebTestCase):
             second = self.page("?sort=score&page=2")
             self.assertEqual(self.ids(second), ["K05", "K04", "K03"])
             self.assertEqual((second.context["page"].page, second.context["page"].pages), (2, 3))
-            self.assertContains(second, "第 2 / 3 页,共 8 条")
+            self.assertContains(second, "第 2 / 3 页，共 8 条")
             beyond = self.page("?sort=score&page=99")
             self.assertEqual(self.ids(beyond), ["K02", "K01"])
             self.assertEqual(self.ids(self.page("?sort=score&page=x")), ["K07", "K06", "K08"])

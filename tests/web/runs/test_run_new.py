@@ -38,10 +38,10 @@ class NewRunTest(WebTestCase):
         self.assertEqual(form.param_names, ["full_at"])
         field = form.fields["param_full_at"]
         self.assertEqual((field.label, field.initial), ("满分线(元)", 100))
-        self.assertContains(response, "默认值:100")
+        self.assertContains(response, "默认值：100")
         # the period of the latest data (sales up to 2025-12-31), and the scheme's period kind
         self.assertEqual(form.initial["period"], "2025")
-        self.assertContains(response, "本方案按年度评价,例如 2025")
+        self.assertContains(response, "本方案按年度评价，例如 2025")
 
     def test_it_starts_a_run_and_shows_its_page(self):
         response = self.client.post(
@@ -67,7 +67,7 @@ class NewRunTest(WebTestCase):
         self.assertFormError(
             response.context["form"],
             "period",
-            "“2025-10”不是本方案的期间:本方案按年度评价,请填写如 2025。",
+            "“2025-10”不是本方案的期间：本方案按年度评价，请填写如 2025。",
         )
         self.assertFalse(Run.objects.exists())
 

@@ -38,8 +38,9 @@ from pingji.templates.sample import generate
 from pingji.web.imports.services import commit_batch, open_batches
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs import scorecard
+from pingji.web.runs.files import results_file
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import create_run, results_file
+from pingji.web.runs.services import create_run
 from pingji.web.schemes.services import add_version, publish
 
 ENTITY = "C000001"

@@ -103,7 +103,7 @@ class WhyTest(ScorecardCase):
         self.assertEqual(len(why["rows"]), 100)
         self.login(self.viewer)
         page = self.client.get(self.url(self.test_run, "all_events"))
-        self.assertContains(page, f"共 {count} 行,下面列出前 100 行")
+        self.assertContains(page, f"共 {count} 行，下面列出前 100 行")
         self.assertContains(page, "?format=csv")
         response = self.client.get(self.url(self.test_run, "all_events") + "?format=csv")
         self.assertEqual(response.status_code, 200)
@@ -171,7 +171,9 @@ class WhyTest(ScorecardCase):
         run = self.finished(self.composite, "2025")
         why = scorecard.why(run, ENTITY, "manager_rating")
         self.assertEqual(why["total"], 3)
-        self.assertEqual((why["recomputed"], why["matches"]), (70.0, True))  # (75+85+50)/3
+        # the mean over raters: the imported 75 and 85 are one rater's (→ 80), the app's 50
+        # another's → (80 + 50) / 2
+        self.assertEqual((why["recomputed"], why["matches"]), (65.0, True))
         self.assertIs(why["manual_ratings_used"], True)
         self.assertEqual(sum(1 for r in why["rows"] if r["batch"] is None), 1)
         self.login(self.viewer)
@@ -224,7 +226,7 @@ class WhyTest(ScorecardCase):
         response = self.client.get(self.url(self.test_run, "planned_6m"))
         self.assertEqual(response.status_code, 200)
         self.assertContains(response, "type = &#x27;planned_households&#x27;")
-        self.assertContains(response, "最近 6 个月:2025-07-01 至 2025-12-31")
+        self.assertContains(response, "最近 6 个月：2025-07-01 至 2025-12-31")
         self.assertContains(response, "与运行结果一致")
         self.assertContains(response, "近6个月计划户数")
 

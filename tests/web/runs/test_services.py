@@ -4,8 +4,9 @@ import duckdb
 
 from pingji.templates import builtin_text
 from pingji.web.lib.testing import WebTestCase
+from pingji.web.runs.files import results_file
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import RunRefused, create_run, results_file
+from pingji.web.runs.services import RunRefused, create_run
 from pingji.web.schemes.services import add_version, publish
 
 

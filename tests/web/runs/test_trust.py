@@ -21,8 +21,9 @@ from pingji.web.audit.models import AuditEvent
 from pingji.web.imports.services import commit_batch
 from pingji.web.lib.testing import WebTestCase
 from pingji.web.runs import exports
+from pingji.web.runs.coverage import PeriodCoverage, run_coverage
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import PeriodCoverage, create_run, run_coverage
+from pingji.web.runs.services import create_run
 
 
 def _done(version, period: str, user) -> Run:

@@ -37,11 +37,13 @@ class SchemeDetailTest(WebTestCase):
         self.assertEqual(nodes["sales_volume"].missing, "记 0 分")
         # the metrics each indicator reads, in words
         self.assertEqual([m.name for m in nodes["sales_volume"].metrics], ["sales"])
-        self.assertEqual(nodes["sales_volume"].metrics[0].words, "发货表 sales 的 amount 求和,本期")
+        self.assertEqual(
+            nodes["sales_volume"].metrics[0].words, "发货表 sales 的 amount 求和，本期"
+        )
         self.assertEqual([m.name for m in nodes["collection_rate"].metrics], ["collection_rate"])
-        self.assertContains(r, "发货表 sales 的 amount 求和,上期")
-        self.assertContains(r, "公式:payments / sales")
-        self.assertContains(r, "人工评分 manager_rating,量表 0–100,多人评分取平均")
+        self.assertContains(r, "发货表 sales 的 amount 求和，上期")
+        self.assertContains(r, "公式：payments / sales")
+        self.assertContains(r, "人工评分 manager_rating，量表 0–100，多人评分取平均")
 
     def test_it_shows_grade_bands_with_their_colours(self):
         self.login(self.rater)
@@ -181,7 +183,7 @@ class EveryBuiltinPageTest(WebTestCase):
         nodes = {n.id: n for n in r.context["nodes"]}
         self.assertEqual(
             nodes["delivery"].weight,
-            "按 category:ic 2 · bulk 2 · pcb 4 · auxiliary 1 · mro 1 · office 1",
+            "按 category：ic 2 · bulk 2 · pcb 4 · auxiliary 1 · mro 1 · office 1",
         )
         self.assertEqual(nodes["delivery"].share, "")  # depends on the supplier's category
         self.assertEqual(nodes["attitude"].weight, "按分值")
@@ -192,7 +194,7 @@ class EveryBuiltinPageTest(WebTestCase):
         self.assertContains(r, "提交纠正预防措施报告")
         self.assertEqual([p["name"] for p in r.context["params"]], ["defect_limit"])
         self.assertEqual(nodes["process_defect"].params, ["defect_limit"])
-        self.assertEqual(nodes["batch_pass"].missing, "不计入,按其余项折算")
+        self.assertEqual(nodes["batch_pass"].missing, "不计入，按其余项折算")
 
     def test_it_shows_caps_params_and_outputs(self):
         r = self.page("credit-rating")
@@ -226,7 +228,7 @@ class EveryBuiltinPageTest(WebTestCase):
     def test_it_shows_checks_in_words(self):
         r = self.page("satisfaction-survey")
         words = [c["words"] for c in r.context["checks"]]
-        self.assertIn("满足 active 的对象中,responded 成立的比例至少 80%", words)
+        self.assertIn("满足 active 的对象中，responded 成立的比例至少 80%", words)
 
     def test_it_refuses_a_grade_colour_that_is_not_a_colour(self):
         text = builtin_text("customer-composite").replace('"#1a9850"', '"red;position:fixed"')

@@ -26,8 +26,8 @@ class DiffTest(WebTestCase):
         self.assertEqual(
             r.context["changes"],
             [
-                "销售量(sales_volume):权重 0.3 → 0.25;满分 30 → 25",
-                "回款率(collection_rate):权重 0.2 → 0.25;满分 20 → 25",
+                "销售量（sales_volume）：权重 0.3 → 0.25；满分 30 → 25",
+                "回款率（collection_rate）：权重 0.2 → 0.25；满分 20 → 25",
             ],
         )
         self.assertEqual((r.context["removed"], r.context["added"]), (2, 2))
@@ -35,7 +35,7 @@ class DiffTest(WebTestCase):
         self.assertContains(r, '<td class="sign">+</td><td class="code">      weight: 0.25</td>')
         self.assertContains(r, '<tr class="del">')
         self.assertContains(r, '<tr class="add">')
-        self.assertContains(r, "删除 2 行,新增 2 行")
+        self.assertContains(r, "删除 2 行，新增 2 行")
 
     def test_it_compares_the_newest_with_the_one_before_by_default(self):
         self.login(self.analyst)
@@ -104,11 +104,11 @@ class StructuralChangesTest(WebTestCase):
         b = add_version(b_text, self.analyst)
         changes = outline.structural_changes(resolve_version(a), resolve_version(b))
         self.assertIn(
-            "回款率(collection_rate):计分规则改为:线性计分：0.85 得 0 分，1 得满分 20 分，之间按比例，超出取端点（越高越好）",
+            "回款率（collection_rate）：计分规则改为：线性计分：0.85 得 0 分，1 得满分 20 分，之间按比例，超出取端点（越高越好）",
             changes,
         )
-        self.assertIn("指标值 returns 改为:退货表 returns 的 amount 求和,上期", changes)
+        self.assertIn("指标值 returns 改为：退货表 returns 的 amount 求和，上期", changes)
         self.assertIn(
-            "等级划分改为:AAA 得分 ≥ 90;AA 85 ≤ 得分 < 90;A 70 ≤ 得分 < 85;B 60 ≤ 得分 < 70;C 得分 < 60",
+            "等级划分改为：AAA 得分 ≥ 90；AA 85 ≤ 得分 < 90；A 70 ≤ 得分 < 85；B 60 ≤ 得分 < 70；C 得分 < 60",
             changes,
         )

@@ -36,7 +36,7 @@ class EditDraftTest(WebTestCase):
         r = self.client.get(self.url)
         self.assertEqual(r.status_code, 200)
         self.assertEqual(r.context["form"].initial, {"yaml": SMALL, "note": "初稿"})
-        self.assertContains(r, "编辑草稿:小测试方案 第 1 版")
+        self.assertContains(r, "编辑草稿：小测试方案 第 1 版")
 
     def test_it_saves_a_valid_change_and_audits_before_and_after(self):
         self.login(self.analyst)
@@ -117,7 +117,7 @@ class EditDraftTest(WebTestCase):
         self.assertRedirects(r, "/schemes/small-test/v1/", fetch_redirect_response=False)
         changed = SMALL.replace("min: 60", "min: 70")
         r = self.client.post(self.url, {"yaml": changed}, follow=True)
-        self.assertContains(r, "第 1 版已发布,不可修改;请点击“基于此版本新建草稿”。")
+        self.assertContains(r, "第 1 版已发布，不可修改；请点击“基于此版本新建草稿”。")
         self.draft.refresh_from_db()
         self.assertEqual(self.draft.yaml, SMALL)
         self.assertFalse(AuditEvent.objects.filter(action="scheme.version.edit").exists())

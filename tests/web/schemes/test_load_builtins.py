@@ -26,14 +26,14 @@ class LoadBuiltinsTest(WebTestCase):
         for name in builtin_names():
             v = SchemeVersion.objects.get(scheme__code=name)
             self.assertEqual(v.yaml, builtin_text(name))
-        self.assertIn("customer-composite: 已添加(第 1 版)", out)
-        self.assertIn("新增 added 14,发布 published 0", out)
+        self.assertIn("customer-composite: 已添加（第 1 版）", out)
+        self.assertIn("新增 added 14，发布 published 0", out)
         self.assertEqual(AuditEvent.objects.filter(action="scheme.version.create").count(), 14)
 
     def test_it_publishes_with_the_option(self):
         out = run("--publish")
         self.assertEqual(SchemeVersion.objects.filter(status="published").count(), 14)
-        self.assertIn("credit-rating: 已添加,已发布(第 1 版)", out)
+        self.assertIn("credit-rating: 已添加，已发布（第 1 版）", out)
         c = Scheme.objects.get(code="credit-rating")
         self.assertEqual((c.name, c.entity, c.period), ("客户信用等级评定", "customers", "quarter"))
 
@@ -41,14 +41,14 @@ class LoadBuiltinsTest(WebTestCase):
         run("--publish")
         out = run("--publish")
         self.assertEqual(SchemeVersion.objects.count(), 14)
-        self.assertIn("新增 added 0,发布 published 0", out)
-        self.assertIn("customer-composite: 已存在(第 1 版)", out)
+        self.assertIn("新增 added 0，发布 published 0", out)
+        self.assertIn("customer-composite: 已存在（第 1 版）", out)
 
     def test_it_publishes_drafts_loaded_before(self):
         run()
         out = run("--publish")
         self.assertEqual(SchemeVersion.objects.filter(status="published").count(), 14)
-        self.assertIn("新增 added 0,发布 published 14", out)
+        self.assertIn("新增 added 0，发布 published 14", out)
 
     def test_it_leaves_a_scheme_alone_that_has_a_published_version(self):
         from pingji.web.schemes.services import add_version, publish

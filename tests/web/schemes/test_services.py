@@ -38,7 +38,7 @@ class SchemeServiceTest(WebTestCase):
             add_version(TINY.replace("entity: customers", "entity: staff"), self.analyst)
         [problem] = caught.exception.problems
         self.assertEqual((problem.line, problem.path), (2, "entity"))
-        self.assertIn("评价的是 客户(customers),新版本不能改为 员工(staff)", problem.message)
+        self.assertIn("评价的是 客户（customers），新版本不能改为 员工（staff）", problem.message)
         self.assertEqual(SchemeVersion.objects.count(), 1)
 
     def test_it_refuses_to_update_a_published_version(self):

@@ -57,7 +57,7 @@ class UploadTest(WebTestCase):
         self.assertEqual(event.username, "analyst")
         self.assertEqual(event.after["yaml"], SMALL)
         r = self.client.get("/schemes/small-test/v1/")
-        self.assertContains(r, "已新建方案 小测试方案(small-test)")
+        self.assertContains(r, "已新建方案 小测试方案（small-test）")
 
     def test_it_creates_a_scheme_from_an_uploaded_file(self):
         self.login(self.admin)
@@ -78,7 +78,7 @@ class UploadTest(WebTestCase):
         self.assertEqual(r.status_code, 200)
         self.assertEqual(Scheme.objects.count(), 0)
         self.assertFalse(AuditEvent.objects.filter(action__startswith="scheme").exists())
-        self.assertContains(r, "方案有 1 处问题,未保存")
+        self.assertContains(r, "方案有 1 处问题，未保存")
         [problem] = r.context["problems"]
         self.assertEqual((problem.line, problem.path), (10, "metrics.collection.expr"))
         self.assertIn("unknown name 'sale'", problem.message)
@@ -106,7 +106,7 @@ class UploadTest(WebTestCase):
     def test_it_asks_for_a_file_or_text(self):
         self.login(self.analyst)
         r = self.client.post("/schemes/upload/", {"yaml": "  \n"})
-        self.assertContains(r, "请选择一个 YAML 文件,或在文本框中粘贴方案内容")
+        self.assertContains(r, "请选择一个 YAML 文件，或在文本框中粘贴方案内容")
 
     def test_it_refuses_a_binary_file(self):
         self.login(self.analyst)
@@ -131,7 +131,7 @@ class UploadTest(WebTestCase):
         self.login(self.analyst)
         self.client.post("/schemes/upload/", {"yaml": SMALL})
         r = self.client.post("/schemes/upload/", {"yaml": SMALL})
-        self.assertContains(r, "与方案 small-test 的第 1 版内容完全相同,未保存新版本")
+        self.assertContains(r, "与方案 small-test 的第 1 版内容完全相同，未保存新版本")
         self.assertEqual(SchemeVersion.objects.count(), 1)
 
     def test_it_refuses_a_new_version_for_another_entity(self):
@@ -144,7 +144,9 @@ class UploadTest(WebTestCase):
         r = self.client.post("/schemes/upload/", {"yaml": other})
         [problem] = r.context["problems"]
         self.assertEqual((problem.line, problem.path), (3, "entity"))
-        self.assertIn("评价的是 客户(customers),新版本不能改为 供应商(suppliers)", problem.message)
+        self.assertIn(
+            "评价的是 客户（customers），新版本不能改为 供应商（suppliers）", problem.message
+        )
         self.assertEqual(SchemeVersion.objects.count(), 1)
 
     def test_it_refuses_a_reserved_id(self):
@@ -157,7 +159,7 @@ class UploadTest(WebTestCase):
     def test_it_checks_without_storing(self):
         self.login(self.analyst)
         r = self.client.post("/schemes/upload/", {"yaml": SMALL, "action": "check"})
-        self.assertContains(r, "检查通过:方案 小测试方案(small-test),2 个评分指标。尚未保存。")
+        self.assertContains(r, "检查通过：方案 小测试方案（small-test），2 个评分指标。尚未保存。")
         self.assertContains(r, "保存后将新建方案")
         self.assertEqual(Scheme.objects.count(), 0)
 

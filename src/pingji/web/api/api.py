@@ -40,8 +40,8 @@ api = PingjiAPI(
     title="pingji 评级 API",
     version="1",
     description=(
-        "客户评价体系 pingji 的接口:方案、评价运行、结果、评分卡、数据导入。\n\n"
-        "认证:`Authorization: Bearer <令牌>`(在「接口令牌」页面创建),或浏览器登录会话。"
+        "客户评价体系 pingji 的接口：方案、评价运行、结果、评分卡、数据导入。\n\n"
+        "认证：`Authorization: Bearer <令牌>`（在「接口令牌」页面创建），或浏览器登录会话。"
     ),
     urls_namespace="api",
     auth=[token_auth, session_auth],

@@ -62,7 +62,7 @@ class SessionAuth(APIKeyCookie):
         if user is None or not user.is_authenticated:
             return None
         if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request):
-            raise HttpError(403, "CSRF 校验失败:请刷新页面后重试 (CSRF check failed)")
+            raise HttpError(403, "CSRF 校验失败：请刷新页面后重试 (CSRF check failed)")
         return user
 
 

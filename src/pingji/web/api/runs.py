@@ -75,7 +75,7 @@ def _finished_run(request: HttpRequest, run_id: int) -> Run:
     if run.status != Run.Status.DONE:
         raise HttpError(
             409,
-            f"运行 #{run.pk} 状态为「{run.get_status_display()}」,还没有结果 "
+            f"运行 #{run.pk} 状态为「{run.get_status_display()}」，还没有结果 "
             f"(run #{run.pk} is {run.status}: no results)",
         )
     return run
@@ -176,7 +176,7 @@ def get_run(request: HttpRequest, run_id: int):
 @router.get(
     "/runs/{int:run_id}/results",
     response={200: ResultsPageOut, 400: Message, 401: Message, 404: Message, 409: Message},
-    summary="运行结果,分页 (results, one page)",
+    summary="运行结果，分页 (results, one page)",
 )
 def run_results(
     request: HttpRequest,
@@ -196,7 +196,7 @@ def run_results(
         return Status(400, {"detail": f"页码超出范围 (page out of range): 1 … {MAX_PAGE:,}"})
     if sort.lstrip("-") not in results.SORTABLE:
         allowed = ", ".join(results.SORTABLE)
-        return Status(400, {"detail": f"不能按 {sort!r} 排序;可用 (sortable): {allowed}"})
+        return Status(400, {"detail": f"不能按 {sort!r} 排序；可用 (sortable): {allowed}"})
     p = results.query(
         run,
         grade=grade or None,

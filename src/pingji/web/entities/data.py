@@ -22,9 +22,10 @@ from pathlib import Path
 
 import duckdb
 
+from pingji.data.batches import batch_rows_sql
 from pingji.data.contract import TABLES
-from pingji.data.validate import ident, literal
 from pingji.output.cells import neutralised_query
+from pingji.sqltext import ident, literal
 from pingji.web.imports.services import active_batches
 from pingji.web.lib import workspace
 
@@ -90,16 +91,9 @@ def _listed(paths: Sequence[Path]) -> str:
 
 
 def entity_source(table: str, paths: Sequence[Path]) -> str:
-    """SQL relation of an entity table over its batch files: the latest row per key."""
-    if len(paths) == 1:
-        return f"read_parquet({literal(str(paths[0]))})"
-    key = ident(TABLES[table].key)
-    order = " ".join(f"WHEN {literal(str(p))} THEN {i}" for i, p in enumerate(paths))
-    return (
-        f"(SELECT * EXCLUDE (filename) FROM read_parquet({_listed(paths)}, union_by_name = true, "
-        f"filename = true) QUALIFY row_number() OVER (PARTITION BY {key} "
-        f"ORDER BY CASE filename {order} END DESC) = 1)"
-    )
+    """SQL relation of an entity table over its batch files: the latest row per key (the
+    data layer's rule, data/batches.py)."""
+    return f"({batch_rows_sql(paths, TABLES[table].key)})"
 
 
 @dataclass

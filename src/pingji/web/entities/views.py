@@ -312,8 +312,8 @@ def _scorecard_url(run_id: int, entity_id: str) -> str | None:
 def _grades(table: str, entity_id: str) -> tuple[list[dict], list[dict]]:
     """The latest grade of the entity per scheme on `table`, and each scheme's history
     (the latest done run per period), read in one query over the runs' results files."""
+    from pingji.web.runs.files import results_file
     from pingji.web.runs.models import Run
-    from pingji.web.runs.services import results_file
 
     runs = (
         Run.objects.counted()  # a voided run is never the latest grade

@@ -156,8 +156,8 @@ def fail_dead_run(run_id: int) -> int:
 
 
 def _fail_run(run_id: int, was: Q, now) -> int:
+    from pingji.web.runs.files import run_dir
     from pingji.web.runs.models import Run
-    from pingji.web.runs.services import run_dir
 
     changed = Run.objects.filter(was, pk=run_id).update(
         status=Run.Status.FAILED,

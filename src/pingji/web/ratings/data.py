@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from pingji.data.batches import BatchDataSet
-from pingji.data.validate import ident
+from pingji.sqltext import ident
 from pingji.web.imports.services import active_batches, open_batches
 from pingji.web.imports.tables import spec_of
 

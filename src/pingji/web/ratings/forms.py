@@ -45,7 +45,7 @@ class AssignmentForm(forms.Form):
         widget=forms.Textarea(
             attrs={
                 "rows": 3,
-                "placeholder": _("留空表示全部评价对象;多个编号用逗号、空格或换行分隔"),
+                "placeholder": _("留空表示全部评价对象；多个编号用逗号、空格或换行分隔"),
             }
         ),
     )
@@ -54,15 +54,15 @@ class AssignmentForm(forms.Form):
         label=_("评分期间"),
         required=False,
         max_length=20,
-        widget=forms.TextInput(attrs={"placeholder": _("留空表示当前期间,如 2025、2025-Q4")}),
+        widget=forms.TextInput(attrs={"placeholder": _("留空表示当前期间，如 2025、2025-Q4")}),
     )
     deadline = forms.DateField(
         label=_("截止日期"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": _("请填写日期,如 2026-12-15。")},
+        error_messages={"invalid": _("请填写日期，如 2026-12-15。")},
     )
-    blind = forms.BooleanField(label=_("盲评(评分员提交前看不到其他人的分值)"), required=False)
+    blind = forms.BooleanField(label=_("盲评（评分员提交前看不到其他人的分值）"), required=False)
 
     def __init__(self, *args, schemes: list[RatedScheme] = (), **kwargs):
         super().__init__(*args, **kwargs)

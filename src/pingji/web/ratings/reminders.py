@@ -75,19 +75,19 @@ def due_reminders(days: int, today: date | None = None) -> list[Reminder]:
 def reminder_text(reminder: Reminder, base_url: str = "") -> tuple[str, str]:
     """Return the subject and body of a reminder e-mail (in the app's language, Chinese)."""
     with translation.override(settings.LANGUAGE_CODE):
-        subject = _("【评级】%(n)d 项待评分,截止 %(date)s") % {
+        subject = _("【评级】%(n)d 项待评分，截止 %(date)s") % {
             "n": reminder.pending,
             "date": reminder.deadline.isoformat(),
         }
         lines = [
-            _("%(name)s,您好:") % {"name": reminder.user.get_full_name() or reminder.user},
+            _("%(name)s，您好：") % {"name": reminder.user.get_full_name() or reminder.user},
             "",
         ]
         for w in reminder.waiting:
             query = urlencode({"scheme": w.rated.scheme.code, "period": w.period})
             lines.append(
                 _(
-                    "%(scheme)s,期间 %(period)s:%(pending)d 项待评分(已提交 %(done)d / %(cells)d),截止 %(date)s%(late)s"
+                    "%(scheme)s，期间 %(period)s：%(pending)d 项待评分（已提交 %(done)d / %(cells)d），截止 %(date)s%(late)s"
                 )
                 % {
                     "scheme": w.rated.scheme.name,
@@ -96,7 +96,7 @@ def reminder_text(reminder: Reminder, base_url: str = "") -> tuple[str, str]:
                     "done": w.progress.done,
                     "cells": w.progress.cells,
                     "date": w.deadline.isoformat(),
-                    "late": _("(已逾期)") if w.overdue else "",
+                    "late": _("（已逾期）") if w.overdue else "",
                 }
             )
             lines.append(f"  {base_url.rstrip('/')}{reverse('ratings:sheet')}?{query}")

@@ -154,7 +154,7 @@ def save_rating(
     if rating is not None:
         if not rating.is_editable:
             raise PermissionDenied(
-                _("评分已%(status)s,不能再修改") % {"status": rating.get_status_display()}
+                _("评分已%(status)s，不能再修改") % {"status": rating.get_status_display()}
             )
         before = rating.snapshot()
     else:

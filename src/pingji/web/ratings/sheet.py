@@ -261,13 +261,13 @@ def parse_value(indicator: ManualIndicator, text: str) -> tuple[Decimal | None, 
     except InvalidOperation:
         score = None
     if score is None or not score.is_finite():
-        return None, _("“%(text)s”不是数字;允许 %(lo)s 至 %(hi)s") % {
+        return None, _("“%(text)s”不是数字；允许 %(lo)s 至 %(hi)s") % {
             "text": text,
             "lo": number_text(indicator.lo),
             "hi": number_text(indicator.hi),
         }
     if not indicator.contains(score):
-        return None, _("%(score)s 超出量表;允许 %(lo)s 至 %(hi)s") % {
+        return None, _("%(score)s 超出量表；允许 %(lo)s 至 %(hi)s") % {
             "score": number_text(score),
             "lo": number_text(indicator.lo),
             "hi": number_text(indicator.hi),
@@ -315,7 +315,7 @@ def save_sheet(
     try:
         _save(user, rated, scope, period, parsed, submit_all, result)
     except IntegrityError:  # another request created one of these cells meanwhile
-        raise RatingRefused(_("同一时间另有一次保存,本页未保存;请再保存一次。")) from None
+        raise RatingRefused(_("同一时间另有一次保存，本页未保存；请再保存一次。")) from None
     return result
 
 
@@ -343,7 +343,7 @@ def _save(user, rated, scope, period, parsed, submit_all, result: SheetResult) -
                 if score is not None and score == rating.score:
                     continue  # the value shown, unchanged
                 raise PermissionDenied(
-                    _("评分已%(status)s,不能再修改") % {"status": rating.get_status_display()}
+                    _("评分已%(status)s，不能再修改") % {"status": rating.get_status_display()}
                 )
             if score is None:
                 if rating is not None and rating.status == Rating.Status.DRAFT:

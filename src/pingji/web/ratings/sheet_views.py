@@ -55,7 +55,7 @@ def _sheet_period(request: HttpRequest, rated: RatedScheme, department) -> str:
         try:
             return rated.parse_period(text)
         except BadInput as exc:
-            messages.error(request, _("期间“%(text)s”无效:%(why)s") % {"text": text, "why": exc})
+            messages.error(request, _("期间“%(text)s”无效：%(why)s") % {"text": text, "why": exc})
     named = (
         Assignment.objects.filter(scheme=rated.scheme, department=department)
         .exclude(period="")
@@ -123,7 +123,7 @@ def rating_sheet(request: HttpRequest) -> HttpResponse:
             typed, errors = values, result.errors
             messages.error(
                 request,
-                _("有 %(n)d 个单元格的分值无效,本页未保存;请按提示修改后再保存。")
+                _("有 %(n)d 个单元格的分值无效，本页未保存；请按提示修改后再保存。")
                 % {"n": len(errors)},
             )
     grid = data.grid(
@@ -195,12 +195,13 @@ def _report(request: HttpRequest, result: sheet.SheetResult, submit_all: bool) -
     if submit_all:
         messages.success(
             request,
-            _("已提交 %(n)d 项评分,等待审批。") % {"n": result.submitted},
+            _("已提交 %(n)d 项评分，等待审批。") % {"n": result.submitted},
         )
         if result.not_submitted:
             messages.error(
                 request,
-                _("%(n)d 项草稿超出当前量表,未提交;请修改后再提交。") % {"n": result.not_submitted},
+                _("%(n)d 项草稿超出当前量表，未提交；请修改后再提交。")
+                % {"n": result.not_submitted},
             )
     elif result.saved or result.cleared:
         messages.success(

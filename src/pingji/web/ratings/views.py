@@ -206,7 +206,7 @@ def _period_of(request: HttpRequest, rated: RatedScheme) -> str:
     try:
         return rated.parse_period(text)
     except BadInput as exc:
-        messages.error(request, _("期间“%(text)s”无效:%(why)s") % {"text": text, "why": exc})
+        messages.error(request, _("期间“%(text)s”无效：%(why)s") % {"text": text, "why": exc})
         return current_period(rated.kind)
 
 
@@ -348,7 +348,7 @@ def cell(request: HttpRequest, scheme: str, period: str, entity_id: str, indicat
             else:
                 messages.success(
                     request,
-                    _("评分已提交,等待审批。") if submit else _("评分草稿已保存。"),
+                    _("评分已提交，等待审批。") if submit else _("评分草稿已保存。"),
                 )
                 if "save_next" in request.POST:
                     return redirect(_next_cell_url(request, c))
@@ -613,7 +613,7 @@ def assignment_add(request: HttpRequest) -> HttpResponse:
             shown = ", ".join(unknown[:10]) + (" …" if len(unknown) > 10 else "")
             form.add_error(
                 "entity_ids",
-                _("%(n)d 个编号不在已导入的%(table)s数据中:%(ids)s")
+                _("%(n)d 个编号不在已导入的%(table)s数据中：%(ids)s")
                 % {"n": len(unknown), "table": rated.entity_label, "ids": shown},
             )
         else:
@@ -629,7 +629,7 @@ def assignment_add(request: HttpRequest) -> HttpResponse:
             )
             messages.success(
                 request,
-                (_("已添加评分分工:%(a)s") if created else _("已更新评分分工:%(a)s"))
+                (_("已添加评分分工：%(a)s") if created else _("已更新评分分工：%(a)s"))
                 % {"a": f"{rated.indicators[indicator].label} → {a.department}"},
             )
             return redirect("ratings:assignments")
@@ -640,5 +640,5 @@ def assignment_add(request: HttpRequest) -> HttpResponse:
 def assignment_delete(request: HttpRequest, assignment_id: int) -> HttpResponse:
     a = _get_assignment_for_user(request, assignment_id, write=True)
     unassign(request.user, a)
-    messages.success(request, _("已删除评分分工(已录入的评分保留)。"))
+    messages.success(request, _("已删除评分分工（已录入的评分保留）。"))
     return redirect("ratings:assignments")

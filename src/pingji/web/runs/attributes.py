@@ -1,6 +1,6 @@
 """Filtering a run's results by the entity's attributes (region, owner, category …), as the
 run read them: the entity-table batches it recorded, a later batch winning per key
-(entities/data.entity_source, the one place the web merges entity batches)."""
+(data/batches.batch_rows_sql, through entities/data.entity_source)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pingji.data.contract import TABLES
-from pingji.data.validate import ident
+from pingji.sqltext import ident
 from pingji.web.entities import data
 
 # What the entity files say (their columns, the attribute choices) kept per process: a batch

@@ -24,10 +24,11 @@ import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from pingji.output import numbers
@@ -35,11 +36,14 @@ from pingji.output.cells import neutralised_query
 from pingji.output.labels import scheme_labels
 from pingji.output.writers import column_labels
 from pingji.scheme.resolve import ResolvedScheme
+from pingji.sqltext import ident, literal
 from pingji.web.jobs import lease
 from pingji.web.lib import workspace
+from pingji.web.lib.language import stored_gettext
 from pingji.web.runs import results
+from pingji.web.runs.files import exports_dir, results_file
+from pingji.web.runs.filters import Filters
 from pingji.web.runs.models import ExportJob, Run
-from pingji.web.runs.services import results_file
 from pingji.web.schemes.services import resolve_version
 
 EXCEL_MAX_ROWS = 1_048_575  # one sheet, one header row
@@ -48,34 +52,17 @@ CHUNK = 1 << 20
 
 
 class ExportRefused(ValueError):
-    """An export cannot be made as asked (e.g. too many rows for Excel); nothing was written."""
+    """An export cannot be made as asked: too many rows for an Excel sheet; nothing was
+    written. Worded when shown (str), in the language active then."""
 
+    def __init__(self, total: int, limit: int) -> None:
+        super().__init__(total, limit)
+        self.total, self.limit = total, limit
 
-@dataclass(frozen=True)
-class Filters:
-    """What the results page shows: filters and sort (exports take the same)."""
-
-    grade: str | None = None
-    cls: str | None = None
-    status: str | None = None
-    action: str | None = None
-    search: str | None = None
-    sort: str = "-score"
-    # the entity's attributes as the run read them ({column: value}, runs/attributes.py)
-    attrs: dict[str, str] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        parts = [f"{k}={v}" for k, v in sorted((self.attrs or {}).items())]
-        for label, value in (
-            ("等级", self.grade),
-            ("类别", self.cls),
-            ("状态", self.status),
-            ("措施", self.action),
-            ("搜索", self.search),
-        ):
-            if value:
-                parts.append(f"{label}={value}")
-        return ",".join(parts) or "全部"
+    def __str__(self) -> str:
+        return _(
+            "筛选后共 %(total)s 行，超过 Excel 单个工作表的上限 %(limit)s 行：请缩小筛选范围，或导出 CSV。"
+        ) % {"total": f"{self.total:,}", "limit": f"{self.limit:,}"}
 
 
 @dataclass
@@ -89,16 +76,12 @@ class Column:
     fmt: numbers.NumberFormat | None = None  # numbers: how they are rounded and shown
 
 
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 def _case(expr: str, labels: dict[str, str]) -> str:
     """SQL mapping codes to labels (unknown codes stay as they are)."""
     pairs = [(k, v) for k, v in labels.items() if k and v and v != k]
     if not pairs:
         return expr
-    whens = " ".join(f"WHEN {_lit(k)} THEN {_lit(v)}" for k, v in pairs)
+    whens = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in pairs)
     return f"CASE {expr} {whens} ELSE {expr} END"
 
 
@@ -123,7 +106,7 @@ def export_columns(rs: ResolvedScheme, types: dict[str, str], names: bool) -> li
     for name, dtype in types.items():
         if name in repeated:
             continue
-        q = results._q(name)
+        q = ident(name)
         header = labels.get(name, name)
         if name == "entity_id":
             out.append(Column(f"r.{q}", header, "id", 14))
@@ -206,7 +189,7 @@ def _query(
             f"LEFT JOIN {table} n ON n.entity_id = x.entity_id"
         )
     order = results.order_by(filters.sort, types, (run.summary or {}).get("grade_order"))
-    select = ", ".join(f"{_select(c, excel)} AS {results._q(c.header)}" for c in cols)
+    select = ", ".join(f"{_select(c, excel)} AS {ident(c.header)}" for c in cols)
     sql = f"SELECT {select} FROM ({rows}) r ORDER BY {order}"
     return sql, [file, *args], cols, rs
 
@@ -274,7 +257,7 @@ def csv_stream(run: Run, filters: Filters) -> Iterator[bytes]:
     try:
         con = results.connection()
         sql = neutralised_query(con, sql, args, printed)  # no cell a spreadsheet would run
-        con.execute(f"COPY ({sql}) TO {_lit(tmp)} (FORMAT CSV, HEADER, DELIMITER ',')", args)
+        con.execute(f"COPY ({sql}) TO {literal(tmp)} (FORMAT CSV, HEADER, DELIMITER ',')", args)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -309,10 +292,7 @@ BATCH_ROWS = 10_000  # rows fetched from DuckDB at a time (Arrow record batches)
 def check_rows(total: int) -> None:
     """Raise ExportRefused when `total` rows do not fit in one Excel sheet."""
     if total > EXCEL_MAX_ROWS:
-        raise ExportRefused(
-            f"筛选后共 {total:,} 行,超过 Excel 单个工作表的上限 {EXCEL_MAX_ROWS:,} 行:"
-            "请缩小筛选范围,或导出 CSV。"
-        )
+        raise ExportRefused(total, EXCEL_MAX_ROWS)
 
 
 def write_xlsx(
@@ -463,11 +443,6 @@ QUEUED, WRITING, DONE, FAILED = "queued", "writing", "done", "failed"
 log = logging.getLogger(__name__)
 
 
-def exports_dir(run_id: int) -> Path:
-    """Folder of a run's kept Excel exports: runs/<id>/exports/."""
-    return workspace.runs_dir() / str(int(run_id)) / "exports"
-
-
 def _touch(job: ExportJob, *, was: tuple[str, ...] | None = None, **fields) -> bool:
     """Store fields of a job (only while its state is one of `was`, if given): the request,
     the worker and recovery each change a job only from the state they expect."""
@@ -590,7 +565,9 @@ def run_job(run_id: int, job_id: str) -> None:
             state=FAILED,
             progress=100,
             stage=gettext_noop("失败"),
-            error=str(exc) if isinstance(exc, ExportRefused) else f"{type(exc).__name__}: {exc}",
+            error=stored_gettext(exc)
+            if isinstance(exc, ExportRefused)
+            else f"{type(exc).__name__}: {exc}",
         )
         return
     if not _touch(

@@ -54,7 +54,7 @@ class RunForm(forms.Form):
     )
     period = forms.CharField(label=_("期间"), max_length=20)
     # asked for only when the period has no data (the page warns first)
-    allow_empty = forms.BooleanField(label=_("仍然运行(期间内没有数据)"), required=False)
+    allow_empty = forms.BooleanField(label=_("仍然运行（期间内没有数据）"), required=False)
 
     def __init__(self, *args, rs: ResolvedScheme | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -65,7 +65,7 @@ class RunForm(forms.Form):
             return
         kind = rs.scheme.period
         example = Period.example(kind)
-        self.fields["period"].help_text = _("本方案按%(kind)s评价,例如 %(example)s") % {
+        self.fields["period"].help_text = _("本方案按%(kind)s评价，例如 %(example)s") % {
             "kind": PERIOD_KINDS[kind],
             "example": example,
         }
@@ -74,7 +74,7 @@ class RunForm(forms.Form):
             kind = p.type or param_type(p.default)
             label = p.label or name
             help_parts = [p.description] if p.description else []
-            help_parts.append(_("默认值:%(value)s") % {"value": _text(p.default)})
+            help_parts.append(_("默认值：%(value)s") % {"value": _text(p.default)})
             common = {"label": label, "initial": p.default, "help_text": " · ".join(help_parts)}
             if kind == "bool":
                 field = forms.BooleanField(required=False, **common)
@@ -102,7 +102,7 @@ class RunForm(forms.Form):
             return str(Period.parse(text, kind))
         except PingjiError:
             raise forms.ValidationError(
-                _("“%(value)s”不是本方案的期间:本方案按%(kind)s评价,请填写如 %(example)s。"),
+                _("“%(value)s”不是本方案的期间：本方案按%(kind)s评价，请填写如 %(example)s。"),
                 params={"value": text, "kind": PERIOD_KINDS[kind], "example": Period.example(kind)},
                 code="period",
             ) from None

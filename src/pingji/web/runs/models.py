@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from pingji.web.jobs.models import LeasedJob
+from pingji.web.runs.files import exports_dir
+from pingji.web.runs.filters import Filters
 
 
 class RunQuerySet(models.QuerySet):
@@ -105,7 +107,7 @@ class ExportJob(LeasedJob):
     id = models.CharField(primary_key=True, max_length=32, editable=False)  # uuid4 hex
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="export_jobs")
     file_name = models.CharField(max_length=255)  # of the .xlsx in the run's exports folder
-    filters = models.JSONField(default=dict)  # exports.Filters' fields
+    filters = models.JSONField(default=dict)  # filters.Filters' fields
     rows = models.PositiveBigIntegerField(default=0)  # counted when it was asked for
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -122,13 +124,18 @@ class ExportJob(LeasedJob):
         verbose_name = _("Excel 导出")
         verbose_name_plural = _("Excel 导出")
 
+    @property
+    def shown_error(self) -> str:
+        """The error, worded in the active language (a refusal is stored in every language)."""
+        from pingji.web.lib.language import viewer_text
+
+        return viewer_text(self.error)
+
     def __str__(self) -> str:
         return f"{self.file_name} ({self.state})"
 
     @property
     def path(self):
-        from pingji.web.runs.exports import exports_dir
-
         return exports_dir(self.run_id) / self.file_name
 
     @property
@@ -145,8 +152,6 @@ class ExportJob(LeasedJob):
         return self.state == self.State.DONE and self.path.is_file()
 
     def filters_obj(self):
-        from pingji.web.runs.exports import Filters
-
         return Filters(**self.filters)
 
     def describe(self) -> str:

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from pingji.data.batches import batch_rows_sql
 from pingji.data.contract import TABLES
+from pingji.sqltext import ident, literal
 from pingji.web.lib import workspace
+from pingji.web.runs.files import results_file
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import results_file
 
 _local = threading.local()
 
@@ -60,10 +62,6 @@ def connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 @dataclass
 class Page:
     """One page of results."""
@@ -105,30 +103,39 @@ def columns(run: Run) -> list[str]:
     return list(column_types(run))
 
 
+# The entity batch files of done runs: the batches a run read are recorded when it is created
+# and a batch's file never moves, so a run page asks the database once, not on every page.
+_ENTITY_FILES: dict[tuple[int, str], list[str]] = {}
+_files_lock = threading.Lock()
+
+
 def entity_files(run: Run) -> list[str]:
     """Return the entity-table batch files the run read, oldest first (later rows win)."""
-    table = run.scheme_version.scheme.entity
-    return [
-        str(workspace.absolute(b.path))
-        for b in run.batches.filter(table=table).order_by("uploaded_at", "id")
-        if b.path
-    ]
+    key = (run.pk, str(run.created_at))  # the run's creation time: a reused id is new
+    found = _ENTITY_FILES.get(key) if run.status == Run.Status.DONE else None
+    if found is None:
+        table = run.scheme_version.scheme.entity
+        found = [
+            str(workspace.absolute(b.path))
+            for b in run.batches.filter(table=table).order_by("uploaded_at", "id")
+            if b.path
+        ]
+        if run.status == Run.Status.DONE:
+            with _files_lock:  # the server's threads share the dict
+                if len(_ENTITY_FILES) >= 1024:
+                    _ENTITY_FILES.pop(next(iter(_ENTITY_FILES)), None)
+                _ENTITY_FILES[key] = found
+    return list(found)
 
 
-def _entities_sql(run: Run, files: list[str]) -> tuple[str, list]:
-    """SQL (and its arguments) of the run's entity rows: (entity_id, name), one per key."""
+def _entities_sql(run: Run, files: list[str]) -> str:
+    """SQL of the run's entity rows: (entity_id, name), one per key."""
     spec = TABLES.get(run.scheme_version.scheme.entity)
     key = spec.key if spec else "entity_id"
     has_name = spec is not None and spec.column("name") is not None
     name = "name" if has_name else "CAST(NULL AS VARCHAR)"
-    if len(files) == 1:
-        return f"SELECT {_q(key)} AS entity_id, {name} AS name FROM read_parquet(?)", files
-    sql = (
-        f"SELECT {_q(key)} AS entity_id, {name} AS name FROM read_parquet(?, filename = true, "
-        "union_by_name = true) QUALIFY row_number() OVER (PARTITION BY "
-        f"{_q(key)} ORDER BY list_position(?, filename) DESC) = 1"
-    )
-    return sql, [files, files]
+    rows = batch_rows_sql(files, key)  # a later batch wins per key
+    return f"SELECT {ident(key)} AS entity_id, {name} AS name FROM ({rows})"
 
 
 # Entity names held in memory, one table per set of entity batch files (the latest used
@@ -152,8 +159,7 @@ def names_table(run: Run) -> str | None:
         if table is None:
             digest = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
             table = f"entity_names_{digest}"
-            sub, args = _entities_sql(run, files)
-            _database().execute(f"CREATE OR REPLACE TABLE {table} AS {sub}", args)
+            _database().execute(f"CREATE OR REPLACE TABLE {table} AS {_entities_sql(run, files)}")
             while len(_names) >= NAMES_TABLES:
                 old = _names.pop(next(iter(_names)))
                 _database().execute(f"DROP TABLE IF EXISTS {old}")
@@ -263,10 +269,6 @@ def where(
     return (f" WHERE {' AND '.join(conds)}" if conds else ""), args
 
 
-def _lit(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 def _allowed(key: str, have: list[str] | set[str]) -> bool:
     known = key in SORTABLE or (key.endswith(".score") and key.count(".") == 1)
     return known and key in have
@@ -285,10 +287,10 @@ def order_by(sort: str, have: list[str] | set[str], grade_order: list[str] | Non
     if key == "entity_id":
         return f"entity_id {way}"
     if key == "grade" and grade_order:
-        levels = "[" + ", ".join(_lit(g) for g in grade_order) + "]"
+        levels = "[" + ", ".join(literal(g) for g in grade_order) + "]"
         tie = ", score DESC NULLS LAST" if "score" in have else ""
         return f"nullif(list_position({levels}, grade), 0) {way} NULLS LAST{tie}, entity_id"
-    return f"{_q(key)} {way} NULLS LAST, entity_id"
+    return f"{ident(key)} {way} NULLS LAST, entity_id"
 
 
 def sort_key(sort: str, have: list[str] | set[str]) -> str:
@@ -336,7 +338,7 @@ def query(
     size = max(1, min(size, 1000))
     page = max(1, page)
     offset = (page - 1) * size
-    picked = ", ".join(_q(c) for c in (select or have) if c in have)
+    picked = ", ".join(ident(c) for c in (select or have) if c in have)
     order = order_by(sort, have, (run.summary or {}).get("grade_order"))
     if offset >= LATE_ROWS or search:
         # deep pages and searches: sort the sort keys only, then read the page's full rows

@@ -3,9 +3,10 @@
 No HTTP here: the scorecard pages and the REST API call `build`, `why` and `why_csv`.
 Everything is read from what the run recorded — its results.parquet and raw.parquet
 (filtered to one entity by DuckDB, never loaded whole), the import batches it read and the
-manual ratings it used — and the rules are said in words by `pingji.scheme.describe`. Fact
-rows are selected with the engine's own window and `where` compilation, so a "why" page
-lists exactly the rows the run aggregated. No scoring happens here.
+manual ratings it used — and the rules are said in words by `pingji.scheme.describe`. The
+fact rows behind a metric, and its value over them, come from the engine (engine/behind.py,
+the plan's own selection and aggregation), so a "why" page lists exactly the rows the run
+aggregated. No scoring happens here.
 
 Values in the returned dicts are JSON-ready: exact decimals (money) become strings, dates
 ISO text; next to each value a `text` gives it formatted for people.
@@ -27,12 +28,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from pingji import expr
-from pingji.data.batches import BatchDataSet
+from pingji.data.batches import BatchDataSet, batch_rows_sql
 from pingji.data.labels import column_label
-from pingji.data.validate import ident, literal
+from pingji.engine import behind
 from pingji.engine.assemble import reason_code, reason_label
-from pingji.engine.plan import Compiler, col_metric, col_node, resolve_params
-from pingji.engine.workdays import WorkingDays
+from pingji.engine.compile import typed_sql
+from pingji.engine.coverage import window_bounds
+from pingji.engine.plan import col_metric, col_node, default_of, resolve_params
 from pingji.errors import PingjiError
 from pingji.output import numbers
 from pingji.output.cells import neutralised_query
@@ -48,9 +50,10 @@ from pingji.scheme.describe import (
 )
 from pingji.scheme.describe import METRIC_KIND_WORDS as KIND_WORDS
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
+from pingji.sqltext import ident, literal
 from pingji.web.lib import workspace
+from pingji.web.runs.files import raw_file, results_file, run_dir
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import raw_file, results_file, run_dir
 from pingji.web.schemes.services import resolve_version
 
 ROWS_SHOWN = 100  # fact rows listed on a "why" page; the CSV has them all
@@ -190,17 +193,16 @@ def _batches(run: Run, table: str) -> list:
     return list(run.batches.filter(table=table).order_by("uploaded_at", "pk"))
 
 
-def _read(files: list[tuple[int | None, Path]]) -> str:
-    """SQL reading batch files with the batch id and the row number of each row."""
-    listed = "[" + ", ".join(literal(str(p)) for _, p in files) + "]"
-    which = " ".join(
-        f"WHEN {literal(str(p))} THEN {literal(bid) if bid is not None else 'NULL'}"
-        for bid, p in files
-    )
-    return (
-        f"SELECT * EXCLUDE (filename, file_row_number), CASE filename {which} END AS "
-        f"{BATCH_COLUMN}, file_row_number + 1 AS {LINE_COLUMN} FROM read_parquet({listed}, "
-        "union_by_name = true, filename = true, file_row_number = true)"
+def _read(files: list[tuple[int | None, Path]], where: str, key: str | None = None) -> str:
+    """SQL reading batch files with the batch id of each row (and without `key`, its row
+    number); with `key`, the entity rows as the run read them (a later batch wins per key)."""
+    return batch_rows_sql(
+        [p for _, p in files],
+        key,
+        where=where,
+        line_column=LINE_COLUMN if key is None else None,
+        batch_column=BATCH_COLUMN,
+        batch_ids=[bid for bid, _ in files],
     )
 
 
@@ -214,20 +216,8 @@ def entity_attributes(run: Run, rs: ResolvedScheme, entity_id: str) -> dict:
     out = {"table": table, "table_label": spec.label or table, "name": None, "attributes": []}
     if not files:
         return out
-    key = f"CAST({ident(spec.key)} AS VARCHAR) = ?"
-    if len(files) == 1:  # the usual case: a plain read, several times cheaper than the union
-        ((bid, path),) = files
-        cur = _backend().con.execute(
-            f"SELECT *, {bid} AS {BATCH_COLUMN} FROM read_parquet(?) WHERE {key} LIMIT 1",
-            [str(path), entity_id],
-        )
-    else:
-        newest_first = " ".join(f"WHEN {bid} THEN {i}" for i, (bid, _) in enumerate(files))
-        cur = _backend().con.execute(
-            f"SELECT * FROM ({_read(files)}) WHERE {key} "
-            f"ORDER BY CASE {BATCH_COLUMN} {newest_first} END DESC LIMIT 1",
-            [entity_id],
-        )
+    where = f"CAST({ident(spec.key)} AS VARCHAR) = ?"
+    cur = _backend().con.execute(f"{_read(files, where, spec.key)} LIMIT 1", [entity_id])
     names = [d[0] for d in cur.description]
     row = cur.fetchone()
     if row is None:
@@ -575,9 +565,9 @@ def _window_words(window, start: date | None, end: date | None) -> dict:
 
 class _Facts:
     """The run's batches of one table (with the batch id and row number of each row),
-    filtered to one entity, as an Ibis table on this thread's DuckDB; plus the engine's
-    compiler for the run's scheme, period and parameters, whose window and `where`
-    compilation select the rows exactly as the run did."""
+    filtered to one entity, as an Ibis table on this thread's DuckDB; and the run's period,
+    parameters and working-day calendar, with which the engine (engine/behind.py) selects
+    the rows exactly as the run did."""
 
     def __init__(self, run: Run, rs: ResolvedScheme, table: str, entity_id: str, extra=()):
         self.spec = rs.tables[table]
@@ -585,19 +575,14 @@ class _Facts:
         files += [(None, Path(p)) for p in extra]
         self.files = [(bid, p) for bid, p in files if p.exists()]
         self.period = Period.parse(run.period, rs.scheme.period)
-        params = resolve_params(rs, {k: str(v) for k, v in run.params.items()})
-        # the compiler reads no data here: only its window and fact-expression helpers run
-        self.compiler = Compiler(rs, None, params, entity_filter=entity_id)
+        self.params = {k: str(v) for k, v in run.params.items()}
         calendar = [workspace.absolute(b.path) for b in _batches(run, "calendar")]
-        if calendar:  # workdays_between() counts with the run's own calendar rows too
-            days = BatchDataSet({"calendar": calendar}, f"run {run.pk}")
-            self.compiler.calendar = WorkingDays(days)
+        # workdays_between() counts with the run's own calendar rows too
+        self.dataset = BatchDataSet({"calendar": calendar}, f"run {run.pk}") if calendar else None
         self.table = None
         if self.files:
-            self.table = _backend().sql(
-                f"SELECT * FROM ({_read(self.files)}) "
-                f"WHERE CAST({ident(self.spec.key)} AS VARCHAR) = {literal(entity_id)}"
-            )
+            where = f"CAST({ident(self.spec.key)} AS VARCHAR) = {literal(entity_id)}"
+            self.table = _backend().sql(_read(self.files, where))
 
     @property
     def columns(self) -> list[str]:
@@ -611,7 +596,7 @@ class _Facts:
         return [{"name": c, "label": column_label(self.spec.name, c)} for c in self.columns]
 
     def window(self, window) -> tuple[date | None, date | None]:
-        return self.compiler.window_bounds(window, self.period)
+        return window_bounds(window, self.period)
 
     def ordered_sql(self, rows_sql: str, descending: bool = False) -> str:
         """The selected rows by date (latest first when descending), then batch and row."""
@@ -637,68 +622,25 @@ class _Facts:
         ]
 
 
-def _selection(rs: ResolvedScheme, name: str, facts: _Facts) -> str | None:
-    """Return the SQL of the entity's rows behind a metric, selected as the run did: an
-    aggregation's window and `where` condition (compiled by the engine), a `latest`
-    metric's rows up to the period end, a rating's rows of the period and indicator."""
-    f = facts.table
-    if f is None:
+def _selection(rs: ResolvedScheme, name: str, facts: _Facts) -> tuple[str, str | None] | None:
+    """Return the SQL of the entity's rows behind a metric, selected as the run did (an
+    aggregation's window and `where`, a `latest` metric's rows up to the period end, a
+    rating's rows of the period and indicator), and the SQL of the metric's value over them
+    (None for `latest`): both made by the engine (engine/behind.py)."""
+    if facts.table is None:
         return None
-    m = rs.scheme.metrics[name]
-    date_col = facts.spec.date
-    if m.aggregation:
-        start, end = facts.window(m.window)
-        workdays = None
-        if m.where:  # workdays_between() counts are joined onto the rows first, as in the run
-            f, workdays = facts.compiler.calendar.add(
-                f,
-                [rs.exprs[("metrics", name, "where")]],
-                lambda rows: facts.compiler.fact_resolver(rows, facts.period),
-                facts.period,
-            )
-        cond = ibis.literal(True)
-        if date_col and end is not None:
-            cond = f[date_col] <= end
-            if start is not None:
-                cond = cond & (f[date_col] >= start)
-        if m.where:
-            cond = cond & expr.compile_expr(
-                rs.exprs[("metrics", name, "where")],
-                facts.compiler.fact_resolver(f, facts.period),
-                workdays=workdays,
-            )
-        rows = f.filter(cond)
-        # the SQL runs as text on this DuckDB: the working-day calendar must be there
-        _backend()._register_in_memory_tables(rows)
-    elif m.latest:
-        rows = f.filter(f[date_col] <= facts.period.end)
-    else:  # rating
-        rows = f.filter((f.period == str(facts.period)) & (f.indicator == m.rating))
-    return str(_backend().compile(rows))
-
-
-def _aggregate_sql(m) -> str:
-    """The metric's aggregation in SQL, over the rows `_selection` chose."""
-    kind = m.aggregation
-    column = ident(getattr(m, kind).partition(".")[2] or "_")
-    return {
-        "count": "count(*)",
-        # as the engine: a row without a value counts as its own
-        "count_distinct": f"count(DISTINCT {column}) + count(*) FILTER (WHERE {column} IS NULL)",
-        "sum": f"sum({column})",
-        "mean": f"avg({column})",
-        "min": f"min({column})",
-        "first": f"min({column})",
-        "max": f"max({column})",
-        "last": f"max({column})",
-    }[kind]
-
-
-def _default_of(m) -> Any:
-    """An aggregation's value when it finds no rows (sum and count: 0)."""
-    if m.default is not None:
-        return m.default
-    return 0 if m.aggregation in ("sum", "count", "count_distinct") else None
+    found = behind.rows_behind(rs, facts.period, facts.params, name, facts.table, facts.dataset)
+    # the SQL runs as text on this DuckDB: the working-day calendar must be there
+    _backend()._register_in_memory_tables(found.rows)
+    rows_sql = str(_backend().compile(found.rows))
+    if found.value is None:
+        return rows_sql, None
+    value = found.value.name("value")
+    _backend()._register_in_memory_tables(value)
+    # typed as the run's results are (a mean of money: to 4 places, as the run stored it)
+    return rows_sql, typed_sql(
+        str(_backend().compile(value.as_table())), {"value": value.type()}, "duckdb"
+    )
 
 
 def _ratings_extra(run: Run) -> list[Path]:
@@ -707,15 +649,12 @@ def _ratings_extra(run: Run) -> list[Path]:
     return [path] if path.exists() else []
 
 
-def _source_of(run: Run, m) -> tuple[str, list[Path]] | None:
+def _source_of(run: Run, rs: ResolvedScheme, name: str) -> tuple[str, list[Path]] | None:
     """The table whose rows a metric reads (and extra files: the run's manual ratings)."""
-    if m.aggregation:
-        return getattr(m, m.aggregation).partition(".")[0], []
-    if m.latest:
-        return m.latest.partition(".")[0], []
-    if m.rating:
-        return "ratings", _ratings_extra(run)
-    return None
+    table = behind.source_table(rs, name)
+    if table is None:
+        return None
+    return table, _ratings_extra(run) if rs.scheme.metrics[name].rating else []
 
 
 def _readable(run: Run, entity_id: str, name: str) -> ResolvedScheme | None:
@@ -759,7 +698,7 @@ def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | 
         "total": None,
         "csv": False,
     }
-    source = _source_of(run, m)
+    source = _source_of(run, rs, name)
     if source is not None:
         table, extra = source
         spec = rs.tables[table]
@@ -768,7 +707,7 @@ def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | 
         out["batches"] = [bid for bid, _ in facts.files if bid is not None]
         out["columns"] = facts.headers
         out["csv"] = True
-        rows_sql = _selection(rs, name, facts)
+        selected = _selection(rs, name, facts)
         if m.aggregation:
             out["aggregation"] = {
                 "kind": m.aggregation,
@@ -777,27 +716,22 @@ def why(run: Run, entity_id: str, name: str, limit: int = ROWS_SHOWN) -> dict | 
             }
             out["where"] = m.where or ""
             out["window"] = _window_words(m.window, *facts.window(m.window))
-            value_sql = _aggregate_sql(m)
         elif m.latest:
             out["column"] = m.latest.partition(".")[2]
             out["window"] = _window_words("to_date", None, facts.period.end)
-            value_sql = "NULL"
         else:
             out["scale"] = list(m.scale)
             out["indicator"] = m.rating
             out["manual_ratings_used"] = any(bid is None for bid, _ in facts.files)
-            value_sql = "avg(score)"
-        if rows_sql is None:
-            total, value = 0, None
-        else:
-            total, value = (
-                _backend().con.execute(f"SELECT count(*), {value_sql} FROM ({rows_sql})").fetchone()
-            )
+        total, value = 0, default_of(m) if m.aggregation else None
+        if selected is not None:
+            rows_sql, value_sql = selected
+            total = _backend().con.execute(f"SELECT count(*) FROM ({rows_sql})").fetchone()[0]
+            if value_sql is not None:
+                value = _backend().con.execute(value_sql).fetchone()[0]
             out["rows"] = _listed_or_empty(facts, rows_sql, limit, bool(m.latest))
         out["total"] = int(total)
         if not m.latest:
-            if m.aggregation and value is None:
-                value = _default_of(m)
             if isinstance(value, float) and math.isnan(value):
                 value = None
             out["recomputed"] = plain(value)
@@ -854,13 +788,13 @@ def why_csv(run: Run, entity_id: str, name: str) -> Iterator[bytes] | None:
     if rs is None or _row(raw_file(run), entity_id) is None:
         return None
     m = rs.scheme.metrics[name]
-    source = _source_of(run, m)
+    source = _source_of(run, rs, name)
     if source is None:
         return None
     facts = _Facts(run, rs, source[0], entity_id, extra=source[1])
-    rows_sql = _selection(rs, name, facts)
+    selected = _selection(rs, name, facts)
     header = [*facts.columns, "import_batch", "batch_row"]
-    ordered = facts.ordered_sql(rows_sql, bool(m.latest)) if rows_sql else None
+    ordered = facts.ordered_sql(selected[0], bool(m.latest)) if selected else None
 
     def chunks() -> Iterator[bytes]:
         yield "\ufeff".encode()

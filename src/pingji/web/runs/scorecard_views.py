@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from pingji.web.lib import charts
+from pingji.web.lib.links import links_to
 from pingji.web.runs import scorecard as sc
 from pingji.web.runs.access import get_run_for_user
 from pingji.web.runs.models import Run
@@ -79,6 +80,7 @@ def scorecard(request, run_id: int, entity_id: str):
     card["grade_computed_ink"] = _ink(card["grade_computed_color"])
     for item in [*card["trend"], *card["grades"]]:
         item["ink"] = _ink(item.get("grade_color") or item.get("color"))
+    why_url = links_to("runs:why", run.pk, entity_id)
     return render(
         request,
         "runs/scorecard.html",
@@ -88,6 +90,8 @@ def scorecard(request, run_id: int, entity_id: str):
             "radar": _radar(card),
             "trend_chart": _trend_chart(card),
             "metrics_by_name": {m["name"]: m for m in card["metrics"]},
+            # the "why" link of each metric, the route reversed once (lib/links.py)
+            "why_urls": {m["name"]: why_url(m["name"]) for m in card["metrics"]},
             "has_pass": any(n["pass_points"] is not None for n in card["nodes"]),
         },
     )

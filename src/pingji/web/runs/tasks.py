@@ -1,12 +1,13 @@
-"""Background tasks (django-tasks): executed by `pingji serve`'s worker."""
+"""Background tasks (django-tasks): executed by `pingji serve`'s worker. They call
+execution.py and exports.py; services.py and the views queue them."""
 
 from django_tasks import task
 
 
 @task()
 def execute_run_task(run_id: int) -> None:
-    """Execute an evaluation run (see services.execute_run)."""
-    from pingji.web.runs.services import execute_run
+    """Execute an evaluation run (see execution.execute_run)."""
+    from pingji.web.runs.execution import execute_run
 
     execute_run(run_id)
 

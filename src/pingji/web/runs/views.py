@@ -6,6 +6,8 @@ and administrators start runs; raters and users without a role see no run (404).
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
@@ -20,6 +22,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -28,9 +31,12 @@ from pingji.output import numbers
 from pingji.web.entities import saved
 from pingji.web.imports.services import active_batches
 from pingji.web.lib.language import in_viewer_language
+from pingji.web.lib.links import links_to
 from pingji.web.lib.params import MAX_ID, page_number
 from pingji.web.runs import attributes, exports, migration, movers, results
 from pingji.web.runs.access import get_run_for_user, get_run_to_void, require_runs
+from pingji.web.runs.coverage import run_coverage
+from pingji.web.runs.filters import Filters
 from pingji.web.runs.forms import PERIOD_KINDS, RunForm, published_versions
 from pingji.web.runs.models import Run
 from pingji.web.runs.services import (
@@ -40,7 +46,6 @@ from pingji.web.runs.services import (
     period_coverage,
     rerun,
     restore_run,
-    run_coverage,
     suggested_period,
     tables_read,
     void_run,
@@ -176,8 +181,8 @@ def new(request: HttpRequest) -> HttpResponse:
             form.add_error(
                 None,
                 _(
-                    "所选期间在方案的时间窗口内没有任何数据行,每个对象都将在没有数据的情况下"
-                    "被评价(%(why)s)。如确认无误,请勾选“仍然运行”后再提交。"
+                    "所选期间在方案的时间窗口内没有任何数据行，每个对象都将在没有数据的情况下"
+                    "被评价（%(why)s）。如确认无误，请勾选“仍然运行”后再提交。"
                 )
                 % {"why": empty},
             )
@@ -199,11 +204,11 @@ def new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             if run.status == Run.Status.FAILED:
-                messages.error(request, _("评价运行失败,原因见下方。"))
+                messages.error(request, _("评价运行失败，原因见下方。"))
             elif run.status == Run.Status.DONE:
                 messages.success(request, _("评价运行已完成。"))
             else:
-                messages.info(request, _("评价运行已排队,将在后台执行。"))
+                messages.info(request, _("评价运行已排队，将在后台执行。"))
             return redirect("runs:detail", run.pk)
     elif data is not None and rs is None:
         form.is_valid()  # shows "choose a version"
@@ -312,9 +317,9 @@ def status(request: HttpRequest, run_id: int) -> JsonResponse:
     )
 
 
-def _filters(request: HttpRequest, default_sort: str) -> exports.Filters:
+def _filters(request: HttpRequest, default_sort: str) -> Filters:
     g = request.GET
-    return exports.Filters(
+    return Filters(
         grade=g.get("grade") or None,
         cls=g.get("class") or None,
         status=g.get("status") or None,
@@ -467,7 +472,6 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
     select = ["entity_id"] + [k for k in ("score", "grade", "class", "status") if show[k]]
     select += [g["key"] for g in groups]
     select += [k for k in ("actions", "reasons") if show[k]]
-    page_no = page_number(request.GET.get("page"))
     kwargs = dict(
         grade=f.grade,
         cls=f.cls,
@@ -477,70 +481,19 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
         sort=sort,
         attrs=f.attrs or None,
     )
-    page = results.query(run, **kwargs, page=page_no, size=PAGE_SIZE, select=select)
-    if page.page > page.pages:  # past the end (filters changed): show the last page
-        page = results.query(run, **kwargs, page=page.pages, size=PAGE_SIZE, select=select)
-    names = results.entity_names(run, [r["entity_id"] for r in page.rows])
-
-    def header(key: str, label: str, first_desc: bool, num: bool = False, title: str = ""):
-        if sort == key:
-            nxt, arrow = f"-{key}", "▲"
-        elif sort == f"-{key}":
-            nxt, arrow = key, "▼"
-        else:
-            nxt, arrow = (f"-{key}" if first_desc else key), ""
-        return {"key": key, "label": label, "next": nxt, "arrow": arrow, "num": num, "title": title}
-
-    show_names = bool(names) or bool(results.entity_files(run))
-    headers = [header("entity_id", _("编号"), False)]
-    if show_names:
-        headers.append({"label": _("名称"), "key": None})
-    if show["score"]:
-        headers.append(header("score", _("得分"), True, num=True))
-    if show["grade"]:
-        headers.append(header("grade", _("等级"), False))
-    if show["class"]:
-        headers.append(header("class", _("类别"), False))
-    if show["status"]:
-        headers.append(header("status", _("状态"), False))
-    for g in groups:
-        # a group's 0–100 column says so: "<name> 得分率" (its points ÷ its max)
-        label = f"{g['label']} {_('得分率')}"
-        headers.append(header(g["key"], label, True, num=True, title=_("得分率(占满分 %)")))
-    if show["actions"]:
-        headers.append({"label": _("措施"), "key": None})
-    if show["reasons"]:
-        headers.append({"label": _("主要失分原因"), "key": None})
-
-    grade_labels = labels["grade"]
-    score_text = numbers.score_format(rs).text  # the scheme's one precision; — when missing
-    rows = []
-    for r in page.rows:  # one page: at most PAGE_SIZE rows
-        row = {
-            "entity_id": r["entity_id"],
-            "name": names.get(r["entity_id"], ""),
-            "score": score_text(r.get("score")),
-            "grade": r.get("grade"),
-            "grade_color": colors.get(r.get("grade"), NO_COLOR),
-            "grade_label": grade_labels.get(r.get("grade"), ""),
-            "class": labels["class"].get(r.get("class"), r.get("class")),
-            "status": labels["status"].get(r.get("status"), r.get("status")),
-            "status_code": r.get("status"),
-            "groups": [score_text(r.get(g["key"])) for g in groups],
-            "actions": [labels["action"].get(a, a) for a in (r.get("actions") or [])],
-            "reasons": [labels["reason"].get(a, a) for a in (r.get("reasons") or [])][:3],
-        }
-        rows.append(row)
+    # The rows are read only when the table is drawn: a table drawn before for the same
+    # run, language and query comes from the template's cache (runs/detail.html).
+    drawn = functools.cache(
+        lambda: _table_rows(request, run, rs, labels, colors, sort, show, groups, select, kwargs)
+    )
+    lazy = {k: SimpleLazyObject(lambda k=k: drawn()[k]) for k in TABLE_KEYS}
     summary = run.summary or {}
     return {
         "filters": f,
         "sort": sort,
         "show": show,
-        "show_names": show_names,
-        "headers": headers,
         "groups": groups,
-        "page": page,
-        "rows": rows,
+        **lazy,
         "grade_options": [
             (g["grade"] or results.NO_GRADE, g["grade"] or _("无等级"), g.get("label"), g["count"])
             for g in summary.get("grades", [])
@@ -570,6 +523,71 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
         "save_scope": run.scheme_version.scheme.code,
         "export_query": request.GET.urlencode(),
     }
+
+
+TABLE_KEYS = ("page", "rows", "headers", "show_names")
+
+
+def _table_rows(request, run: Run, rs, labels, colors, sort, show, groups, select, kwargs) -> dict:
+    """One page of the results table: its rows ready for display, headers and names."""
+    page_no = page_number(request.GET.get("page"))
+    page = results.query(run, **kwargs, page=page_no, size=PAGE_SIZE, select=select)
+    if page.page > page.pages:  # past the end (filters changed): show the last page
+        page = results.query(run, **kwargs, page=page.pages, size=PAGE_SIZE, select=select)
+    names = results.entity_names(run, [r["entity_id"] for r in page.rows])
+
+    def header(key: str, label: str, first_desc: bool, num: bool = False, title: str = ""):
+        if sort == key:
+            nxt, arrow = f"-{key}", "▲"
+        elif sort == f"-{key}":
+            nxt, arrow = key, "▼"
+        else:
+            nxt, arrow = (f"-{key}" if first_desc else key), ""
+        return {"key": key, "label": label, "next": nxt, "arrow": arrow, "num": num, "title": title}
+
+    show_names = bool(names) or bool(results.entity_files(run))
+    headers = [header("entity_id", _("编号"), False)]
+    if show_names:
+        headers.append({"label": _("名称"), "key": None})
+    if show["score"]:
+        headers.append(header("score", _("得分"), True, num=True))
+    if show["grade"]:
+        headers.append(header("grade", _("等级"), False))
+    if show["class"]:
+        headers.append(header("class", _("类别"), False))
+    if show["status"]:
+        headers.append(header("status", _("状态"), False))
+    for g in groups:
+        # a group's 0–100 column says so: "<name> 得分率" (its points ÷ its max)
+        label = f"{g['label']} {_('得分率')}"
+        headers.append(header(g["key"], label, True, num=True, title=_("得分率（占满分 %）")))
+    if show["actions"]:
+        headers.append({"label": _("措施"), "key": None})
+    if show["reasons"]:
+        headers.append({"label": _("主要失分原因"), "key": None})
+
+    grade_labels = labels["grade"]
+    scorecard_url = links_to("runs:scorecard", run.pk)  # reversed once, not once per row
+    score_text = numbers.score_format(rs).text  # the scheme's one precision; — when missing
+    rows = []
+    for r in page.rows:  # one page: at most PAGE_SIZE rows
+        row = {
+            "entity_id": r["entity_id"],
+            "url": scorecard_url(r["entity_id"]),
+            "name": names.get(r["entity_id"], ""),
+            "score": score_text(r.get("score")),
+            "grade": r.get("grade"),
+            "grade_color": colors.get(r.get("grade"), NO_COLOR),
+            "grade_label": grade_labels.get(r.get("grade"), ""),
+            "class": labels["class"].get(r.get("class"), r.get("class")),
+            "status": labels["status"].get(r.get("status"), r.get("status")),
+            "status_code": r.get("status"),
+            "groups": [score_text(r.get(g["key"])) for g in groups],
+            "actions": [labels["action"].get(a, a) for a in (r.get("actions") or [])],
+            "reasons": [labels["reason"].get(a, a) for a in (r.get("reasons") or [])][:3],
+        }
+        rows.append(row)
+    return {"page": page, "rows": rows, "headers": headers, "show_names": show_names}
 
 
 # ---------------------------------------------------------------- exports
@@ -630,7 +648,7 @@ def export(request: HttpRequest, run_id: int, fmt: str) -> HttpResponse:
     )
 
 
-def _start_export(request: HttpRequest, run: Run, f: exports.Filters, total: int) -> HttpResponse:
+def _start_export(request: HttpRequest, run: Run, f: Filters, total: int) -> HttpResponse:
     """Record a background Excel export, queue it and open its page (the page of the same
     export still under way, if there is one)."""
     from pingji.web.runs.tasks import export_xlsx_task
@@ -686,7 +704,7 @@ def export_status(request: HttpRequest, run_id: int, job_id: str) -> JsonRespons
             "stage": _(job.stage) if job.stage else "",
             "finished": job.finished,
             "rows": job.rows,
-            "error": job.error,
+            "error": job.shown_error,
             "download_url": (
                 reverse("runs:export_download", args=[run.pk, job.id]) if job.ready else None
             ),
@@ -749,7 +767,7 @@ def compare(request: HttpRequest) -> HttpResponse:
         context["error"] = _("只能对比已完成的运行。")
         return render(request, "runs/compare.html", context)
     if a.scheme_version.scheme_id != b.scheme_version.scheme_id:
-        context["error"] = _("两次运行属于不同的评价方案(%(a)s / %(b)s),等级不可对比。") % {
+        context["error"] = _("两次运行属于不同的评价方案（%(a)s / %(b)s），等级不可对比。") % {
             "a": a.scheme_version.scheme.name,
             "b": b.scheme_version.scheme.name,
         }

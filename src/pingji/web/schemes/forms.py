@@ -12,7 +12,7 @@ def check_size(size: int, name: str) -> None:
     """Refuse a scheme larger than the one limit every way of giving a scheme shares."""
     if size > MAX_SCHEME_BYTES:
         raise forms.ValidationError(
-            _("%(name)s 太大(%(size)s 字节);方案文件不超过 1 MB。"),
+            _("%(name)s 太大（%(size)s 字节）；方案文件不超过 1 MB。"),
             params={"name": name, "size": f"{size:,}"},
         )
 
@@ -31,7 +31,7 @@ def decode(data: bytes, name: str) -> str:
         except UnicodeDecodeError:
             continue
     raise forms.ValidationError(
-        _("文件 %(name)s 不是文本文件(应为 UTF-8 或 GBK 编码的 YAML)。"),
+        _("文件 %(name)s 不是文本文件（应为 UTF-8 或 GBK 编码的 YAML）。"),
         params={"name": name},
     )
 
@@ -61,7 +61,7 @@ class SchemeYamlForm(forms.Form):
             check_size(len(text.encode()), _("粘贴的 YAML"))
         data["text"] = normalise(text)
         if not data["text"]:
-            raise forms.ValidationError(_("请选择一个 YAML 文件,或在文本框中粘贴方案内容。"))
+            raise forms.ValidationError(_("请选择一个 YAML 文件，或在文本框中粘贴方案内容。"))
         return data
 
 

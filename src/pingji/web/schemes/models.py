@@ -76,7 +76,7 @@ class SchemeVersion(models.Model):
         if self.pk is not None:
             stored = SchemeVersion.objects.filter(pk=self.pk).values("status", "yaml").first()
             if stored and stored["status"] == self.Status.PUBLISHED:
-                raise ValidationError(_("已发布的版本不可修改;请新建版本。"))
+                raise ValidationError(_("已发布的版本不可修改；请新建版本。"))
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

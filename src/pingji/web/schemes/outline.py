@@ -25,11 +25,11 @@ from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 from pingji.web.lib.charts import FONT
 
 PERIOD_LABELS = {"year": "年度", "quarter": "季度", "month": "月度"}
-# In sentences ("发货表 sales 的 amount 求和,本期") sums and counts read as verbs.
+# In sentences ("发货表 sales 的 amount 求和，本期") sums and counts read as verbs.
 AGGREGATIONS = {**AGGREGATION_WORDS, "sum": "求和", "count": "计行数"}
 # what happens to a node without input, short enough for a table cell (describe_missing says it
 # in a sentence)
-MISSING_SHORT = {"zero": "记 0 分", "exclude": "不计入,按其余项折算", "fail": "报错停止"}
+MISSING_SHORT = {"zero": "记 0 分", "exclude": "不计入，按其余项折算", "fail": "报错停止"}
 TYPE_LABELS = {
     "number": "数值",
     "money": "金额",
@@ -65,28 +65,28 @@ def _table_words(table: str) -> str:
 
 
 def metric_words(m: Metric, entity: str) -> str:
-    """Return how a metric is measured, in words, e.g. `发货表 sales 的 amount 求和,本期`."""
+    """Return how a metric is measured, in words, e.g. `发货表 sales 的 amount 求和，本期`."""
     if m.aggregation:
         table, _, column = getattr(m, m.aggregation).partition(".")
         what = f"{_table_words(table)}" + (f" 的 {column}" if column else "")
-        text = f"{what} {AGGREGATIONS[m.aggregation]},{describe_window(m.window)}"
+        text = f"{what} {AGGREGATIONS[m.aggregation]}，{describe_window(m.window)}"
         if m.where:
-            text += f",条件:{m.where}"
+            text += f"，条件：{m.where}"
         if m.default is not None:
-            text += f";无数据时取 {num(m.default)}"
+            text += f"；无数据时取 {num(m.default)}"
         return text
     if m.attribute:
         spec = TABLES.get(entity)
         labels = {c.name: c.label for c in spec.columns} if spec else {}
         shown = labels.get(m.attribute)
-        return f"{entity_label(entity)}档案的 {m.attribute}" + (f"({shown})" if shown else "")
+        return f"{entity_label(entity)}档案的 {m.attribute}" + (f"（{shown}）" if shown else "")
     if m.latest:
         table, _, column = m.latest.partition(".")
         return f"{_table_words(table)} 期末及以前最近一行的 {column}"
     if m.rating:
         lo, hi = m.scale
-        return f"人工评分 {m.rating},量表 {num(lo)}–{num(hi)},多人评分取平均"
-    return f"公式:{m.expr}"
+        return f"人工评分 {m.rating}，量表 {num(lo)}–{num(hi)}，多人评分取平均"
+    return f"公式：{m.expr}"
 
 
 @dataclass
@@ -178,7 +178,7 @@ def _weight_words(rs: ResolvedScheme, rn: ResolvedNode) -> str:
     if parent.weights_by is not None:
         by = parent.weights_by
         parts = [f"{k} {num(w.get(rn.id, 0))}" for k, w in by.profiles.items()]
-        return f"按 {by.by}:" + " · ".join(parts)
+        return f"按 {by.by}：" + " · ".join(parts)
     if rn.node.weight is not None:
         return num(rn.node.weight)
     return "按分值"
@@ -199,7 +199,7 @@ def _passing(rn: ResolvedNode) -> str:
         return ""
     text = f"≥ {num(rn.pass_points)} 分"
     if rn.node.pass_ is not None:
-        text += f"(满分的 {num(rn.node.pass_ * 100)}%)"
+        text += f"（满分的 {num(rn.node.pass_ * 100)}%）"
     return text
 
 
@@ -221,7 +221,7 @@ def node_rows(rs: ResolvedScheme) -> list[NodeRow]:
             share = f"{num(round(rn.max / root_max * 100, 2))}%"
         how = describe_group(rs, rn) if node.is_group else describe_rule(rn)
         if node.is_group and node.weighting == "ratios":
-            how = f"相对权重:{how}"
+            how = f"相对权重：{how}"
         reason = ""
         if not node.is_group:
             reason = (node.reason.label or node.reason.code) if node.reason else ""
@@ -402,7 +402,7 @@ def diff_rows(a: str, b: str, context: int | None = 3) -> tuple[list[DiffRow], i
 
 
 def _node_name(rn: ResolvedNode) -> str:
-    return f"{rn.node.label or rn.id}({rn.id})"
+    return f"{rn.node.label or rn.id}（{rn.id}）"
 
 
 def _dump(model) -> Any:
@@ -417,7 +417,7 @@ def structural_changes(a: ResolvedScheme, b: ResolvedScheme) -> list[str]:
     for nid in bn.keys() - an.keys():
         rn = bn[nid]
         kind = "分组" if rn.node.is_group else "指标"
-        out.append(f"新增{kind} {_node_name(rn)},满分 {num(rn.max)}")
+        out.append(f"新增{kind} {_node_name(rn)}，满分 {num(rn.max)}")
     for nid in an.keys() - bn.keys():
         rn = an[nid]
         kind = "分组" if rn.node.is_group else "指标"
@@ -441,9 +441,9 @@ def structural_changes(a: ResolvedScheme, b: ResolvedScheme) -> list[str]:
             ra.node.weighting != rb.node.weighting
             or _dump(ra.node.weights_by) != _dump(rb.node.weights_by)
         ):
-            parts.append(f"合计方式改为:{describe_group(b, rb)}")
+            parts.append(f"合计方式改为：{describe_group(b, rb)}")
         elif not rb.node.is_group and _dump(ra.node.rule) != _dump(rb.node.rule):
-            parts.append(f"计分规则改为:{describe_rule(rb)}")
+            parts.append(f"计分规则改为：{describe_rule(rb)}")
         if ra.node.value != rb.node.value:
             parts.append(f"取值 {ra.node.value or ra.id} → {rb.node.value or rb.id}")
         if ra.missing != rb.missing:
@@ -451,24 +451,24 @@ def structural_changes(a: ResolvedScheme, b: ResolvedScheme) -> list[str]:
         if ra.pass_points != rb.pass_points:
             parts.append(f"达标线 {_passing(ra) or '无'} → {_passing(rb) or '无'}")
         if parts:
-            out.append(f"{_node_name(rb)}:" + ";".join(parts))
+            out.append(f"{_node_name(rb)}：" + "；".join(parts))
     am, bm = a.scheme.metrics, b.scheme.metrics
     for name in [n for n in bm if n not in am]:
         out.append(
-            f"新增指标值 {name}({bm[name].label or ''}):{metric_words(bm[name], b.scheme.entity)}"
+            f"新增指标值 {name}（{bm[name].label or ''}）：{metric_words(bm[name], b.scheme.entity)}"
         )
     for name in [n for n in am if n not in bm]:
-        out.append(f"删除指标值 {name}({am[name].label or ''})")
+        out.append(f"删除指标值 {name}（{am[name].label or ''}）")
     for name in [n for n in bm if n in am and _dump(am[n]) != _dump(bm[n])]:
         out.append(
-            f"指标值 {name} 改为:{metric_words(bm[name], b.scheme.entity)}"
+            f"指标值 {name} 改为：{metric_words(bm[name], b.scheme.entity)}"
             if metric_words(am[name], a.scheme.entity) != metric_words(bm[name], b.scheme.entity)
             else f"指标值 {name} 的说明或标签有变化"
         )
     ap, bp = a.scheme.params, b.scheme.params
     for name in sorted(bp.keys() | ap.keys()):
         if name not in ap:
-            out.append(f"新增参数 {name},默认值 {bp[name].default}")
+            out.append(f"新增参数 {name}，默认值 {bp[name].default}")
         elif name not in bp:
             out.append(f"删除参数 {name}")
         elif ap[name].default != bp[name].default:
@@ -476,7 +476,7 @@ def structural_changes(a: ResolvedScheme, b: ResolvedScheme) -> list[str]:
     la = [(r.grade, r.range) for r in level_rows(a)]
     lb = [(r.grade, r.range) for r in level_rows(b)]
     if la != lb:
-        out.append("等级划分改为:" + ";".join(f"{g} {r}" for g, r in lb) if lb else "删除了等级")
+        out.append("等级划分改为：" + "；".join(f"{g} {r}" for g, r in lb) if lb else "删除了等级")
     ga, gb = a.scheme.grades, b.scheme.grades
     if ga and gb:
         for key, word in (("rules", "评级规则"), ("caps", "封顶规则"), ("demotions", "降级规则")):

@@ -76,7 +76,7 @@ def _refuse(rs: ResolvedScheme, path: tuple, message: str) -> SchemeError:
 
 def _entity_name(table: str) -> str:
     spec = TABLES.get(table)
-    return f"{spec.label}({table})" if spec else table
+    return f"{spec.label}（{table}）" if spec else table
 
 
 def check_fits(
@@ -87,13 +87,13 @@ def check_fits(
     s = rs.scheme
     if scheme is None:
         if s.id in RESERVED_CODES:
-            raise _refuse(rs, ("id",), f"方案代码 '{s.id}' 为系统保留,请换一个 id")
+            raise _refuse(rs, ("id",), f"方案代码 '{s.id}' 为系统保留，请换一个 id")
         return
     if s.id != scheme.code:
         raise _refuse(
             rs,
             ("id",),
-            f"这是方案 '{scheme.code}' 的版本,id 不能改为 '{s.id}';"
+            f"这是方案 '{scheme.code}' 的版本，id 不能改为 '{s.id}'；"
             "另建方案请上传一个新的 YAML 文件",
         )
     others = scheme.versions.exclude(pk=editing.pk) if editing is not None else scheme.versions
@@ -101,8 +101,8 @@ def check_fits(
         raise _refuse(
             rs,
             ("entity",),
-            f"方案 '{scheme.code}' 评价的是 {_entity_name(scheme.entity)},"
-            f"新版本不能改为 {_entity_name(s.entity)};评价别的对象请换一个 id",
+            f"方案 '{scheme.code}' 评价的是 {_entity_name(scheme.entity)}，"
+            f"新版本不能改为 {_entity_name(s.entity)}；评价别的对象请换一个 id",
         )
 
 
@@ -156,7 +156,7 @@ def update_draft(version: SchemeVersion, text: str, user, note: str | None = Non
     """Replace a draft's YAML (and note) after checking it; a published version refuses."""
     version = SchemeVersion.objects.select_for_update().select_related("scheme").get(pk=version.pk)
     if version.is_published:
-        raise ValidationError("已发布的版本不可修改;请基于此版本新建草稿。")
+        raise ValidationError("已发布的版本不可修改；请基于此版本新建草稿。")
     rs = check_yaml(text, f"{version.scheme.code}-v{version.number}.yaml")
     check_fits(rs, version.scheme, editing=version)
     before = {"yaml": version.yaml, "note": version.note}
@@ -254,8 +254,8 @@ class BuiltinLoaded:
         """Return one line for the command's output."""
         what = "已添加" if self.added else "已存在"
         if self.published:
-            what += ",已发布"
-        return f"{self.code}: {what}" + (f"(第 {self.version} 版)" if self.version else "")
+            what += "，已发布"
+        return f"{self.code}: {what}" + (f"（第 {self.version} 版）" if self.version else "")
 
 
 def load_builtins(publish_them: bool = False, user=None) -> list[BuiltinLoaded]:

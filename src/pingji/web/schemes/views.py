@@ -201,7 +201,7 @@ def _checks(rs: ResolvedScheme) -> list[dict]:
         {
             "check": c,
             "words": (
-                f"{'全部对象' if c.among == 'true' else '满足 ' + c.among + ' 的对象'}中,"
+                f"{'全部对象' if c.among == 'true' else '满足 ' + c.among + ' 的对象'}中，"
                 f"{c.share_of} 成立的比例至少 {outline.num(c.at_least * 100)}%"
             ),
         }
@@ -339,7 +339,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     scheme = _existing(rs)
     same = scheme.versions.filter(yaml=text).order_by("-number").first() if scheme else None
     if same is not None:
-        context["refused"] = _("与方案 %(code)s 的第 %(number)s 版内容完全相同,未保存新版本。") % {
+        context["refused"] = _("与方案 %(code)s 的第 %(number)s 版内容完全相同，未保存新版本。") % {
             "code": scheme.code,
             "number": same.number,
         }
@@ -356,13 +356,13 @@ def upload(request: HttpRequest) -> HttpResponse:
     if version.number == 1:
         messages.success(
             request,
-            _("已新建方案 %(name)s(%(code)s),第 1 版为草稿。")
+            _("已新建方案 %(name)s（%(code)s），第 1 版为草稿。")
             % {"name": version.scheme.name, "code": version.scheme.code},
         )
     else:
         messages.success(
             request,
-            _("已保存为方案 %(code)s 的第 %(number)s 版(草稿)。")
+            _("已保存为方案 %(code)s 的第 %(number)s 版（草稿）。")
             % {"code": version.scheme.code, "number": version.number},
         )
     return redirect(_version_url(version))
@@ -375,7 +375,7 @@ def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
     if version.is_published:
         messages.error(
             request,
-            _("第 %(number)s 版已发布,不可修改;请点击“基于此版本新建草稿”。")
+            _("第 %(number)s 版已发布，不可修改；请点击“基于此版本新建草稿”。")
             % {"number": version.number},
         )
         return redirect(_version_url(version))
@@ -407,7 +407,7 @@ def edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
         context.update(problems=err.problems, lines=outline.yaml_lines(text, err.problems))
         return render(request, "schemes/form.html", context)
     except ValidationError:  # published meanwhile
-        messages.error(request, _("此版本已发布,不可修改;请基于此版本新建草稿。"))
+        messages.error(request, _("此版本已发布，不可修改；请基于此版本新建草稿。"))
         return redirect(_version_url(version))
     messages.success(request, _("草稿已保存。"))
     return redirect(_version_url(version))
@@ -425,7 +425,7 @@ def _draft_for_user(
         text = (
             _("发布前预览只用于草稿；已发布的版本请运行后用“对比两次运行”查看。")
             if preview
-            else _("第 %(number)s 版已发布,不可修改;请点击“基于此版本新建草稿”。")
+            else _("第 %(number)s 版已发布，不可修改；请点击“基于此版本新建草稿”。")
             % {"number": version.number}
         )
         messages.error(request, text)
@@ -477,7 +477,7 @@ def form_edit(request: HttpRequest, code: str, number: int) -> HttpResponse:
         _place_problems(form, err.problems)
         return render(request, "schemes/form_editor.html", context)
     except ValidationError:  # published meanwhile
-        messages.error(request, _("此版本已发布,不可修改;请基于此版本新建草稿。"))
+        messages.error(request, _("此版本已发布，不可修改；请基于此版本新建草稿。"))
         return redirect(_version_url(version))
     messages.success(request, _("草稿已保存。"))
     return redirect(_version_url(version))
@@ -534,12 +534,12 @@ def publish_version(request: HttpRequest, code: str, number: int) -> HttpRespons
     except SchemeError as err:
         messages.error(
             request,
-            _("不能发布:方案有问题。") + " " + "; ".join(str(p.message) for p in err.problems),
+            _("不能发布：方案有问题。") + " " + "; ".join(str(p.message) for p in err.problems),
         )
         return redirect(_version_url(version))
     messages.success(
         request,
-        _("已发布第 %(number)s 版;发布后不可修改,可用于评价运行。") % {"number": version.number},
+        _("已发布第 %(number)s 版；发布后不可修改，可用于评价运行。") % {"number": version.number},
     )
     return redirect(_version_url(version))
 
@@ -552,7 +552,7 @@ def copy(request: HttpRequest, code: str, number: int) -> HttpResponse:
         draft = copy_version(version, request.user)
     except SchemeError as err:
         messages.error(
-            request, _("不能新建草稿:") + "; ".join(str(p.message) for p in err.problems)
+            request, _("不能新建草稿：") + "; ".join(str(p.message) for p in err.problems)
         )
         return redirect(_version_url(version))
     messages.success(

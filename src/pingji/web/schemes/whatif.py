@@ -24,8 +24,9 @@ from pingji.output.writers import write
 from pingji.web.imports.services import open_batches
 from pingji.web.lib import workspace
 from pingji.web.runs import migration, results
+from pingji.web.runs.execution import summarise
+from pingji.web.runs.files import results_file
 from pingji.web.runs.models import Run
-from pingji.web.runs.services import results_file, summarise
 from pingji.web.schemes.models import Scheme, SchemeVersion
 from pingji.web.schemes.outline import PERIOD_LABELS
 from pingji.web.schemes.services import resolve_version

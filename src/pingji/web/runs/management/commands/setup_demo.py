@@ -24,19 +24,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from pingji.cli.demo import DEMO_PASSWORD
+from pingji.templates.demo import DEMO_PASSWORD, DEMO_USERS, prepare_data
 from pingji.web.lib.access import ensure_roles
 
 IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-
-# (username, role, department code, shown as)
-DEMO_USERS: tuple[tuple[str, str, str | None, str], ...] = (
-    ("admin", "admin", None, "管理员"),
-    ("demo", "analyst", None, "分析师"),
-    ("rater", "rater", "sales", "评分员(销售部)"),
-    ("rater_f", "rater", "finance", "评分员(财务部)"),
-    ("viewer", "viewer", None, "查看者"),
-)
 
 DEPARTMENTS: tuple[tuple[str, str], ...] = (
     ("sales", "销售部"),
@@ -192,7 +183,6 @@ class Command(BaseCommand):
 
     def _import(self, samples: Path, entities: int, seed: int, user) -> None:
         """Generate (or reuse) each built-in's sample data; import each distinct file once."""
-        from pingji.cli.demo import prepare_data  # reuses `make demo`'s data sets
         from pingji.data.contract import TABLES
         from pingji.templates import builtin_names
         from pingji.web.imports.models import ImportBatch
@@ -202,7 +192,7 @@ class Command(BaseCommand):
         added = rows = 0
         for name in builtin_names():
             folder = samples / name
-            prepare_data(name, folder, entities, seed)
+            prepare_data(name, folder, entities, seed)  # reuses `make demo`'s data sets
             for path in sorted(folder.glob("*.csv")):
                 table = path.stem
                 if table not in TABLES:
@@ -227,8 +217,9 @@ class Command(BaseCommand):
     def _runs(self, versions: dict, user) -> None:
         """One finished run per built-in for its sample period (executed here, not queued)."""
         from pingji.templates.sample import SAMPLE_PERIODS
+        from pingji.web.runs.execution import execute_run
         from pingji.web.runs.models import Run
-        from pingji.web.runs.services import create_run, execute_run
+        from pingji.web.runs.services import create_run
 
         failed = []
         logging.getLogger("django_tasks").setLevel(logging.WARNING)

@@ -25,5 +25,5 @@ class Command(BaseCommand):
         added = sum(d.added for d in done)
         published = sum(d.published for d in done)
         self.stdout.write(
-            f"内置方案 built-ins: {len(done)} 个,新增 added {added},发布 published {published}"
+            f"内置方案 built-ins: {len(done)} 个，新增 added {added}，发布 published {published}"
         )
