@@ -1,6 +1,9 @@
 """customer-composite for 2025 as ONE hand-written DuckDB query: the speed baseline.
 
-    python benchmarks/handwritten_composite.py DATA OUT.parquet
+    python benchmarks/handwritten_composite.py DATA OUT.parquet [--memory-limit 4GB]
+
+With --memory-limit, DuckDB's memory_limit is set (as `pingji evaluate --memory-limit` does)
+and what does not fit spills to a temporary folder of its own.
 
 Implements shared/spec/templates.md §1 exactly: sums in exact decimal, ratios in double
 rounded to 9 decimals before the linear rules are applied and clamped, missing input → 0
@@ -9,7 +12,8 @@ points, weights .3 .3 .2 .1 .1, grades AAA ≥ 90, AA ≥ 80, A ≥ 70, B ≥ 60
 
 from __future__ import annotations
 
-import sys
+import argparse
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -102,12 +106,21 @@ COPY (
 """
 
 
-def run(data: Path, out: Path) -> None:
+def run(data: Path, out: Path, memory_limit: str | None = None) -> None:
     """Compute customer-composite for 2025 over the data set and write it as Parquet."""
-    duckdb.connect().execute(QUERY.format(data=data.as_posix(), out=out.as_posix()))
+    con = duckdb.connect()
+    with tempfile.TemporaryDirectory(prefix="handwritten-") as spill:
+        if memory_limit:
+            con.execute(f"SET memory_limit = '{memory_limit}'")
+            con.execute("SET temp_directory = ?", [spill])
+        con.execute(QUERY.format(data=data.as_posix(), out=out.as_posix()))
+        con.close()
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: handwritten_composite.py DATA OUT.parquet")
-    run(Path(sys.argv[1]), Path(sys.argv[2]))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("data", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--memory-limit", default=None, help="DuckDB's memory_limit, e.g. 4GB")
+    args = ap.parse_args()
+    run(args.data, args.out, args.memory_limit)
