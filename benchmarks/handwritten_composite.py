@@ -39,10 +39,12 @@ COPY (
     FROM read_parquet('{data}/returns.parquet')
     WHERE date BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
     GROUP BY 1),
-  rating AS (
+  rating AS (  -- the mean over raters: each rater's rows averaged first
     SELECT entity_id, avg(score) AS manager_rating
-    FROM read_parquet('{data}/ratings.parquet')
-    WHERE indicator = 'manager_rating' AND period = '2025'
+    FROM (SELECT entity_id, avg(score) AS score
+          FROM read_parquet('{data}/ratings.parquet')
+          WHERE indicator = 'manager_rating' AND period = '2025'
+          GROUP BY entity_id, rater)
     GROUP BY 1),
   metrics AS (
     SELECT c.entity_id,

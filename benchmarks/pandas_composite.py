@@ -51,7 +51,7 @@ def run(data: Path, out: Path) -> None:
     sales = _read(data, "sales", ["customer_id", "date", "amount"])
     payments = _read(data, "payments", ["customer_id", "date", "amount"])
     returns = _read(data, "returns", ["customer_id", "date", "amount"])
-    ratings = _read(data, "ratings", ["entity_id", "period", "indicator", "score"])
+    ratings = _read(data, "ratings", ["entity_id", "period", "indicator", "score", "rater"])
 
     rated = ratings[(ratings["indicator"] == "manager_rating") & (ratings["period"] == "2025")]
     metrics = (
@@ -60,7 +60,14 @@ def run(data: Path, out: Path) -> None:
         .join(_total(sales, PREV_START, date(2024, 12, 31), "prev_sales"))
         .join(_total(payments, START, END, "payments"))
         .join(_total(returns, START, END, "returns"))
-        .join(rated.groupby("entity_id")["score"].mean().rename("manager_rating"))
+        # the mean over raters: each rater's rows averaged first
+        .join(
+            rated.groupby(["entity_id", "rater"])["score"]
+            .mean()
+            .groupby(level="entity_id")
+            .mean()
+            .rename("manager_rating")
+        )
     )
     money = ["sales", "prev_sales", "payments", "returns"]
     metrics[money] = metrics[money].fillna(0)
