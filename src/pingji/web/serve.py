@@ -265,6 +265,9 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    # Ctrl-C too, even when started with SIGINT ignored (a non-interactive shell's `cmd &`
+    # hands its background jobs SIGINT ignored, and Python then keeps it so)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     server = None
     code = 0
     try:
