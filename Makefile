@@ -35,7 +35,7 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q -m "not e2e and not spark"
-	$(BIN)/python -m pytest tests/engine/test_spark.py -m spark -q -p no:xdist
+	$(BIN)/python -m pytest tests/engine/test_spark.py tests/data/test_spark_files.py -m spark -q -p no:xdist
 	@if [ -n "$$PINGJI_TEST_PG_URL" ]; then \
 	  echo "web tests on PostgreSQL ($$PINGJI_TEST_PG_URL)"; \
 	  DATABASE_URL="$$PINGJI_TEST_PG_URL" $(BIN)/python -m pytest tests/web \
