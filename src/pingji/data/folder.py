@@ -60,6 +60,20 @@ def find_files(folder: Path, tables: Collection[str] = TABLES) -> dict[str, Path
     return found
 
 
+def read_xlsx_table(spec, path: Path, file: str, sheet: str | None, renames) -> tuple:
+    """Return a sheet's column names (resolved against the contract, as for a CSV header) and
+    its cells as text (openpyxl; a number in a date column is an Excel serial day), for the
+    DuckDB and the Spark loader alike."""
+    from pingji.data.xlsx import read_sheet  # openpyxl only for Excel files
+
+    def date_columns(header: list[str | None]) -> list[int]:
+        names = resolve_header(spec, header, file, header_row=1, renames=renames)
+        return [i for i, n in enumerate(names) if getattr(spec.column(n), "type", "") == "date"]
+
+    header, cells = read_sheet(path, file, sheet, date_columns)
+    return resolve_header(spec, header, file, header_row=1, renames=renames), cells
+
+
 def resolve_header(
     spec: TableSpec,
     header: Sequence[str | None],
@@ -418,17 +432,10 @@ class FolderDataSet(DuckDataSet):
         return found == rows
 
     def _load_xlsx(self, name: str, spec: TableSpec, path: Path, file: str) -> None:
-        from pingji.data.xlsx import read_sheet  # openpyxl only for Excel files
-
         src = self.sources.get(name)
-        renames = self._renames(name)
-
-        def date_columns(header: list[str | None]) -> list[int]:
-            names = resolve_header(spec, header, file, header_row=1, renames=renames)
-            return [i for i, n in enumerate(names) if getattr(spec.column(n), "type", "") == "date"]
-
-        header, cells = read_sheet(path, file, src.sheet if src else None, date_columns)
-        names = resolve_header(spec, header, file, header_row=1, renames=renames)
+        names, cells = read_xlsx_table(
+            spec, path, file, src.sheet if src else None, self._renames(name)
+        )
         cells = cells.rename_columns([*names, ROW_COLUMN])
         view, staged = f"__pingji_xlsx_{name}", ident(f"__pingji_xlsx_{name}_t")
         cleaned = ", ".join(f"{clean_text(ident(n))} AS {ident(n)}" for n in names)

@@ -31,7 +31,14 @@ from pingji import sqltext
 from pingji.data.contract import EXPECTED, ROW_COLUMN, Column, TableSpec
 from pingji.data.dataset import DataSet
 from pingji.data.encoding import NOT_TEXT, csv_encoding, utf8_file
-from pingji.data.folder import SUFFIXES, count_lines, find_files, read_csv_header, resolve_header
+from pingji.data.folder import (
+    SUFFIXES,
+    count_lines,
+    find_files,
+    read_csv_header,
+    read_xlsx_table,
+    resolve_header,
+)
 from pingji.data.sources import SOURCES_FILE, Source, read_sources
 from pingji.data.validate import (
     _BLANKS,
@@ -575,18 +582,10 @@ class SparkDataSet(DataSet):
     # -- XLSX: the cells as text (openpyxl), checked and typed by Spark ---------------------
 
     def _load_xlsx(self, name: str, spec: TableSpec, path: Path, file: str) -> DataFrame:
-        from pingji.data.xlsx import read_sheet  # openpyxl only for Excel files
-
         src = self.sources.get(name)
-        renames = self._renames(name)
-
-        def date_columns(header: list[str | None]) -> list[int]:
-            # a number cell of a date column is an Excel serial day, as on DuckDB
-            names = resolve_header(spec, header, file, header_row=1, renames=renames)
-            return [i for i, n in enumerate(names) if getattr(spec.column(n), "type", "") == "date"]
-
-        header, cells = read_sheet(path, file, src.sheet if src else None, date_columns)
-        names = resolve_header(spec, header, file, header_row=1, renames=renames)
+        names, cells = read_xlsx_table(
+            spec, path, file, src.sheet if src else None, self._renames(name)
+        )
         # only text and whole row numbers cross into Spark through Arrow: no float, no NaN
         positional = [f"_c{i}" for i in range(len(names))]
         frame = self.session.createDataFrame(cells.rename_columns([*positional, "__rid"]))
