@@ -334,3 +334,84 @@ def test_a_compiled_script_runs_in_spark_sql_with_duckdbs_results(name, tmp_path
                 assert abs(float(a) - b) < 1e-9, (g["entity_id"], col, a, b)
             else:
                 assert a == b, (g["entity_id"], col, a, b)
+
+
+def _result_folders(base: Path) -> list[Path]:
+    return sorted(base.glob("pingji-spark-result-*"))
+
+
+@pytest.mark.spark
+def test_the_result_is_written_as_parquet_and_removed_after_a_run_even_a_failing_one(
+    tmp_path, spark, monkeypatch
+):
+    import gc
+
+    from pingji.engine import run as engine_run
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setenv("PINGJI_TEMP_DIR", str(spill))
+    name = "customer-tiering"
+    folder = tmp_path / "data"
+    generate(name, folder, entities=20, seed=7)
+    rs = resolve_scheme(name)
+    period = SAMPLE_PERIODS[name]
+    ds = on_spark(folder)
+    ev = evaluate(rs, ds, period)
+    # the result is read from Parquet files under the temporary folder in force
+    (written,) = _result_folders(spill)
+    assert list((written / "rows").glob("*.parquet"))
+    assert ev.rows == 20
+    assert_same(rows(evaluate(rs, open_dataset(folder), period)), rows(ev))
+    del ev
+    gc.collect()
+    assert _result_folders(spill) == []
+
+    def fails(*args):
+        raise RuntimeError("boom after the final query")
+
+    monkeypatch.setattr(engine_run, "notices", fails)
+    with pytest.raises(RuntimeError, match="boom"):
+        evaluate(rs, ds, period)
+    assert _result_folders(spill) == []  # at once, not when the traceback goes
+
+    # a query that fails while Spark writes it
+    con = duckdb.connect()
+    with pytest.raises(Exception, match="no result here"):
+        ds.result_into(
+            con, "SELECT id, IF(id = 2, raise_error('no result here'), 'x') AS x FROM range(3)"
+        )
+    assert _result_folders(spill) == []
+
+
+@pytest.mark.spark
+def test_a_result_read_from_parquet_is_the_result_fetched_as_arrow(tmp_path, spark, monkeypatch):
+    from pingji.data.dataset import DataSet, discard
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setenv("PINGJI_TEMP_DIR", str(spill))
+    ds = on_spark(tmp_path / "spill")
+    sql = """
+        SELECT CAST(id AS STRING) AS entity_id,
+               CAST(id * 1.25 AS DECIMAL(18, 4)) AS `money, (x) = {y};`,
+               date_add(DATE'2026-01-30', CAST(id AS INT)) AS `on day`,
+               TIMESTAMP'2026-01-02 03:04:05.123456' AS t,
+               IF(id = 1, NULL, id / 3.0D) AS ratio,
+               CAST(NULL AS DECIMAL(18, 4)) AS none,
+               NULL AS void,
+               id % 2 = 0 AS even
+        FROM range(3)
+    """
+    via_parquet, via_arrow = duckdb.connect(), duckdb.connect()
+    got = via_parquet.execute(f"SELECT * FROM {ds.result_into(via_parquet, sql)}")
+    want = via_arrow.execute(f"SELECT * FROM {DataSet.result_into(ds, via_arrow, sql)}")
+    got, want = got.to_arrow_table(), want.to_arrow_table()
+    assert got.schema.names == want.schema.names
+    assert got.schema.types == want.schema.types
+    assert got.sort_by("entity_id").to_pylist() == want.sort_by("entity_id").to_pylist()
+    assert got.column("none").null_count == 3 and got.column("ratio").null_count == 1
+    assert str(got.schema.field("money, (x) = {y};").type) == "decimal128(18, 4)"
+    assert len(_result_folders(spill)) == 1
+    discard(via_parquet)
+    assert _result_folders(spill) == []

@@ -5,7 +5,10 @@ from __future__ import annotations
 import abc
 import difflib
 import os
+import shutil
+import weakref
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pingji.data import limits
@@ -164,6 +167,14 @@ class DataSet(abc.ABC):
     def fetch_arrow(self, sql: str) -> pa.Table:
         """Return the rows of a query as Arrow."""
 
+    def result_into(self, duck: duckdb.DuckDBPyConnection, sql: str) -> str:
+        """Make the rows of a query a relation of another DuckDB connection, `duck` (where
+        the output is assembled), and return its name. Here: fetched as Arrow and registered.
+
+        Whatever the relation reads lives as long as `duck` (see `remove_with`)."""
+        duck.register("raw", self.fetch_arrow(sql))
+        return "raw"
+
     @abc.abstractmethod
     def create_step(self, name: str, sql: str) -> None:
         """Compute a query once into a temporary table or view `name` of this session."""
@@ -216,6 +227,28 @@ class DataSet(abc.ABC):
             mapped=close[0],
             table=name,
         )
+
+
+def remove_with(duck: duckdb.DuckDBPyConnection, folder: Path) -> weakref.finalize:
+    """Remove `folder` when the DuckDB connection `duck` is garbage, `discard(duck)` is
+    called, or the interpreter exits (whichever comes first); return the remover, which also
+    removes it when called."""
+    remover = weakref.finalize(duck, shutil.rmtree, str(folder), True)
+    if id(duck) not in _removers:  # forgotten with the connection (its id is then free)
+        weakref.finalize(duck, _removers.pop, id(duck), None)
+    _removers.setdefault(id(duck), []).append(remover)
+    return remover
+
+
+def discard(duck: duckdb.DuckDBPyConnection) -> None:
+    """Close a DuckDB connection and remove now the folders its relations read
+    (`remove_with`): for a result that will not be read."""
+    duck.close()
+    for remover in _removers.pop(id(duck), []):
+        remover()
+
+
+_removers: dict[int, list[weakref.finalize]] = {}  # by id of the DuckDB connection
 
 
 def duck_connection() -> duckdb.DuckDBPyConnection:

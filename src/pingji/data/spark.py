@@ -21,15 +21,16 @@ import uuid
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from pingji import sqltext
+from pingji.data import limits
 from pingji.data.contract import EXPECTED, ROW_COLUMN, Column, TableSpec
-from pingji.data.dataset import DataSet
+from pingji.data.dataset import DataSet, remove_with
 from pingji.data.encoding import NOT_TEXT, csv_encoding, utf8_file
 from pingji.data.folder import (
     SUFFIXES,
@@ -56,6 +57,9 @@ from pingji.data.validate import text_plan as _shared_text_plan
 from pingji.errors import BadInput, DataError
 from pingji.i18n import msg
 
+if TYPE_CHECKING:
+    import duckdb
+
 # A data spec naming a database of the Spark session's catalog instead of a folder:
 # `spark:sales_dw`; `hive:sales_dw` also turns on Spark's Hive support (a Hive metastore).
 TABLE_PREFIXES = ("spark:", "hive:")
@@ -63,7 +67,8 @@ MASTER_ENV = "PINGJI_SPARK_MASTER"
 DEFAULT_MASTER = "local[*]"
 
 # pyspark 4.x warns on every import that it does not yet "fully support" pandas 3; pingji
-# never moves data through pandas on Spark (files are read by Spark, results by Arrow).
+# never moves data through pandas on Spark (files are read by Spark, results written as
+# Parquet or fetched as Arrow).
 warnings.filterwarnings(
     "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
 )
@@ -442,6 +447,55 @@ class SparkDataSet(DataSet):
         """Return the rows of a query as Arrow (Spark's own export: no pandas on the way,
         decimals stay decimals, NULL floats stay NULL)."""
         return self.session.sql(sql).toArrow()
+
+    def result_into(self, duck: duckdb.DuckDBPyConnection, sql: str) -> str:
+        """Have Spark write the rows of a query as Parquet files into a temporary folder and
+        make them a view of `duck`; return the view's name.
+
+        Each task writes its own partition: the result never gathers on the driver (a
+        10,000,000-row result collected as Arrow did not fit in a 6 GB driver). The folder is
+        made under the folder DuckDB spills under (`--temp-dir`, else the system's temporary
+        folder) and goes with `duck` (`remove_with`), or at once when the write fails. The
+        view keeps no row order: every reader of a result orders by entity_id. On a cluster
+        the executors would write on disks of their own: there the rows still come as Arrow."""
+        if not self.session.sparkContext.master.startswith("local"):
+            return super().result_into(duck, sql)
+        frame = self.session.sql(sql)
+        fields = frame.schema.fields
+        base = limits.current().temp_dir or Path(tempfile.gettempdir())
+        folder = Path(tempfile.mkdtemp(prefix="pingji-spark-result-", dir=base))
+        remover = remove_with(duck, folder)
+        # positional names: Spark's Parquet writer refuses some characters in a name; it cannot
+        # write a NULL-typed (void) column either: the view gives it as DuckDB reads Arrow's
+        # null type (INTEGER)
+        kept = [f"_c{i}" for i, f in enumerate(fields) if not isinstance(f.dataType, T.NullType)]
+        frame = frame.toDF(*[f"_c{i}" for i in range(len(fields))]).select(*kept)
+        key = "spark.sql.parquet.outputTimestampType"
+        before = self.session.conf.get(key, None)
+        try:
+            # Spark's default (INT96) is a legacy encoding: microseconds as DuckDB reads them
+            self.session.conf.set(key, "TIMESTAMP_MICROS")
+            frame.write.parquet(str(folder / "rows"))
+        except BaseException:
+            remover()
+            raise
+        finally:
+            if before is None:
+                self.session.conf.unset(key)
+            else:
+                self.session.conf.set(key, before)
+        files = str(folder / "rows" / "*.parquet").replace("'", "''")
+        columns = [
+            f"CAST(NULL AS INTEGER) AS {sqltext.ident(f.name)}"
+            if isinstance(f.dataType, T.NullType)
+            else f"_c{i} AS {sqltext.ident(f.name)}"
+            for i, f in enumerate(fields)
+        ]
+        view = f"pingji_result_{uuid.uuid4().hex[:12]}"
+        duck.execute(
+            f"CREATE TEMP VIEW {view} AS SELECT {', '.join(columns)} FROM read_parquet('{files}')"
+        )
+        return view
 
     def create_step(self, name: str, sql: str) -> None:
         """Compute a query once (cached) and name it as a temporary view of the session."""

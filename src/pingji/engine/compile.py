@@ -205,8 +205,7 @@ def compile_plan(
         cov = _sql(query, dialect) if query is not None else None
     guards = tuple(Guard(sql=_sql(q, dialect), **how) for q, how in plan.guards)
     row_counts = tuple(
-        (table, _sql(total.name("n").as_table(), dialect), column)
-        for table, total, column in plan.row_counts
+        (table, _sql(counts, dialect), column) for table, counts, column in plan.row_counts
     )
     present = set(columns)
     shapes = tuple(

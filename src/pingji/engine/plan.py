@@ -29,6 +29,15 @@ ibis.options.sql.fuse_selects = False
 FLATTENING_BACKENDS = {"postgres"}  # backends whose planner inlines nested projections
 
 
+IN_PERIOD = "__in_period"  # an aggregate's rows dated inside the evaluated period
+
+
+def _without(t: ir.Table, *names: str) -> ir.Table:
+    """Return `t` without those of `names` it has."""
+    present = [n for n in names if n in t.columns]
+    return t.drop(*present) if present else t
+
+
 @dataclass
 class Plan:
     """A compiled evaluation: the Ibis table expression and what is needed to read its result."""
@@ -39,7 +48,7 @@ class Plan:
     table: ir.Table
     # (fact table, rows read in all, column of rows read per entity): rows read for keys that
     # are not in the entity table = the first minus the sum of the second
-    row_counts: list[tuple[str, ir.Scalar, str]] = field(default_factory=list)
+    row_counts: list[tuple[str, ir.Table, str]] = field(default_factory=list)
     # (boolean column, message): columns that must be all-false after the run
     checks: list[tuple[str, str]] = field(default_factory=list)
     # (query of offending rows, how to report the first): data checks run before the plan
@@ -271,9 +280,9 @@ class Compiler:
                 agg = self.steps(agg)
             if table not in self.orphans:  # the evaluated period's aggregate comes first
                 self.orphans[table] = agg
-                t = self._join(t, agg.rename({f"r__{table}": "__rows"}))
+                t = self._join(t, _without(agg.rename({f"r__{table}": "__rows"}), IN_PERIOD))
             else:
-                t = self._join(t, agg.drop("__rows"))
+                t = self._join(t, _without(agg, "__rows", IN_PERIOD))
         # latest rows as of the period end
         latest: dict[str, list[str]] = {}
         for n, m in metrics.items():
@@ -285,6 +294,9 @@ class Compiler:
         rated = [n for n, m in metrics.items() if m.rating is not None]
         if rated:
             agg = self._ratings(rated, [period])
+            # computed once: the result and the count of rows for unknown entities read it
+            if self.steps is not None and "ratings" not in self.orphans and not self.entity_filter:
+                agg = self.steps(agg)
             if "ratings" not in self.orphans:  # rows for unknown entities: a warning
                 self.orphans["ratings"] = agg
                 t = self._join(t, agg.rename({"r__ratings": "__rows"}))
@@ -382,6 +394,10 @@ class Compiler:
             for n in names
         }
         aggs["__rows"] = f.count()  # rows read per key, for the warning about unknown keys
+        if spec.date:  # rows of the period itself: then it has data, with no scan of its own
+            aggs[IN_PERIOD] = f.count(
+                where=(f[spec.date] >= period.start) & (f[spec.date] <= period.end)
+            )
         return f.group_by(__k=f[spec.key].cast("string")).aggregate(**aggs)
 
     def selects(
@@ -1015,8 +1031,14 @@ def build_plan(
     t = t.mutate(period=ibis.literal(str(period)))
     plan = Plan(rs, period, values, t, guards=c.guards, notices=c.notices)
     if entity is None:
+        # rows read per fact table, and of those the rows whose key is an entity: both from
+        # the (small, computed once) aggregate, not from the result (a left join to the
+        # entities' keys, unique by contract: Spark takes no subquery inside an aggregate)
+        ent = c.entities()
+        ids = ent.select(__e=ent[c.key].cast("string"))
         plan.row_counts = [
-            (table, agg["__rows"].sum(), f"r__{table}") for table, agg in sorted(c.orphans.items())
+            (table, _row_counts(agg, ids), f"r__{table}")
+            for table, agg in sorted(c.orphans.items())
         ]
     failing = [
         (
@@ -1031,6 +1053,17 @@ def build_plan(
     failing += {col: message for col, message in c.failures}.items()
     plan.checks = [(col, to_json(message)) for col, message in failing]
     return plan
+
+
+def _row_counts(agg: ir.Table, ids: ir.Table) -> ir.Table:
+    """Return one row: the rows an aggregate read (`n`), those whose key is an entity
+    (`matched`), and those dated inside the evaluated period (`in_period`, NULL: no date)."""
+    j = agg.left_join(ids, agg["__k"] == ids["__e"])
+    return j.aggregate(
+        n=j["__rows"].sum(),
+        matched=j["__rows"].sum(where=j["__e"].notnull()),
+        in_period=j[IN_PERIOD].sum() if IN_PERIOD in agg.columns else ibis.literal(None, "int64"),
+    )
 
 
 def _streaks(c: Compiler, t: ir.Table, period: Period):

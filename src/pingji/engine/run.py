@@ -22,6 +22,7 @@ import duckdb
 
 from pingji.data import limits
 from pingji.data.contract import ROW_COLUMN
+from pingji.data.dataset import discard
 from pingji.engine.columns import ROUND
 from pingji.engine.coverage import Coverage, from_rows, refusal, warning
 from pingji.engine.digest import SchemeDigest, digest_of
@@ -243,17 +244,22 @@ def execute(
     for name, sql in plan.steps:
         with timed(f"step {name}"):
             dataset.create_step(name, sql)
-    # rows read per fact table (the aggregate steps): the warning about unknown keys, and
-    # whether the period has data at all
-    totals = {table: int(dataset.fetch(total)[0]["n"] or 0) for table, total, _ in plan.row_counts}
+    # rows read per fact table (the aggregate steps) and of those the rows naming an entity:
+    # the warning about unknown keys, and whether the period has data at all
+    with timed("rows read per fact table"):
+        counts = {t: dataset.fetch(query)[0] for t, query, _ in plan.row_counts}
+        totals = {t: int(row["n"] or 0) for t, row in counts.items()}
+        matched = {t: int(row["matched"] or 0) for t, row in counts.items()}
+        dated = {t: int(row["in_period"] or 0) for t, row in counts.items()}
     found = None
     if plan.coverage is not None:
         period = Period.parse(plan.period, rs.scheme.period)
         read = set(plan.coverage_tables) <= set(totals)
         read = read and sum(totals[t] for t in plan.coverage_tables)
-        if read and plan.coverage_inside:
-            # the aggregates read exactly the rows inside the windows, all inside the period:
-            # no scan of their own
+        if read and (plan.coverage_inside or any(dated.get(t) for t in plan.coverage_tables)):
+            # the aggregates read rows inside the windows, and all of those or some of them
+            # lie inside the period itself (so it is neither after nor before the data): no
+            # scan of their own
             found = Coverage(period, plan.coverage_tables, read, None, None)
         else:  # no row, windows outside the period or open, tables read by `latest` only:
             # ask, and learn the data's range (a period after all of it is refused too)
@@ -267,27 +273,49 @@ def execute(
         with timed("final query"):
             duck.execute(f"CREATE TEMP {kind} {source} AS {plan.sql}")
     else:
-        duck, source = duckdb.connect(), "raw"
+        duck = duckdb.connect()
         limits.apply(duck)  # the result is assembled and written here
-        with timed("final query"):
-            duck.register("raw", dataset.fetch_arrow(plan.sql))
+        try:
+            with timed("final query"):
+                # Arrow (PostgreSQL), or Parquet files that Spark wrote and that go with `duck`
+                source = dataset.result_into(duck, plan.sql)
+        except BaseException:
+            discard(duck)
+            raise
+    try:
+        return _checked(plan, dataset, rs, duck, source, totals, matched, found)
+    except BaseException:
+        if duck is not dataset.duck:  # the data set's own connection stays open
+            discard(duck)
+        raise
+
+
+def _checked(
+    plan: FrozenPlan,
+    dataset: Any,
+    rs: ResolvedScheme | SchemeDigest,
+    duck: duckdb.DuckDBPyConnection,
+    source: str,
+    totals: dict[str, int],
+    matched: dict[str, int],
+    found: Coverage | None,
+) -> Evaluation:
+    """Check the result of the final query (relation `source` on `duck`) and return the
+    evaluation: rows matching no entity, notices, `fail` policies and run-level checks."""
     columns = list(plan.columns)
     warnings: list[str] = []
-    # rows matched per fact table, in one query (on a view: only the joins are computed)
-    sums = ", ".join(f"coalesce(sum({ident(column)}), 0)" for _, _, column in plan.row_counts)
-    matches = duck.execute(f"SELECT {sums} FROM {source}").fetchone() if sums else ()
-    for (table, _, _), matched in zip(plan.row_counts, matches, strict=True):
-        read = totals[table]
-        if read > matched:
+    for table, read in totals.items():
+        if read > matched[table]:
             warnings.append(
                 msg(
                     "{count} row(s) of {table} name entities that are not in {entity}: ignored",
-                    count=read - matched,
+                    count=read - matched[table],
                     table=table,
                     entity=plan.entity_table,
                 )
             )
-    warnings += notices(plan, dataset)
+    with timed("notices (ratings, overrides)"):
+        warnings += notices(plan, dataset)
     for col, message in plan.checks:  # `fail` policies, values without a weight profile
         if col not in columns:
             continue
