@@ -44,6 +44,7 @@ def _set_role(user, role: str | None) -> None:
     keep = [g for g in user.groups.all() if g.name not in ROLES]
     groups = keep + ([Group.objects.get(name=role)] if role else [])
     user.groups.set(groups)
+    user.__dict__.pop("_pingji_role", None)  # access.role_of's memo of the old role
     user.is_staff = role == "admin"  # administrators may also use Django's admin site
 
 

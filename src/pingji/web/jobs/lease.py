@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -129,9 +130,24 @@ def live_workers():
     return [w for w in alive if w.host != host or pid_running(w.pid)]
 
 
+_ALIVE_SECONDS = 5.0  # how long a process trusts its last look (the banner of every page)
+_alive: tuple[float, bool] | None = None
+
+
+def forget() -> None:
+    """Drop the process's last look at the workers (tests, which change them at once)."""
+    global _alive
+    _alive = None
+
+
 def worker_alive() -> bool:
-    """Whether at least one background worker is alive."""
-    return bool(live_workers())
+    """Whether at least one background worker is alive (looked up at most every few
+    seconds per process: every page asks, and a worker's lease lasts much longer)."""
+    global _alive
+    now = time.monotonic()
+    if _alive is None or now - _alive[0] > _ALIVE_SECONDS:
+        _alive = (now, bool(live_workers()))
+    return _alive[1]
 
 
 def uses_worker() -> bool:

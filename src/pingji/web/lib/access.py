@@ -83,8 +83,12 @@ def role_of(user) -> str | None:
         return None
     if user.is_superuser:
         return "admin"
-    names = {g.name for g in user.groups.all()}
-    return next((r for r in ROLES if r in names), None)
+    # asked several times per request (context, views, checks): one query per user object,
+    # which lives for one request
+    if not hasattr(user, "_pingji_role"):
+        names = {g.name for g in user.groups.all()}
+        user._pingji_role = next((r for r in ROLES if r in names), None)
+    return user._pingji_role
 
 
 def is_admin(user) -> bool:

@@ -37,6 +37,12 @@ class WebTestCase(TestCase):
         cls._home_override.enable()
         super().setUpClass()
 
+    def _pre_setup(self) -> None:
+        from pingji.web.jobs import lease
+
+        lease.forget()  # each test's workers are its own: no look kept from another test
+        super()._pre_setup()
+
     @classmethod
     def tearDownClass(cls) -> None:
         super().tearDownClass()
