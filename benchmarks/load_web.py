@@ -20,8 +20,10 @@ users.
 Then, for each number of --users: that many threads each log in (a real login form POST, with
 CSRF; users alternate between the demo viewer and analyst) over their own keep-alive HTTP
 connection, and send requests one after another without pause (a closed loop; --think T
-pauses 0.5–1.5 × T seconds after each answer, like a person reading), each picked at random
-with these weights:
+pauses 0.5–1.5 × T seconds after each answer, like a person reading; the users then also
+arrive one by one, each at a random moment within the first 1.5 × T seconds — `--ramp S` to
+choose — rather than all clicking in the same millisecond), each picked at random with these
+weights:
 
     10  run list                 /runs/
     15  run page                 /runs/<id>/               (charts + first results page)
@@ -35,9 +37,11 @@ A level stops after --requests requests or --duration seconds, whichever comes f
 requests under way are finished and counted). An error is any answer other than 200, or a
 failed connection. Printed per level: requests, errors, requests per second, p50 / p95 / p99
 / max latency, the p50 / p99 of each kind of page, the CPU time the server's processes used
-per request (Linux: `pingji serve` and every process under it but the background worker) —
-the figure to compare on a machine shared with other work — and the CPU time this script
-used per request (it shares the machine with the server). Loopback only; nothing is asserted.
+per request once every user is logged in (Linux: `pingji serve` and every process under it
+but the background worker) — the figure to compare on a machine shared with other work — and
+the CPU time this script used per request (it shares the machine with the server); with
+--slowest N, the N slowest requests and when each was sent. Loopback only; nothing is
+asserted.
 """
 
 from __future__ import annotations
@@ -333,6 +337,7 @@ class Sample:
     kind: str
     status: int  # 0: the connection failed
     seconds: float
+    at: float = 0.0  # when it was sent, in seconds from the start of the level
 
 
 @dataclass
@@ -353,8 +358,13 @@ def run_level(
     duration: float,
     seed: int,
     think: float = 0.0,
+    on_start=None,
+    ramp: float = 0.0,
 ) -> Level:
-    """Log `users` users in, then let them browse until the bound; return every sample."""
+    """Log `users` users in, then let them browse until the bound; return every sample.
+    `on_start` is called once every user is logged in, right before the first request (the
+    server's CPU is counted from there: a login's password hash costs a third of a second).
+    Each user sends their first request at a random moment within `ramp` seconds."""
     browsers = [Browser(host, port) for _ in range(users)]
     for i, b in enumerate(browsers):
         b.login(LOGINS[i % len(LOGINS)], password)
@@ -365,11 +375,14 @@ def run_level(
     budget = [max_requests]
     start = threading.Barrier(users + 1)
     deadline = [0.0]
+    level_began = [0.0]
 
     def user(i: int) -> None:
         rnd = random.Random(seed * 1000 + i)
         browser = browsers[i]
         start.wait()
+        if ramp:  # people arrive one by one, not all in the same millisecond
+            time.sleep(rnd.uniform(0, ramp))
         while True:
             with lock:
                 if budget[0] <= 0 or time.perf_counter() >= deadline[0]:
@@ -382,7 +395,7 @@ def run_level(
                 status, body = browser.request("GET", path)
             except (OSError, http.client.HTTPException) as exc:
                 status, body = 0, repr(exc).encode()
-            sample = Sample(kind, status, time.perf_counter() - began)
+            sample = Sample(kind, status, time.perf_counter() - began, began - level_began[0])
             with lock:
                 level.samples.append(sample)
                 if status != 200 and len(level.error_examples) < 10:
@@ -394,7 +407,9 @@ def run_level(
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(users)]
     for t in threads:
         t.start()
-    began = time.perf_counter()
+    if on_start is not None:
+        on_start()
+    began = level_began[0] = time.perf_counter()
     deadline[0] = began + duration
     start.wait()
     for t in threads:
@@ -503,6 +518,8 @@ def report(result: dict) -> None:
         print(f"    {kind:<14} {k['n']:>6}  p50 {k['p50']:>6.0f} ms  p99 {k['p99']:>6.0f} ms")
     for example in r["error_examples"]:
         print(f"    error: {example}")
+    for slow in r.get("slowest", []):
+        print(f"    slow: {slow}")
 
 
 # ----------------------------------------------------------------------------- main
@@ -528,6 +545,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=None, help="a server already running (loopback only)")
     parser.add_argument("--pid", type=int, default=None, help="with --url: its process id")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=None,
+        help="users start at random moments within this many seconds (default: 1.5 × think)",
+    )
+    parser.add_argument(
+        "--slowest", type=int, default=0, help="list the N slowest requests and when they left"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = parser.parse_args(argv)
     levels = [int(u) for u in args.users.split(",") if u.strip()]
@@ -563,8 +589,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.warmup:
             run_level(host, port, password, targets, 4, args.warmup, args.duration, args.seed)
         for users in levels:
-            before, cpu = _load(), cpu_seconds(proc.pid if proc else args.pid)
-            client_cpu = time.process_time()
+            before = _load()
+            cpu = client_cpu = None
+
+            def started() -> None:  # every user logged in: count from here
+                nonlocal cpu, client_cpu
+                cpu, client_cpu = cpu_seconds(proc.pid if proc else args.pid), time.process_time()
+
             level = run_level(
                 host,
                 port,
@@ -575,8 +606,15 @@ def main(argv: list[str] | None = None) -> int:
                 args.duration,
                 args.seed,
                 args.think,
+                started,
+                args.think * 1.5 if args.ramp is None else args.ramp,
             )
             result = {**summarise(level), "load_before": before, "load_after": _load()}
+            if args.slowest:
+                result["slowest"] = [
+                    f"{s.seconds * 1000:.0f} ms {s.kind} sent at {s.at:.2f} s"
+                    for s in sorted(level.samples, key=lambda s: -s.seconds)[: args.slowest]
+                ]
             used = cpu_seconds(proc.pid if proc else args.pid)
             if cpu is not None and used is not None and level.samples:
                 result["cpu_ms"] = (used - cpu) / len(level.samples) * 1000
