@@ -1,5 +1,7 @@
 """Reading results with DuckDB over the run's Parquet file: filters, sorts, pages, names."""
 
+from unittest import mock
+
 import duckdb
 from tests.web.runs.support import finished_run, import_small, small_scheme
 
@@ -69,6 +71,27 @@ class ResultsQueryTest(WebTestCase):
         )
         self.assertEqual(results.query(run, search="acme.(").rows, [])
         self.assertEqual(results.entity_names(self.done, ["K02"]), {"K02": "南方电子股份公司"})
+
+    def test_names_kept_in_memory_are_those_the_names_table_gives(self):
+        ids = ["K01", "K02", "K08", "nobody", "K01"]
+        table = results.names_table(self.done)
+        kept = results._names_dicts.get(table)
+        self.assertIsNotNone(kept)  # eight entities: kept in a dict
+        from_memory = results.entity_names(self.done, ids)
+        with mock.patch.dict(results._names_dicts, clear=True):  # as a large table: a query
+            self.assertEqual(results.entity_names(self.done, ids), from_memory)
+        self.assertEqual(from_memory["K02"], "南方电子股份公司")
+        self.assertNotIn("nobody", from_memory)
+
+    def test_the_names_of_a_large_entity_table_are_not_kept_in_memory(self):
+        with (
+            mock.patch.object(results, "NAMES_IN_MEMORY", 3),
+            mock.patch.dict(results._names, clear=True),
+            mock.patch.dict(results._names_dicts, clear=True),
+        ):
+            table = results.names_table(self.done)  # made anew: eight entities, more than 3
+            self.assertNotIn(table, results._names_dicts)
+            self.assertEqual(results.entity_names(self.done, ["K02"]), {"K02": "南方电子股份公司"})
 
     def test_the_results_file_is_what_the_page_reads(self):
         n = duckdb.sql(

@@ -1,9 +1,12 @@
 """The list of runs: newest first, filtered by scheme and status, with who/when/duration."""
 
+from unittest import mock
+
 from django.urls import reverse
 from tests.web.runs.support import DATA, finished_run, import_small, small_scheme
 
 from pingji.web.lib.testing import WebTestCase
+from pingji.web.runs import views
 from pingji.web.runs.models import Run
 from pingji.web.schemes.services import add_version, publish
 
@@ -65,3 +68,31 @@ class RunListTest(WebTestCase):
         self.assertNotContains(response, reverse("runs:new"))
         self.login(self.analyst)
         self.assertContains(self.client.get(reverse("runs:list")), reverse("runs:new"))
+
+    def test_the_pager_counts_what_the_list_holds_whatever_the_filters(self):
+        Run.objects.filter(pk=self.r2024.pk).update(voided_at=self.r2024.finished_at)
+        for query in (
+            "",
+            "?status=done",
+            "?status=failed",
+            "?status=nonsense",
+            "?voided=yes",
+            "?voided=no",
+            "?status=done&voided=no",
+            "?status=done&voided=yes",
+            "?scheme=runs-other",
+            "?scheme=runs-test&voided=no",
+        ):
+            with self.subTest(query):
+                page = self.get(query).context["page"]
+                self.assertEqual(page.paginator.count, len(self.pks(self.get(query))))
+
+    def test_the_pager_counts_pages_of_many_runs(self):
+        for i in range(3):
+            Run.objects.create(scheme_version=self.version, period=f"20{10 + i}", status="failed")
+        with mock.patch.object(views, "PAGE_SIZE", 2):
+            first = self.get("?status=failed").context["page"]
+            last = self.get("?status=failed&page=2").context["page"]
+        self.assertEqual((first.paginator.count, first.paginator.num_pages), (4, 2))
+        self.assertEqual(len(last.object_list), 2)
+        self.assertFalse(last.has_next())

@@ -43,6 +43,21 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _clean_row(row: dict) -> dict:
+    """Return a results row with NaN and infinity as null (as `_clean`), looking closer only
+    at floats and lists: a page of a thousand rows of a hundred columns is mostly text."""
+    out = {}
+    for key, value in row.items():
+        kind = type(value)
+        if kind is str or kind is int or value is None:
+            out[key] = value
+        elif kind is float:
+            out[key] = value if math.isfinite(value) else None
+        else:
+            out[key] = _clean(value)
+    return out
+
+
 def _brief(run: Run) -> dict:
     v = run.scheme_version
     return {
@@ -213,7 +228,7 @@ def run_results(
         "size": p.size,
         "pages": p.pages,
         "columns": p.columns,
-        "rows": [_clean(r) for r in p.rows],
+        "rows": [_clean_row(r) for r in p.rows],
     }
 
 

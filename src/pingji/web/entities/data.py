@@ -16,6 +16,7 @@ import os
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from pingji.data.contract import TABLES
 from pingji.output.cells import neutralised_query
 from pingji.sqltext import ident, literal
 from pingji.web.imports.services import active_batches
-from pingji.web.lib import workspace
+from pingji.web.lib import keyed_rows, workspace
 
 ENTITY_TABLES: tuple[str, ...] = tuple(n for n, s in TABLES.items() if s.kind == "entity")
 
@@ -256,7 +257,11 @@ def export_csv(
 
 
 def entity_record(table: str, paths: Sequence[Path], entity_id: str) -> dict | None:
-    """The attributes of one entity (its latest row), or None."""
+    """The attributes of one entity (its latest row), or None; from memory when the table
+    is one file kept there (lib/keyed_rows.py)."""
+    kept = keyed_rows.keyed(paths[0], TABLES[table].key) if len(paths) == 1 else None
+    if kept is not None:
+        return kept.row(entity_id)
     key = ident(TABLES[table].key)
     cur = connection().execute(
         f"SELECT * FROM {entity_source(table, paths)} WHERE CAST({key} AS VARCHAR) = ?",
@@ -281,40 +286,114 @@ def fact_summary(fact: str, paths: Sequence[Path], entity_id: str) -> dict:
     return fact_summaries({fact: paths}, entity_id)[fact]
 
 
+# Fact summaries of every entity of a fact table, kept per process: a batch file is written
+# once and never changed (its inode, size and time are in the key to be sure), and one
+# GROUP BY over the table then serves every entity's profile, where one query per view
+# scanned the files for one entity. Tables of more rows than SUMMARISED_ROWS are asked per
+# entity as before; at most KEPT_SUMMARIES entities are kept over all tables.
+SUMMARISED_ROWS = 2_000_000
+KEPT_SUMMARIES = 500_000
+_summaries: OrderedDict[tuple, dict[str, tuple] | None] = OrderedDict()
+_summaries_lock = threading.Lock()
+
+
+def _money(fact: str) -> list[str]:
+    return [c.name for c in TABLES[fact].columns if c.type == "money"]
+
+
+def _summary_sql(fact: str, paths: Sequence[Path], grouped: bool) -> str:
+    """SQL of a fact table's rows, first and last date and money sums: of one entity (its
+    id the query's argument), or (grouped) of each entity, its id first."""
+    spec = TABLES[fact]
+    key = f"CAST({ident(spec.key)} AS VARCHAR)"
+    dated = ident(spec.date) if spec.date else "CAST(NULL AS DATE)"
+    sums = ", ".join(f"CAST(sum({ident(m)}) AS DECIMAL(38, 4))" for m in _money(fact))
+    listed = f"read_parquet({_listed(paths)}, union_by_name = true)"
+    values = f"count(*), min({dated}), max({dated}), CAST([{sums}] AS DECIMAL(38, 4)[])"
+    if grouped:
+        return f"SELECT {key}, {values} FROM {listed} WHERE {key} IS NOT NULL GROUP BY 1"
+    return f"SELECT {literal(fact)}, {values} FROM {listed} WHERE {key} = ?"
+
+
+def _summarised(fact: str, paths: Sequence[Path]) -> dict[str, tuple] | None:
+    """{entity id: (rows, first date, last date, sums)} of a fact table's files, computed
+    once per set of files; None for a table too large to keep."""
+    stamp = (fact, *((str(p), st.st_ino, st.st_size, st.st_mtime_ns) for p, st in _stats(paths)))
+    with _summaries_lock:
+        if stamp in _summaries:
+            _summaries.move_to_end(stamp)
+            return _summaries[stamp]
+    con = connection()
+    rows = con.execute(
+        f"SELECT sum(num_rows) FROM parquet_file_metadata({_listed(paths)})"
+    ).fetchone()[0]
+    found = None
+    if rows is not None and rows <= SUMMARISED_ROWS:
+        found = {
+            e: (n, lo, hi, sums)
+            for e, n, lo, hi, sums in con.execute(
+                _summary_sql(fact, paths, grouped=True)
+            ).fetchall()
+        }
+    with _summaries_lock:
+        _summaries[stamp] = found
+        while (
+            len(_summaries) > 256 or sum(len(v or ()) for v in _summaries.values()) > KEPT_SUMMARIES
+        ):
+            _summaries.popitem(last=False)
+    return found
+
+
+def _stats(paths: Sequence[Path]) -> list[tuple[Path, os.stat_result]]:
+    return [(p, os.stat(p)) for p in paths]
+
+
 def fact_summaries(facts: dict[str, Sequence[Path]], entity_id: str) -> dict[str, dict]:
-    """{fact table: fact_summary} of one entity in several fact tables, in one query (an
-    entity page asked one query per table: seven round trips to DuckDB instead of one)."""
+    """{fact table: fact_summary} of one entity in several fact tables: from the summaries
+    of every entity kept per table (above), and for tables too large to keep, in one query
+    (an entity page asked one query per table: seven round trips to DuckDB instead of one)."""
     if not facts:
         return {}
-    parts, money = [], {}
+    found: dict[str, tuple] = {}
+    asked = {}
     for fact, paths in facts.items():
-        spec = TABLES[fact]
-        money[fact] = [c.name for c in spec.columns if c.type == "money"]
-        dated = ident(spec.date) if spec.date else "CAST(NULL AS DATE)"
-        sums = ", ".join(f"CAST(sum({ident(m)}) AS DECIMAL(38, 4))" for m in money[fact])
-        parts.append(
-            f"SELECT {literal(fact)}, count(*), min({dated}), max({dated}), "
-            f"CAST([{sums}] AS DECIMAL(38, 4)[]) FROM read_parquet({_listed(paths)}, "
-            f"union_by_name = true) WHERE CAST({ident(spec.key)} AS VARCHAR) = ?"
-        )
-    rows = connection().execute(" UNION ALL ".join(parts), [entity_id] * len(parts)).fetchall()
-    found = {
+        kept = _summarised(fact, paths)
+        if kept is None:
+            asked[fact] = paths
+        else:  # an entity without rows: as the query says it, no dates and no sums
+            none = (0, None, None, [None] * len(_money(fact)))
+            found[fact] = kept.get(entity_id, none)
+    if asked:
+        parts = [_summary_sql(fact, paths, grouped=False) for fact, paths in asked.items()]
+        rows = connection().execute(" UNION ALL ".join(parts), [entity_id] * len(parts))
+        found |= {fact: values for fact, *values in rows.fetchall()}
+    return {  # in the order asked
         fact: {
             "table": fact,
-            "rows": n,
-            "min_date": lo,
-            "max_date": hi,
-            "sums": list(zip(money[fact], sums, strict=True)),
+            "rows": found[fact][0],
+            "min_date": found[fact][1],
+            "max_date": found[fact][2],
+            "sums": list(zip(_money(fact), found[fact][3], strict=True)),
         }
-        for fact, n, lo, hi, sums in rows
+        for fact in facts
     }
-    return {fact: found[fact] for fact in facts}  # in the order asked
 
 
 def result_rows(files: Sequence[Path], entity_id: str, columns: Sequence[str]) -> dict:
-    """{results file: {column: value}} of one entity in several runs' results, one query."""
+    """{results file: {column: value}} of one entity in several runs' results: from memory
+    when every file is kept there (lib/keyed_rows.py), else in one query."""
     if not files:
         return {}
+    kept = [keyed_rows.keyed(f) for f in files]
+    if all(k is not None for k in kept):
+        have = {c for k in kept for c in k.names}  # the columns of any file, as DuckDB's union
+        picked = [c for c in columns if c in have]
+        found = {}
+        for f, k in zip(files, kept, strict=True):
+            row = k.row(entity_id, picked)
+            if row is not None:
+                found[str(f)] = {c: row.get(c) for c in picked}
+        return found
     con = connection()
     listed = _listed(files)
     have = {

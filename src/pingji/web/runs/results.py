@@ -37,6 +37,11 @@ ABSENT = "__absent__"
 _db: duckdb.DuckDBPyConnection | None = None
 _db_lock = threading.RLock()
 
+# Threads of one DuckDB query. `pingji serve` runs one server process per core, each with
+# many request threads: a page's query spread over every core only adds switching (a third
+# more CPU per query), and concurrent requests keep the cores busy anyway.
+QUERY_THREADS = 1
+
 
 def _database() -> duckdb.DuckDBPyConnection:
     """The process's in-memory DuckDB database (its tables are shared by every thread)."""
@@ -45,6 +50,7 @@ def _database() -> duckdb.DuckDBPyConnection:
         if _db is None:
             _db = duckdb.connect()
             _db.execute("SET enable_progress_bar = false")
+            _db.execute(f"SET threads = {QUERY_THREADS}")
             # Results and batch files are written once and never changed in place: keep their
             # Parquet footers instead of reading them again for every page (a third of the CPU
             # of a one-row lookup).
@@ -142,6 +148,10 @@ def _entities_sql(run: Run, files: list[str]) -> str:
 # last); batch files never change, and the key holds their size and time to be sure.
 NAMES_TABLES = 4
 _names: dict[tuple, str] = {}
+# The names of a table of at most this many entities are kept in a dict too: a page's 50
+# names are then looked up without a query.
+NAMES_IN_MEMORY = 20_000
+_names_dicts: dict[str, dict[str, str]] = {}
 
 
 def names_table(run: Run) -> str | None:
@@ -159,10 +169,19 @@ def names_table(run: Run) -> str | None:
         if table is None:
             digest = hashlib.sha1(repr(key).encode()).hexdigest()[:20]
             table = f"entity_names_{digest}"
-            _database().execute(f"CREATE OR REPLACE TABLE {table} AS {_entities_sql(run, files)}")
+            db = _database()
+            db.execute(f"CREATE OR REPLACE TABLE {table} AS {_entities_sql(run, files)}")
+            _names_dicts.pop(table, None)
+            count, kind = db.execute(
+                f"SELECT count(*), any_value(typeof(entity_id)) FROM {table}"
+            ).fetchone()
+            if kind == "VARCHAR" and count <= NAMES_IN_MEMORY:  # as the ids asked for
+                rows = db.execute(f"SELECT entity_id, name FROM {table} WHERE name <> ''")
+                _names_dicts[table] = dict(rows.fetchall())
             while len(_names) >= NAMES_TABLES:
                 old = _names.pop(next(iter(_names)))
-                _database().execute(f"DROP TABLE IF EXISTS {old}")
+                _names_dicts.pop(old, None)
+                db.execute(f"DROP TABLE IF EXISTS {old}")
         _names[key] = table
     return table
 
@@ -359,9 +378,9 @@ def query(
         names = [d[0] for d in cur.description][1:]
         found = {r[0]: r[1:] for r in cur.fetchall()}
         rows = [dict(zip(names, found[i], strict=True)) for i in ids if i in found]
-        total = keys[0][1] if keys and cond else _count(con, file, cond, args)
+        total = keys[0][1] if keys and cond else _count(con, file, cond, args, not search)
         return Page(rows=rows, total=total, page=page, size=size, columns=names)
-    total = _count(con, file, cond, args)
+    total = _count(con, file, cond, args, not search)
     cur = con.execute(
         f"SELECT {picked} FROM read_parquet(?){cond} ORDER BY {order} LIMIT {size} OFFSET {offset}",
         [file, *args],
@@ -371,26 +390,28 @@ def query(
     return Page(rows=rows, total=total, page=page, size=size, columns=names)
 
 
-# Rows of a results file, kept per (path, size, mtime) like its columns: an unfiltered page
-# (most pages) then asks DuckDB one query instead of two.
-_ROWS: dict[tuple[str, int, int], int] = {}
+# Rows of a results file, kept per (path, size, mtime) and filters like its columns: a page
+# (unfiltered, or filtered as pages were before) then asks DuckDB one query instead of two.
+# A search (text typed once, rarely again) is counted each time.
+_ROWS: dict[tuple, int] = {}
 _rows_lock = threading.Lock()
+COUNTS_KEPT = 1024
 
 
-def _count(con, file: str, cond: str, args: list) -> int:
+def _count(con, file: str, cond: str, args: list, keep: bool = True) -> int:
     """Return the rows of a results file that match the filters (`cond`, maybe "")."""
     key = None
-    if not cond:
+    if keep and all(type(a) in (str, int) for a in args):
         st = os.stat(file)
-        key = (file, st.st_size, st.st_mtime_ns)
+        key = (file, st.st_size, st.st_mtime_ns, cond, *args)
         found = _ROWS.get(key)
         if found is not None:
             return found
     total = con.execute(f"SELECT count(*) FROM read_parquet(?){cond}", [file, *args]).fetchone()[0]
     if key is not None:
         with _rows_lock:  # waitress threads share the dict
-            if len(_ROWS) >= 256:
-                _ROWS.pop(next(iter(_ROWS)))
+            if len(_ROWS) >= COUNTS_KEPT:
+                _ROWS.pop(next(iter(_ROWS)), None)
             _ROWS[key] = total
     return total
 
@@ -400,6 +421,9 @@ def entity_names(run: Run, ids: list[str]) -> dict[str, str]:
     table = names_table(run) if ids else None
     if table is None:
         return {}
+    kept = _names_dicts.get(table)
+    if kept is not None:
+        return {e: kept[e] for e in ids if e in kept}
     ids = list(dict.fromkeys(ids))
     marks = ", ".join("?" * len(ids))
     rows = (

@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Context, Decimal
@@ -51,7 +52,7 @@ from pingji.scheme.describe import (
 from pingji.scheme.describe import METRIC_KIND_WORDS as KIND_WORDS
 from pingji.scheme.resolve import ResolvedNode, ResolvedScheme
 from pingji.sqltext import ident, literal
-from pingji.web.lib import workspace
+from pingji.web.lib import keyed_rows, workspace
 from pingji.web.runs.files import raw_file, results_file, run_dir
 from pingji.web.runs.models import Run
 from pingji.web.schemes.services import resolve_version
@@ -158,7 +159,11 @@ def resolved(run: Run) -> ResolvedScheme:
 
 
 def _row(path: Path, entity_id: str) -> dict | None:
-    """Return one entity's row of a run's Parquet file (DuckDB reads only that row group)."""
+    """Return one entity's row of a run's Parquet file: from memory for a file kept there
+    (lib/keyed_rows.py), else read by DuckDB (only that row group)."""
+    kept = keyed_rows.keyed(path)
+    if kept is not None:
+        return kept.row(entity_id)
     if not path.exists():
         return None
     cur = _backend().con.execute(
@@ -173,14 +178,21 @@ def _rows_of(runs: list[Run], entity_id: str) -> dict[int, dict]:
     """Return {run id: the entity's results row} of several runs, read in one query."""
     files = {str(results_file(r)): r.pk for r in runs if r.results_path}
     files = {f: pk for f, pk in files.items() if Path(f).exists()}
+    out = {}
+    for f in list(files):
+        kept = keyed_rows.keyed(f)
+        if kept is not None:  # in memory; the other files are read by DuckDB
+            row = kept.row(entity_id)
+            if row is not None:
+                out[files[f]] = row
+            del files[f]
     if not files:
-        return {}
+        return out
     cur = _backend().con.execute(
         "SELECT * FROM read_parquet(?, union_by_name = true, filename = true) WHERE entity_id = ?",
         [list(files), entity_id],
     )
     names = [d[0] for d in cur.description]
-    out = {}
     for row in cur.fetchall():
         values = dict(zip(names, row, strict=True))
         out[files[values.pop("filename")]] = values
@@ -191,6 +203,53 @@ def _batches(run: Run, table: str) -> list:
     """Return the run's batches of one table, oldest first (later entity rows win)."""
     # filtered by the database: a run may have read dozens of batches of other tables
     return list(run.batches.filter(table=table).order_by("uploaded_at", "pk"))
+
+
+# The batch files a done run read, per table: recorded when the run was created, and a
+# batch's file never moves, so a scorecard asks the database once per run, not per view.
+_BATCH_FILES: OrderedDict[tuple, list[tuple[int, Path]]] = OrderedDict()
+_batch_files_lock = threading.Lock()
+
+
+def _batch_files(run: Run, table: str) -> list[tuple[int, Path]]:
+    """Return (batch id, file) of the run's batches of one table, oldest first."""
+    key = (run.pk, str(run.created_at), table)  # the creation time: a reused id is new
+    done = run.status == Run.Status.DONE
+    with _batch_files_lock:
+        found = _BATCH_FILES.get(key) if done else None
+    if found is None:
+        found = [(b.pk, workspace.absolute(b.path)) for b in _batches(run, table)]
+        if done:
+            with _batch_files_lock:
+                _BATCH_FILES[key] = found
+                while len(_BATCH_FILES) > 1024:
+                    _BATCH_FILES.popitem(last=False)
+    return list(found)
+
+
+def _entity_row(files: list[tuple[int, Path]], key: str, entity_id: str) -> tuple[int, dict] | None:
+    """Return (batch id, row) of an entity as the run read it from its entity batch files
+    (the latest batch holding the key wins), or None when no batch holds it: from memory
+    when every file is kept there and all have one schema (lib/keyed_rows.py), else by
+    DuckDB."""
+    kept = [keyed_rows.keyed(p, key) for _, p in files]
+    if all(k is not None for k in kept) and all(
+        k.table.schema.equals(kept[0].table.schema) for k in kept
+    ):
+        for (bid, _), k in zip(reversed(files), reversed(kept), strict=True):
+            row = k.row(entity_id)
+            if row is not None:
+                return bid, row
+        return None
+    where = f"CAST({ident(key)} AS VARCHAR) = ?"
+    cur = _backend().con.execute(f"{_read(files, where, key)} LIMIT 1", [entity_id])
+    names = [d[0] for d in cur.description]
+    row = cur.fetchone()
+    if row is None:
+        return None
+    values = dict(zip(names, row, strict=True))
+    values.pop(LINE_COLUMN, None)
+    return values.pop(BATCH_COLUMN), values
 
 
 def _read(files: list[tuple[int | None, Path]], where: str, key: str | None = None) -> str:
@@ -210,21 +269,14 @@ def entity_attributes(run: Run, rs: ResolvedScheme, entity_id: str) -> dict:
     """Return the entity's row of its table as the run read it (the latest batch wins)."""
     table = rs.scheme.entity
     spec = rs.tables[table]  # the contract's, or the scheme's own (`tables:`)
-    batches = _batches(run, table)
-    files = [(b.pk, workspace.absolute(b.path)) for b in batches]
-    files = [(bid, p) for bid, p in files if p.exists()]
+    files = [(bid, p) for bid, p in _batch_files(run, table) if p.exists()]
     out = {"table": table, "table_label": spec.label or table, "name": None, "attributes": []}
     if not files:
         return out
-    where = f"CAST({ident(spec.key)} AS VARCHAR) = ?"
-    cur = _backend().con.execute(f"{_read(files, where, spec.key)} LIMIT 1", [entity_id])
-    names = [d[0] for d in cur.description]
-    row = cur.fetchone()
-    if row is None:
+    found = _entity_row(files, spec.key, entity_id)
+    if found is None:
         return out
-    values = dict(zip(names, row, strict=True))
-    out["batch"] = values.pop(BATCH_COLUMN)
-    values.pop(LINE_COLUMN, None)
+    out["batch"], values = found
     values.pop("_row", None)
     contract = [c.name for c in spec.columns]
     ordered = [n for n in contract if n in values] + [n for n in values if n not in contract]
@@ -276,20 +328,65 @@ def value_metric(rs: ResolvedScheme, rn: ResolvedNode) -> str | None:
     return None
 
 
+# What a scorecard says of a scheme's metrics and nodes whatever the entity (labels, rules in
+# words, formats, the metrics each reads), worked out once per resolved scheme: resolved
+# schemes are kept (schemes/services.resolve_version) and never changed.
+_STATIC: OrderedDict[int, tuple[ResolvedScheme, dict]] = OrderedDict()
+_static_lock = threading.Lock()
+
+
+def _static(rs: ResolvedScheme) -> dict:
+    """Return {"metrics": {name: …}, "nodes": {id: …}}: the entity-independent parts."""
+    with _static_lock:
+        kept = _STATIC.get(id(rs))
+        if kept is not None and kept[0] is rs:
+            return kept[1]
+    metrics = {}
+    for name, m in rs.scheme.metrics.items():
+        metrics[name] = {
+            "label": m.label or name,
+            "description": m.description or "",
+            "kind": m.kind,
+            "kind_label": KIND_WORDS[m.kind],
+            "described": describe_metric(m),
+            "unit": m.unit or "",
+            "format": numbers.metric_format(rs, name),
+            "inputs": metric_inputs(rs, name),
+        }
+    nodes = {}
+    for rn in rs.nodes.values():
+        is_group = rn.node.is_group
+        nodes[rn.id] = {
+            "value_format": numbers.node_value_format(rs, rn),
+            "missing_policy": describe_missing(rn),
+            "rule": describe_group(rs, rn) if is_group else describe_rule(rn),
+            "metrics": node_metrics(rs, rn),
+            "value_metric": value_metric(rs, rn),
+        }
+        if not is_group:
+            nodes[rn.id] |= {"reason_code": reason_code(rn), "reason_label": reason_label(rn)}
+    found = {"metrics": metrics, "nodes": nodes}
+    with _static_lock:
+        _STATIC[id(rs)] = (rs, found)  # holding rs: its id is not reused while kept
+        while len(_STATIC) > 64:
+            _STATIC.popitem(last=False)
+    return found
+
+
 def _metric(rs: ResolvedScheme, name: str, raw: dict) -> dict:
-    m = rs.scheme.metrics[name]
+    m = _static(rs)["metrics"][name]
     value = raw.get(col_metric(name))
     return {
         "name": name,
-        "label": m.label or name,
-        "description": m.description or "",
-        "kind": m.kind,
-        "kind_label": KIND_WORDS[m.kind],
-        "described": describe_metric(m),
-        "unit": m.unit or "",
+        "label": m["label"],
+        "description": m["description"],
+        "kind": m["kind"],
+        "kind_label": m["kind_label"],
+        "described": m["described"],
+        "unit": m["unit"],
         "value": plain(value),
-        "text": numbers.text(value, numbers.metric_format(rs, name)),
-        "inputs": metric_inputs(rs, name),
+        "text": numbers.text(value, m["format"]),
+        "inputs": list(m["inputs"]),
     }
 
 
@@ -330,9 +427,11 @@ def _shares(rs: ResolvedScheme, raw: dict) -> dict[str, float | None]:
 
 def _nodes(rs: ResolvedScheme, row: dict, raw: dict) -> list[dict]:
     shares = _shares(rs, raw)
+    static = _static(rs)["nodes"]
     out = []
     for rn in rs.nodes.values():
         nid = rn.id
+        known = static[nid]
         value = row.get(f"{nid}.value")
         points = _number(row.get(f"{nid}.points"))
         score = _number(row.get(f"{nid}.score"))
@@ -352,20 +451,20 @@ def _nodes(rs: ResolvedScheme, row: dict, raw: dict) -> list[dict]:
             "score": score,
             "has_value": f"{nid}.value" in row,
             "value": plain(value),
-            "value_text": numbers.text(value, numbers.node_value_format(rs, rn)),
+            "value_text": numbers.text(value, known["value_format"]),
             "pass_points": rn.pass_points,
             "passed": row.get(f"{nid}.passed") if rn.pass_points is not None else None,
             "missing": bool(raw.get(col_node(nid, "missing"))),
-            "missing_policy": describe_missing(rn),
-            "rule": describe_group(rs, rn) if is_group else describe_rule(rn),
+            "missing_policy": known["missing_policy"],
+            "rule": known["rule"],
             "rule_kind": "group" if is_group else rn.node.rule.kind,
-            "metrics": node_metrics(rs, rn),
-            "value_metric": value_metric(rs, rn),
+            "metrics": list(known["metrics"]),
+            "value_metric": known["value_metric"],
         }
         if not is_group:
             item["lost"] = _number(raw.get(col_node(nid, "lost")))
-            item["reason_code"] = reason_code(rn)
-            item["reason_label"] = reason_label(rn)
+            item["reason_code"] = known["reason_code"]
+            item["reason_label"] = known["reason_label"]
         out.append(item)
     return out
 

@@ -33,7 +33,7 @@ from pingji.web.imports.services import active_batches
 from pingji.web.lib.language import in_viewer_language
 from pingji.web.lib.links import links_to
 from pingji.web.lib.params import MAX_ID, page_number
-from pingji.web.runs import attributes, exports, migration, movers, results
+from pingji.web.runs import attributes, exports, migration, movers, results, tables
 from pingji.web.runs.access import get_run_for_user, get_run_to_void, require_runs
 from pingji.web.runs.coverage import run_coverage
 from pingji.web.runs.filters import Filters
@@ -103,11 +103,46 @@ def _int(value, default: int = 1) -> int:
 # ---------------------------------------------------------------- list
 
 
+def _id_urls(name: str):
+    """Return a function giving `reverse(name, args=[pk])` for each id of a route whose only
+    argument is an int, reversed once (a run list shows fifty links); None when there is
+    no such route."""
+    marker = 987654321
+    found = _url(name, marker)
+    if found is None:
+        return None
+    prefix, _found, rest = found.rpartition(str(marker))
+    return lambda pk: f"{prefix}{int(pk)}{rest}"
+
+
+def _run_urls():
+    """Return a function giving each run's page (`runs:detail`)."""
+    return _id_urls("runs:detail")
+
+
+LIST_FIELDS = (
+    "period",
+    "status",
+    "progress",
+    "entities",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "voided_at",
+    "void_reason",
+    "scheme_version__number",
+    "scheme_version__scheme__name",
+    "scheme_version__scheme__code",
+    "created_by__username",
+)
+
+
 @require_GET
 def run_list(request: HttpRequest) -> HttpResponse:
     """All runs, newest first; filter by scheme and status."""
     require_runs(request)
-    runs = Run.objects.select_related("scheme_version__scheme", "created_by")
+    # only what the list shows: not the summaries, not the schemes' YAML
+    runs = Run.objects.select_related("scheme_version__scheme", "created_by").only(*LIST_FIELDS)
     scheme = request.GET.get("scheme", "")
     status = request.GET.get("status", "")
     if scheme:
@@ -119,15 +154,20 @@ def run_list(request: HttpRequest) -> HttpResponse:
         runs = runs.filter(voided_at__isnull=False)
     elif voided == "no":
         runs = runs.counted()
-    page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    for run in page.object_list:
-        run.duration = _duration(run)
-    schemes = Scheme.objects.annotate(n=Count("versions__runs")).filter(n__gt=0).order_by("name")
     counts = Run.objects.aggregate(
         total=Count("id"),
         **{s: Count("id", filter=Q(status=s)) for s in Run.Status.values},
         voided=Count("id", filter=Q(voided_at__isnull=False)),
     )
+    paginator = Paginator(runs, PAGE_SIZE)
+    known = _listed(counts, scheme, status if status in Run.Status.values else "", voided)
+    if known is not None:  # the tiles' counts hold the list's: not counted again
+        paginator.count = known
+    page = paginator.get_page(request.GET.get("page"))
+    for run in page.object_list:
+        run.duration = _duration(run)
+    rows = tables.run_rows(page.object_list, _run_urls())
+    schemes = Scheme.objects.annotate(n=Count("versions__runs")).filter(n__gt=0).order_by("name")
     return render(
         request,
         "runs/list.html",
@@ -139,8 +179,23 @@ def run_list(request: HttpRequest) -> HttpResponse:
             "status": status,
             "voided": voided if voided in ("yes", "no") else "",
             "counts": counts,
+            "rows": rows,
         },
     )
+
+
+def _listed(counts: dict, scheme: str, status: str, voided: str) -> int | None:
+    """Return how many runs the list holds when the counts of its tiles say (no scheme and
+    at most one of status and voided chosen), else None."""
+    if scheme or (status and voided in ("yes", "no")):
+        return None
+    if status:
+        return counts[status]
+    if voided == "yes":
+        return counts["voided"]
+    if voided == "no":
+        return counts["total"] - counts["voided"]
+    return counts["total"]
 
 
 # ---------------------------------------------------------------- start a run
@@ -334,6 +389,22 @@ def _grade_colors(run: Run) -> dict:
     return {g["grade"]: g.get("color") or NO_COLOR for g in (run.summary or {}).get("grades", [])}
 
 
+_TABLES_READ: dict[tuple[int, str], list[str]] = {}
+
+
+def _tables_read(version: SchemeVersion) -> list[str]:
+    """Return the tables a run of the version reads (services.tables_read), remembered by its
+    YAML text: walking every expression of a large scheme on every run page is not free."""
+    key = (version.pk, version.yaml)
+    found = _TABLES_READ.get(key)
+    if found is None:
+        found = tables_read(resolve_version(version))
+        if len(_TABLES_READ) >= 64:
+            _TABLES_READ.pop(next(iter(_TABLES_READ)), None)
+        _TABLES_READ[key] = found
+    return list(found)
+
+
 @require_GET
 def detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """The run page: what it read, charts, consequences, checks and the results table."""
@@ -343,16 +414,17 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
     version = run.scheme_version
     # runs recorded before only the read tables were kept list every active batch: show
     # the batches of the tables the scheme reads
-    read = tables_read(resolve_version(version))
+    read = _tables_read(version)
     coverage = run_coverage(run)
+    batch_url = _id_urls("imports:detail") or (lambda pk: None)
     context: dict = {
         "run": run,
         "version": version,
         "duration": _duration(run),
         "batches": [
-            {"batch": b, "url": _url("imports:detail", b.pk)}
+            {"batch": b, "url": batch_url(b.pk)}
             for b in run.batches.filter(table__in=read)
-            .select_related("uploaded_by")
+            .only("table", "file_name", "rows", "status")
             .order_by("table", "id")
         ],
         "coverage": coverage
@@ -366,6 +438,7 @@ def detail(request: HttpRequest, run_id: int) -> HttpResponse:
         # a failed run's error in the viewer's language (stored in every language)
         "run_error": in_viewer_language((run.summary or {}).get("error_text"), run.error),
     }
+    context["batch_links"] = tables.batch_links(context["batches"], context["imports_url"])
     if run.status != Run.Status.DONE:
         return render(request, "runs/detail.html", context)
 
@@ -525,7 +598,7 @@ def _results_table(request, run: Run, rs, labels: dict, colors: dict) -> dict:
     }
 
 
-TABLE_KEYS = ("page", "rows", "headers", "show_names")
+TABLE_KEYS = ("page", "rows", "headers", "show_names", "header_cells", "body_rows")
 
 
 def _table_rows(request, run: Run, rs, labels, colors, sort, show, groups, select, kwargs) -> dict:
@@ -587,7 +660,16 @@ def _table_rows(request, run: Run, rs, labels, colors, sort, show, groups, selec
             "reasons": [labels["reason"].get(a, a) for a in (r.get("reasons") or [])][:3],
         }
         rows.append(row)
-    return {"page": page, "rows": rows, "headers": headers, "show_names": show_names}
+    return {
+        "page": page,
+        "rows": rows,
+        "headers": headers,
+        "show_names": show_names,
+        # the table's cells are written in Python: per-cell template tags cost more than the
+        # rest of the page
+        "header_cells": tables.header_cells(request, headers),
+        "body_rows": tables.body_rows(rows, show, show_names),
+    }
 
 
 # ---------------------------------------------------------------- exports
