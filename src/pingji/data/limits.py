@@ -115,13 +115,17 @@ def current() -> Limits:
     return _chosen if _chosen is not None else Limits(_env_memory(), _env_temp())
 
 
+def temp_base() -> Path:
+    """Return the folder temporary files go under: the one configured, else the system's."""
+    return current().temp_dir or Path(tempfile.gettempdir())
+
+
 def apply(con: duckdb.DuckDBPyConnection) -> None:
     """Set the memory limit and the spill folder in force on a new DuckDB connection."""
     limits = current()
     if limits.memory_limit:
         con.execute(f"SET memory_limit = '{limits.memory_limit}'")
     # a folder of this connection's own: DuckDB names its spill files alike in every process
-    base = limits.temp_dir or Path(tempfile.gettempdir())
-    spill = base / f"pingji-duckdb-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    spill = temp_base() / f"pingji-duckdb-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     # a literal, not a bound parameter: DuckDB imports pandas to look at parameters (0.8 s)
     con.execute(f"SET temp_directory = {literal(str(spill))}")

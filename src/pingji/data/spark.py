@@ -462,8 +462,7 @@ class SparkDataSet(DataSet):
             return super().result_into(duck, sql)
         frame = self.session.sql(sql)
         fields = frame.schema.fields
-        base = limits.current().temp_dir or Path(tempfile.gettempdir())
-        folder = Path(tempfile.mkdtemp(prefix="pingji-spark-result-", dir=base))
+        folder = Path(tempfile.mkdtemp(prefix="pingji-spark-result-", dir=limits.temp_base()))
         remover = remove_with(duck, folder)
         # positional names: Spark's Parquet writer refuses some characters in a name; it cannot
         # write a NULL-typed (void) column either: the view gives it as DuckDB reads Arrow's
@@ -484,7 +483,7 @@ class SparkDataSet(DataSet):
                 self.session.conf.unset(key)
             else:
                 self.session.conf.set(key, before)
-        files = str(folder / "rows" / "*.parquet").replace("'", "''")
+        files = sqltext.literal(str(folder / "rows" / "*.parquet"))
         columns = [
             f"CAST(NULL AS INTEGER) AS {sqltext.ident(f.name)}"
             if isinstance(f.dataType, T.NullType)
@@ -493,7 +492,7 @@ class SparkDataSet(DataSet):
         ]
         view = f"pingji_result_{uuid.uuid4().hex[:12]}"
         duck.execute(
-            f"CREATE TEMP VIEW {view} AS SELECT {', '.join(columns)} FROM read_parquet('{files}')"
+            f"CREATE TEMP VIEW {view} AS SELECT {', '.join(columns)} FROM read_parquet({files})"
         )
         return view
 

@@ -21,8 +21,3 @@ def col_metric(name: str) -> str:
 def col_node(node_id: str, part: str) -> str:
     """Return the plan column holding one part (value, points, max, missing …) of a node."""
     return f"n__{node_id}__{part}"
-
-
-def col_rows(table: str) -> str:
-    """Return the plan column holding the rows of a fact table read per entity."""
-    return f"r__{table}"

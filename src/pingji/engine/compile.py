@@ -204,9 +204,7 @@ def compile_plan(
         query, cov_tables = coverage_query(rs, view, period)
         cov = _sql(query, dialect) if query is not None else None
     guards = tuple(Guard(sql=_sql(q, dialect), **how) for q, how in plan.guards)
-    row_counts = tuple(
-        (table, _sql(counts, dialect), column) for table, counts, column in plan.row_counts
-    )
+    row_counts = tuple((table, _sql(counts, dialect)) for table, counts in plan.row_counts)
     present = set(columns)
     shapes = tuple(
         (shape, assembly_sql(rs, present, shape, SOURCE)) for shape in ("nested", "flat", "text")

@@ -100,16 +100,16 @@ def explain_entity(ev: Evaluation, params: dict[str, Any] | None = None) -> str:
         out.append(f"定级依据 grade basis {_show(row['grade_basis'], sf)}  (grades.on: {on})")
     if row.get("override"):
         out.append(
-            f"人工定级 override: {row['grade']}(原因:{row['override']};计算等级 {raw.get('grade_computed')})"
+            f"人工定级 override: {row['grade']}（原因：{row['override']}；计算等级 {raw.get('grade_computed')}）"
         )
     if row.get("class") or row.get("classes"):
         out.append(
-            f"类别 class {row.get('class') or '—'}  (成立的全部类别: {', '.join(row['classes']) or '无'})"
+            f"类别 class {row.get('class') or '—'}  （成立的全部类别：{'、'.join(row['classes']) or '无'}）"
         )
     if row.get("status") or row.get("actions"):
         status = row.get("status") or "—"
         if s.evidence is not None and status == NOT_RATED:  # say why it has no score
-            status += f"({s.evidence.label or '不予评级'}:{s.evidence.when} 不成立)"
+            status += f"（{s.evidence.label or '不予评级'}：{s.evidence.when} 不成立）"
         out.append(f"状态 status {status}  措施 actions {', '.join(row['actions']) or '无'}")
     out.append("")
     out.append("指标 metrics:")

@@ -66,7 +66,7 @@ class FrozenPlan:
     steps: tuple[tuple[str, str], ...]  # (temporary table, query), in order
     sql: str  # the final query: one row per entity, every plan column
     columns: tuple[str, ...]  # of the final query
-    row_counts: tuple[tuple[str, str, str], ...]  # (fact table, query of n and matched, column)
+    row_counts: tuple[tuple[str, str], ...]  # (fact table, query of n, matched, in_period)
     # (boolean column, message as i18n.to_json stores it): must be false everywhere
     checks: tuple[tuple[str, Any], ...]
     quality: tuple[tuple[str, str | None, float], ...]  # the scheme's checks: id, label, share

@@ -46,9 +46,9 @@ class Plan:
     period: Period
     params: dict[str, Any]
     table: ir.Table
-    # (fact table, rows read in all, column of rows read per entity): rows read for keys that
-    # are not in the entity table = the first minus the sum of the second
-    row_counts: list[tuple[str, ir.Table, str]] = field(default_factory=list)
+    # (fact table, one row: rows read in all, rows naming an entity, rows dated inside the
+    # period): the warning about unknown keys, and whether the period has data
+    row_counts: list[tuple[str, ir.Table]] = field(default_factory=list)
     # (boolean column, message): columns that must be all-false after the run
     checks: list[tuple[str, str]] = field(default_factory=list)
     # (query of offending rows, how to report the first): data checks run before the plan
@@ -278,11 +278,8 @@ class Compiler:
             # (earlier periods, read by score_at & co., are not counted: no cache for them)
             if self.steps is not None and table not in self.orphans and not self.entity_filter:
                 agg = self.steps(agg)
-            if table not in self.orphans:  # the evaluated period's aggregate comes first
-                self.orphans[table] = agg
-                t = self._join(t, _without(agg.rename({f"r__{table}": "__rows"}), IN_PERIOD))
-            else:
-                t = self._join(t, _without(agg, "__rows", IN_PERIOD))
+            self.orphans.setdefault(table, agg)  # the evaluated period's aggregate comes first
+            t = self._join(t, _without(agg, "__rows", IN_PERIOD))
         # latest rows as of the period end
         latest: dict[str, list[str]] = {}
         for n, m in metrics.items():
@@ -297,11 +294,8 @@ class Compiler:
             # computed once: the result and the count of rows for unknown entities read it
             if self.steps is not None and "ratings" not in self.orphans and not self.entity_filter:
                 agg = self.steps(agg)
-            if "ratings" not in self.orphans:  # rows for unknown entities: a warning
-                self.orphans["ratings"] = agg
-                t = self._join(t, agg.rename({"r__ratings": "__rows"}))
-            else:
-                t = self._join(t, agg.drop("__rows"))
+            self.orphans.setdefault("ratings", agg)  # rows for unknown entities: a warning
+            t = self._join(t, agg.drop("__rows"))
         # aggregations that found no rows take their default before anything derives from them
         t = self.defaults(t)
         # derived metrics, one projection per layer of the dependency order (fewer nested
@@ -763,9 +757,7 @@ class Compiler:
         )  # unknown entities are the rows of the period minus those joined
         if first:
             self.orphans["overrides"] = o
-            o = o.rename({"r__overrides": "__rows"})
-        else:
-            o = o.drop("__rows")
+        o = o.drop("__rows")
         t = t.left_join(o, t.entity_id == o["__k"]).drop("__k")
         rank_of = ibis.cases(
             *[
@@ -1037,8 +1029,7 @@ def build_plan(
         ent = c.entities()
         ids = ent.select(__e=ent[c.key].cast("string"))
         plan.row_counts = [
-            (table, _row_counts(agg, ids), f"r__{table}")
-            for table, agg in sorted(c.orphans.items())
+            (table, _row_counts(agg, ids)) for table, agg in sorted(c.orphans.items())
         ]
     failing = [
         (

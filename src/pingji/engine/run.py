@@ -247,7 +247,7 @@ def execute(
     # rows read per fact table (the aggregate steps) and of those the rows naming an entity:
     # the warning about unknown keys, and whether the period has data at all
     with timed("rows read per fact table"):
-        counts = {t: dataset.fetch(query)[0] for t, query, _ in plan.row_counts}
+        counts = {t: dataset.fetch(query)[0] for t, query in plan.row_counts}
         totals = {t: int(row["n"] or 0) for t, row in counts.items()}
         matched = {t: int(row["matched"] or 0) for t, row in counts.items()}
         dated = {t: int(row["in_period"] or 0) for t, row in counts.items()}

@@ -371,7 +371,7 @@ def _message(errors: list[dict], key: Path_, data: Any) -> tuple[Message, Path_]
         return (
             msg(
                 "expected a finite number{got}: .nan, .inf and numbers beyond ±1.8e308 "
-                "(such as 1e400) cannot be computed with",
+                "(such as 1e400) cannot be computed",
                 got=got,
             ),
             key,
